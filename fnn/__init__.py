@@ -1,0 +1,100 @@
+"""fnn: a functional neural-network library on NumPy and CuPy with hand-derived gradients.
+
+Networks are immutable pytrees of parameters; every layer has a pure ``init``,
+``apply``/``forward`` and a hand-derived ``grad``; layers compose with
+:func:`sequential`. See ``docs/`` for the tutorial and the design.
+"""
+
+from fnn import functional as functional
+from fnn import initializers as initializers
+from fnn import losses as losses
+from fnn import random as random
+from fnn import tree as tree
+from fnn.backend import Backend as Backend
+from fnn.backend import array_module as array_module
+from fnn.backend import backend as backend
+from fnn.backend import default_backend as default_backend
+from fnn.errors import BackendError as BackendError
+from fnn.errors import DataError as DataError
+from fnn.errors import DTypeError as DTypeError
+from fnn.errors import FnnError as FnnError
+from fnn.errors import FormatError as FormatError
+from fnn.errors import GradCheckError as GradCheckError
+from fnn.errors import ShapeError as ShapeError
+from fnn.errors import StateError as StateError
+from fnn.errors import StructureError as StructureError
+from fnn.errors import TrainingError as TrainingError
+from fnn.grad import grad as grad
+from fnn.grad import numerical_grad as numerical_grad
+from fnn.grad import value_and_grad as value_and_grad
+from fnn.grad import value_grad_and_state as value_grad_and_state
+from fnn.gradcheck import check_grads as check_grads
+from fnn.layers import ELU as ELU
+from fnn.layers import Dense as Dense
+from fnn.layers import DenseParams as DenseParams
+from fnn.layers import Layer as Layer
+from fnn.layers import LeakyReLU as LeakyReLU
+from fnn.layers import Maxout as Maxout
+from fnn.layers import PReLU as PReLU
+from fnn.layers import PReLUParams as PReLUParams
+from fnn.layers import Repeat as Repeat
+from fnn.layers import Sequential as Sequential
+from fnn.layers import Sum as Sum
+from fnn.layers import identity as identity
+from fnn.layers import log_softmax as log_softmax
+from fnn.layers import relu as relu
+from fnn.layers import sequential as sequential
+from fnn.layers import sigmoid as sigmoid
+from fnn.layers import softmax as softmax
+from fnn.layers import step as step
+from fnn.layers import tanh as tanh
+from fnn.tree import param_count as param_count
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ELU",
+    "Backend",
+    "BackendError",
+    "DTypeError",
+    "DataError",
+    "Dense",
+    "DenseParams",
+    "FnnError",
+    "FormatError",
+    "GradCheckError",
+    "Layer",
+    "LeakyReLU",
+    "Maxout",
+    "PReLU",
+    "PReLUParams",
+    "Repeat",
+    "Sequential",
+    "ShapeError",
+    "StateError",
+    "StructureError",
+    "Sum",
+    "TrainingError",
+    "array_module",
+    "backend",
+    "check_grads",
+    "default_backend",
+    "functional",
+    "grad",
+    "identity",
+    "initializers",
+    "log_softmax",
+    "losses",
+    "numerical_grad",
+    "param_count",
+    "random",
+    "relu",
+    "sequential",
+    "sigmoid",
+    "softmax",
+    "step",
+    "tanh",
+    "tree",
+    "value_and_grad",
+    "value_grad_and_state",
+]

@@ -1,0 +1,172 @@
+"""The array-module dispatcher: which library computes (NumPy or CuPy) and in which float dtype.
+
+A :class:`Backend` is a frozen value; nothing global changes when one is made.
+This is the only module of fnn that imports NumPy by name for computation, and the
+only one that imports CuPy (lazily, when a CuPy backend is asked for). Layer code
+takes its array module from its inputs with :func:`array_module`.
+
+>>> b = backend("numpy", "float64")
+>>> b.zeros((2, 3)).dtype
+dtype('float64')
+>>> default_backend().dtype == backend().dtype
+True
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+from typing import Any, Literal
+
+import attrs
+import numpy as np
+from numpy.typing import ArrayLike
+
+from fnn.errors import BackendError, DTypeError
+from fnn.typing import Array, DTypeLike, Shape
+
+BackendName = Literal["numpy", "cupy"]
+
+FLOAT_DTYPES = ("float16", "float32", "float64")
+"""The float dtypes a backend may compute in."""
+
+
+def _float_dtype(dtype: DTypeLike) -> np.dtype[Any]:
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        raise DTypeError(
+            f"`dtype` must be one of {FLOAT_DTYPES}, got {dtype!r}"
+        ) from None
+    if resolved.name not in FLOAT_DTYPES:
+        raise DTypeError(f"`dtype` must be one of {FLOAT_DTYPES}, got {resolved.name!r}")
+    return resolved
+
+
+def _import_cupy() -> ModuleType:
+    try:
+        import cupy
+    except ImportError:
+        raise BackendError(
+            "the 'cupy' backend needs CuPy, which is not installed; "
+            "install it with `pip install 'fnn[gpu]'` (CUDA 12) or use backend('numpy')"
+        ) from None
+    try:
+        count = int(cupy.cuda.runtime.getDeviceCount())
+    except Exception as error:  # CUDA driver missing or broken
+        raise BackendError(f"the 'cupy' backend found no usable GPU: {error}") from None
+    if count < 1:
+        raise BackendError("the 'cupy' backend found no GPU on this machine")
+    module: ModuleType = cupy
+    return module
+
+
+@attrs.frozen(repr=False)
+class Backend:
+    """An array module (NumPy or CuPy) together with the float dtype to compute in.
+
+    Build one with :func:`backend`. All array constructors of a backend return
+    arrays of its module in its dtype.
+
+    Attributes:
+        name: ``"numpy"`` or ``"cupy"``.
+        xp: The array module itself.
+        dtype: The float dtype of parameters and activations.
+    """
+
+    name: BackendName
+    xp: ModuleType = attrs.field(eq=False)
+    dtype: np.dtype[Any]
+
+    def __repr__(self) -> str:
+        return f"Backend(name={self.name!r}, dtype={self.dtype.name!r})"
+
+    def asarray(self, x: ArrayLike, dtype: DTypeLike | None = None) -> Array:
+        """``x`` as an array of this backend, in ``dtype`` (default: the backend's float dtype)."""
+        result: Array = self.xp.asarray(x, dtype=self.dtype if dtype is None else dtype)
+        return result
+
+    def zeros(self, shape: Shape) -> Array:
+        """An array of zeros of ``shape`` in the backend's dtype."""
+        result: Array = self.xp.zeros(shape, dtype=self.dtype)
+        return result
+
+    def ones(self, shape: Shape) -> Array:
+        """An array of ones of ``shape`` in the backend's dtype."""
+        result: Array = self.xp.ones(shape, dtype=self.dtype)
+        return result
+
+    def full(self, shape: Shape, value: float) -> Array:
+        """An array of ``shape`` filled with ``value`` in the backend's dtype."""
+        result: Array = self.xp.full(shape, value, dtype=self.dtype)
+        return result
+
+    def to_numpy(self, x: Array) -> Array:
+        """``x`` as a NumPy array on the host (a copy for CuPy, ``x`` itself for NumPy)."""
+        return to_numpy(x)
+
+    def with_dtype(self, dtype: DTypeLike) -> Backend:
+        """The same array module with another float dtype."""
+        return Backend(self.name, self.xp, _float_dtype(dtype))
+
+
+def backend(name: BackendName = "numpy", dtype: DTypeLike = "float32") -> Backend:
+    """The backend computing with ``name`` (``"numpy"`` or ``"cupy"``) in ``dtype``.
+
+    Args:
+        name: ``"numpy"`` (CPU) or ``"cupy"`` (NVIDIA GPU; needs ``pip install 'fnn[gpu]'``).
+        dtype: ``"float32"`` (default), ``"float64"`` or ``"float16"``.
+
+    Raises:
+        BackendError: the name is unknown, or CuPy or a GPU is missing.
+        DTypeError: ``dtype`` is not a float dtype fnn computes in.
+    """
+    resolved = _float_dtype(dtype)
+    if name == "numpy":
+        return Backend("numpy", np, resolved)
+    if name == "cupy":
+        return Backend("cupy", _import_cupy(), resolved)
+    raise BackendError(f"unknown backend {name!r}; choose 'numpy' or 'cupy'")
+
+
+def default_backend() -> Backend:
+    """The backend named by ``FNN_BACKEND`` and ``FNN_DTYPE`` (default NumPy, float32)."""
+    name = os.environ.get("FNN_BACKEND", "numpy")
+    if name not in ("numpy", "cupy"):
+        raise BackendError(f"FNN_BACKEND={name!r} is not a backend; use 'numpy' or 'cupy'")
+    return backend(name, os.environ.get("FNN_DTYPE", "float32"))  # type: ignore[arg-type]
+
+
+def is_cupy_array(x: object) -> bool:
+    """Whether ``x`` is a CuPy array (decided without importing CuPy)."""
+    return type(x).__module__.startswith("cupy")
+
+
+def array_module(x: object) -> ModuleType:
+    """The array module (``numpy`` or ``cupy``) that owns ``x``."""
+    if is_cupy_array(x):
+        import cupy
+
+        module: ModuleType = cupy
+        return module
+    return np
+
+
+def backend_of(x: Array) -> Backend:
+    """The backend of array ``x``: its module and its dtype (which must be a float dtype)."""
+    if is_cupy_array(x):
+        return Backend("cupy", array_module(x), _float_dtype(x.dtype))
+    return Backend("numpy", np, _float_dtype(x.dtype))
+
+
+def to_numpy(x: Any) -> Array:
+    """``x`` as a NumPy array on the host."""
+    if is_cupy_array(x):
+        host: Array = x.get()
+        return host
+    return np.asarray(x)
+
+
+def resolve(b: Backend | None) -> Backend:
+    """``b``, or the default backend when ``b`` is ``None``."""
+    return default_backend() if b is None else b

@@ -1,0 +1,144 @@
+"""The course's activation functions as plain array functions, with their derivatives.
+
+Every function works on NumPy and CuPy arrays alike, keeps the input's dtype and
+never warns on overflow. The ``*_grad`` functions give the vector-Jacobian
+product ``dx`` from ``dy`` and what the forward pass keeps (``x`` or ``y``).
+
+>>> import numpy as np
+>>> softmax(np.array([0.3, 2.9, 4.0])).round(8)
+array([0.01821127, 0.24519181, 0.73659691])
+>>> sigmoid(np.array([-1.0, 1.0, 2.0])).round(8)
+array([0.26894142, 0.73105858, 0.88079708])
+"""
+
+from __future__ import annotations
+
+from fnn.backend import array_module
+from fnn.typing import Array
+
+__all__ = [
+    "identity",
+    "step",
+    "sigmoid",
+    "sigmoid_grad",
+    "tanh",
+    "tanh_grad",
+    "relu",
+    "relu_grad",
+    "leaky_relu",
+    "leaky_relu_grad",
+    "elu",
+    "elu_grad",
+    "softmax",
+    "softmax_grad",
+    "log_softmax",
+    "log_softmax_grad",
+    "logsumexp",
+]
+
+
+def identity(x: Array) -> Array:
+    """``y = x``."""
+    return x
+
+
+def step(x: Array) -> Array:
+    """The perceptron's step function: ``y = 1 if x > 0 else 0`` (in ``x``'s dtype)."""
+    return (x > 0).astype(x.dtype)
+
+
+def sigmoid(x: Array) -> Array:
+    """``σ(x) = 1 / (1 + e⁻ˣ)``, computed as ``(1 + tanh(x/2)) / 2`` so it never overflows."""
+    xp = array_module(x)
+    y: Array = xp.tanh(x * 0.5)
+    y += 1
+    y *= 0.5
+    return y
+
+
+def sigmoid_grad(y: Array, dy: Array) -> Array:
+    """``dx = dy · σ(x)(1 − σ(x)) = dy · y(1 − y)``."""
+    dx: Array = dy * y * (1 - y)
+    return dx
+
+
+def tanh(x: Array) -> Array:
+    """``tanh(x) = (eˣ − e⁻ˣ) / (eˣ + e⁻ˣ)``."""
+    y: Array = array_module(x).tanh(x)
+    return y
+
+
+def tanh_grad(y: Array, dy: Array) -> Array:
+    """``dx = dy · (1 − tanh²(x)) = dy · (1 − y²)``."""
+    dx: Array = dy * (1 - y * y)
+    return dx
+
+
+def relu(x: Array) -> Array:
+    """``y = max(x, 0)``."""
+    y: Array = array_module(x).maximum(x, 0)
+    return y
+
+
+def relu_grad(y: Array, dy: Array) -> Array:
+    """``dx = dy · [y > 0]`` (the subgradient 0 is taken at ``x = 0``)."""
+    return dy * (y > 0)
+
+
+def leaky_relu(x: Array, alpha: float) -> Array:
+    """``y = x if x > 0 else αx``."""
+    y: Array = array_module(x).where(x > 0, x, x * alpha)
+    return y
+
+
+def leaky_relu_grad(x: Array, dy: Array, alpha: float) -> Array:
+    """``dx = dy if x > 0 else α·dy``."""
+    dx: Array = array_module(x).where(x > 0, dy, dy * alpha)
+    return dx
+
+
+def elu(x: Array, alpha: float) -> Array:
+    """``y = x if x > 0 else α(eˣ − 1)`` (``expm1`` of ``min(x, 0)``, so no overflow)."""
+    xp = array_module(x)
+    y: Array = xp.where(x > 0, x, alpha * xp.expm1(xp.minimum(x, 0)))
+    return y
+
+
+def elu_grad(y: Array, dy: Array, alpha: float) -> Array:
+    """``dx = dy if x > 0 else dy · αeˣ = dy · (y + α)``; for ``α > 0``, ``y > 0 ⇔ x > 0``."""
+    dx: Array = array_module(y).where(y > 0, dy, dy * (y + alpha))
+    return dx
+
+
+def logsumexp(x: Array) -> Array:
+    """``log Σⱼ exp(xⱼ)`` over the last axis (kept), with the maximum subtracted first."""
+    xp = array_module(x)
+    m = x.max(axis=-1, keepdims=True)
+    out: Array = m + xp.log(xp.exp(x - m).sum(axis=-1, keepdims=True))
+    return out
+
+
+def softmax(x: Array) -> Array:
+    """``yᵢ = exp(xᵢ − m) / Σⱼ exp(xⱼ − m)`` over the last axis, ``m = maxⱼ xⱼ`` (no overflow)."""
+    xp = array_module(x)
+    e: Array = xp.exp(x - x.max(axis=-1, keepdims=True))
+    e /= e.sum(axis=-1, keepdims=True)
+    return e
+
+
+def softmax_grad(y: Array, dy: Array) -> Array:
+    """``dx = y ⊙ (dy − Σⱼ dyⱼ yⱼ)``, from ``∂yᵢ/∂xⱼ = yᵢ(δᵢⱼ − yⱼ)``."""
+    dx: Array = y * (dy - (dy * y).sum(axis=-1, keepdims=True))
+    return dx
+
+
+def log_softmax(x: Array) -> Array:
+    """``yᵢ = xᵢ − log Σⱼ exp(xⱼ)`` over the last axis (max-subtracted)."""
+    return x - logsumexp(x)
+
+
+def log_softmax_grad(y: Array, dy: Array) -> Array:
+    """``dx = dy − softmax(x) Σⱼ dyⱼ``, from ``∂yᵢ/∂xⱼ = δᵢⱼ − softmax(x)ⱼ``; ``softmax = eʸ``."""
+    xp = array_module(y)
+    dx: Array = dy - xp.exp(y) * dy.sum(axis=-1, keepdims=True)
+    return dx

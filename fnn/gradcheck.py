@@ -1,0 +1,192 @@
+"""``check_grads``: hand-derived gradients against central differences, in float64.
+
+Use it on your own layers exactly as fnn's tests use it on fnn's:
+
+>>> import fnn, numpy as np
+>>> layer = fnn.Dense(3)
+>>> b = fnn.backend(dtype="float64")
+>>> params = layer.init(fnn.random.key(0), (4,), b)
+>>> fnn.check_grads(layer, params, fnn.random.normal(fnn.random.key(1), (2, 4), b))
+>>> fnn.check_grads(fnn.losses.mse, np.array([[0.5, 1.0]]), np.array([[0.0, 2.0]]))
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from fnn import tree
+from fnn.backend import array_module, to_numpy
+from fnn.errors import GradCheckError
+from fnn.layers.core import Layer
+from fnn.losses import Loss
+from fnn.random import Key
+from fnn.typing import Array, PyTree
+
+__all__ = ["check_grads"]
+
+FULL_JACOBIAN_LIMIT = 600
+"""Above this many input elements, checks use random directions instead of every element."""
+
+
+def check_grads(
+    target: Layer[Any] | Loss,
+    first: Any,
+    second: Any,
+    *,
+    loss: Loss | None = None,
+    t: Array | None = None,
+    state: Any = None,
+    key: Key | None = None,
+    eps: float = 1e-6,
+    rtol: float = 1e-5,
+    atol: float = 1e-7,
+    directions: int = 4,
+    seed: int = 0,
+) -> None:
+    """Check a layer's or a loss's hand-derived gradient against central differences.
+
+    - Layer (or model): ``check_grads(layer, params, x)``. The scalar checked is
+      ``s = Σ y ⊙ r`` for a fixed random ``r`` (so ``dy = r``), or ``loss(y, t)``
+      when ``loss`` and ``t`` are given. Both ``dparams`` and ``dx`` are compared.
+      ``state`` and ``key`` are passed to ``forward_train`` (batch norm, dropout).
+    - Loss: ``check_grads(loss, y, t)`` compares ``loss.grad(y, t)`` with
+      differences of ``loss(y, t)`` in ``y``.
+
+    Everything is cast to float64 first. With at most :data:`FULL_JACOBIAN_LIMIT`
+    elements every element is perturbed (``gᵢ ≈ (s(θ+εeᵢ) − s(θ−εeᵢ))/2ε``); beyond,
+    ``directions`` random unit vectors ``u`` are checked (``⟨g, u⟩`` against
+    ``(s(θ+εu) − s(θ−εu))/2ε``).
+
+    Raises:
+        GradCheckError: the worst disagreement exceeds ``atol + rtol·|numerical|``;
+            the message names the element (or direction), both values and the tolerance.
+    """
+    if isinstance(target, Loss):
+        y, labels = _float64(first), second
+        scalar: Callable[[PyTree], float] = lambda v: float(target(v["y"], labels))
+        analytic = {"y": target.grad(y, labels)}
+        point = {"y": y}
+    else:
+        point, scalar, analytic = _layer_problem(target, _float64(first), _float64(second), loss, t, state, key, seed)
+    _compare(repr(target), scalar, point, analytic, eps, rtol, atol, directions, seed)
+
+
+def _float64(values: PyTree) -> PyTree:
+    return tree.map(
+        lambda v: v.astype("float64") if getattr(getattr(v, "dtype", None), "kind", "") == "f" else v,
+        values,
+    )
+
+
+def _layer_problem(
+    layer: Layer[Any],
+    params: PyTree,
+    x: Array,
+    loss: Loss | None,
+    t: Array | None,
+    state: Any,
+    key: Key | None,
+    seed: int,
+) -> tuple[PyTree, Callable[[PyTree], float], PyTree]:
+    y, residuals, _ = layer.forward_train(params, _float64(state), x, key)
+    xp = array_module(y)
+    if loss is not None:
+        if t is None:
+            raise ValueError("check_grads: `t` is needed with `loss`")
+        dy = loss.grad(y, t)
+        objective: Callable[[Array], float] = lambda out: float(loss(out, t))
+    else:
+        r = xp.asarray(np.random.default_rng(seed).standard_normal(y.shape))
+        dy = r
+        objective = lambda out: float((out * r).sum())
+
+    def scalar(point: PyTree) -> float:
+        out, _, _ = layer.forward_train(point["params"], _float64(state), point["x"], key)
+        return objective(out)
+
+    dparams, dx = layer.grad(params, residuals, dy)
+    return {"params": params, "x": x}, scalar, {"params": dparams, "x": dx}
+
+
+def _compare(
+    name: str,
+    scalar: Callable[[PyTree], float],
+    point: PyTree,
+    analytic: PyTree,
+    eps: float,
+    rtol: float,
+    atol: float,
+    directions: int,
+    seed: int,
+) -> None:
+    leaves, struct = tree.flatten(point)
+    names = tree.paths(point)
+    grads = [to_numpy(g) for g in tree.leaves(analytic)]
+    if len(grads) != len(leaves):
+        raise GradCheckError(
+            f"{name}: grad returned {len(grads)} arrays for {len(leaves)} inputs "
+            f"({', '.join(names)}); a gradient is missing or extra"
+        )
+    for path, g, leaf in zip(names, grads, leaves):
+        if g.shape != leaf.shape:
+            raise GradCheckError(f"{name}: gradient of {path} has shape {g.shape}, expected {leaf.shape}")
+    total = sum(int(leaf.size) for leaf in leaves)
+    if total <= FULL_JACOBIAN_LIMIT:
+        from fnn.grad import numerical_grad
+
+        numeric = [to_numpy(n) for n in tree.leaves(numerical_grad(scalar, point, eps))]
+        _worst_element(name, names, grads, numeric, rtol, atol)
+    else:
+        _directional(name, scalar, struct, leaves, grads, eps, rtol, atol, directions, seed)
+
+
+def _worst_element(
+    name: str, names: list[str], grads: list[Array], numeric: list[Array], rtol: float, atol: float
+) -> None:
+    worst: tuple[float, str, tuple[int, ...], float, float] = (0.0, "", (), 0.0, 0.0)
+    for path, g, n in zip(names, grads, numeric):
+        if g.size == 0:
+            continue
+        excess = np.abs(g - n) - (atol + rtol * np.abs(n))
+        i = np.unravel_index(int(np.argmax(excess)), g.shape)
+        if excess[i] > worst[0]:
+            worst = (float(excess[i]), path, tuple(int(k) for k in i), float(g[i]), float(n[i]))
+    if worst[0] > 0:
+        _, path, index, hand, numerical = worst
+        raise GradCheckError(
+            f"{name}: gradient wrong at {path}[{', '.join(map(str, index))}]: "
+            f"hand-derived {hand:.8g}, numerical {numerical:.8g} "
+            f"(difference {abs(hand - numerical):.3g} > tolerance {atol + rtol * abs(numerical):.3g})"
+        )
+
+
+def _directional(
+    name: str,
+    scalar: Callable[[PyTree], float],
+    struct: tree.Structure,
+    leaves: list[Array],
+    grads: list[Array],
+    eps: float,
+    rtol: float,
+    atol: float,
+    directions: int,
+    seed: int,
+) -> None:
+    rng = np.random.default_rng(seed)
+    for d in range(directions):
+        u = [rng.standard_normal(leaf.shape) for leaf in leaves]
+        norm = np.sqrt(sum(float((v * v).sum()) for v in u))
+        u = [v / norm for v in u]
+        on_device = [array_module(leaf).asarray(v) for leaf, v in zip(leaves, u)]
+        plus = scalar(tree.unflatten(struct, [leaf + eps * v for leaf, v in zip(leaves, on_device)]))
+        minus = scalar(tree.unflatten(struct, [leaf - eps * v for leaf, v in zip(leaves, on_device)]))
+        numeric = (plus - minus) / (2 * eps)
+        analytic = sum(float((g * v).sum()) for g, v in zip(grads, u))
+        if abs(analytic - numeric) > atol + rtol * abs(numeric):
+            raise GradCheckError(
+                f"{name}: directional derivative {d} (random unit direction, seed {seed}) wrong: "
+                f"hand-derived {analytic:.8g}, numerical {numeric:.8g} "
+                f"(difference {abs(analytic - numeric):.3g} > tolerance {atol + rtol * abs(numeric):.3g})"
+            )

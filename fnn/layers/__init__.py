@@ -1,0 +1,59 @@
+"""Layers: the contract (:class:`Layer`), ``sequential`` and one module per family."""
+
+from fnn.layers.activations import ELU as ELU
+from fnn.layers.activations import Activation as Activation
+from fnn.layers.activations import Identity as Identity
+from fnn.layers.activations import LeakyReLU as LeakyReLU
+from fnn.layers.activations import LogSoftmax as LogSoftmax
+from fnn.layers.activations import PReLU as PReLU
+from fnn.layers.activations import PReLUParams as PReLUParams
+from fnn.layers.activations import ReLU as ReLU
+from fnn.layers.activations import Sigmoid as Sigmoid
+from fnn.layers.activations import Softmax as Softmax
+from fnn.layers.activations import Step as Step
+from fnn.layers.activations import Tanh as Tanh
+from fnn.layers.activations import identity as identity
+from fnn.layers.activations import log_softmax as log_softmax
+from fnn.layers.activations import relu as relu
+from fnn.layers.activations import sigmoid as sigmoid
+from fnn.layers.activations import softmax as softmax
+from fnn.layers.activations import step as step
+from fnn.layers.activations import tanh as tanh
+from fnn.layers.core import Layer as Layer
+from fnn.layers.dense import Dense as Dense
+from fnn.layers.dense import DenseParams as DenseParams
+from fnn.layers.maxout import Maxout as Maxout
+from fnn.layers.nodes import Repeat as Repeat
+from fnn.layers.nodes import Sum as Sum
+from fnn.layers.sequential import Sequential as Sequential
+from fnn.layers.sequential import sequential as sequential
+
+__all__ = [
+    "ELU",
+    "Activation",
+    "Dense",
+    "DenseParams",
+    "Identity",
+    "Layer",
+    "LeakyReLU",
+    "LogSoftmax",
+    "Maxout",
+    "PReLU",
+    "PReLUParams",
+    "ReLU",
+    "Repeat",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "Step",
+    "Sum",
+    "Tanh",
+    "identity",
+    "log_softmax",
+    "relu",
+    "sequential",
+    "sigmoid",
+    "softmax",
+    "step",
+    "tanh",
+]

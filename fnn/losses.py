@@ -1,0 +1,273 @@
+"""Losses as callables with a hand-derived gradient: ``loss(y, t)`` and ``loss.grad(y, t)``.
+
+``y`` is the model's output of shape ``(N, …)`` and ``t`` the target of the same
+shape, or integer class labels of shape ``(N,)`` for the categorical losses. Every
+loss returns a 0-d array in ``y``'s dtype and its ``grad`` returns ``∂loss/∂y``
+with ``y``'s shape and dtype.
+
+Reductions: the regression losses (``mse``, ``mae``, ``rmse``, ``huber``) and the
+binary cross entropies average over every element; the categorical ones sum over
+classes and average over the batch, as the book does.
+
+>>> import numpy as np
+>>> y = np.array([[0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0]])
+>>> t = np.array([2])
+>>> round(float(categorical_cross_entropy(y, t)), 6)
+0.510825
+>>> float(mse(np.array([[1.0, 2.0]]), np.array([[0.0, 0.0]])))
+2.5
+"""
+
+from __future__ import annotations
+
+import abc
+
+import attrs
+
+from fnn import functional as F
+from fnn.backend import array_module
+from fnn.errors import DTypeError, ShapeError
+from fnn.typing import Array
+
+__all__ = [
+    "Loss",
+    "MSE",
+    "MAE",
+    "RMSE",
+    "Huber",
+    "BinaryCrossEntropy",
+    "SigmoidBinaryCrossEntropy",
+    "CategoricalCrossEntropy",
+    "SoftmaxCrossEntropy",
+    "mse",
+    "mae",
+    "rmse",
+    "huber",
+    "binary_cross_entropy",
+    "sigmoid_binary_cross_entropy",
+    "categorical_cross_entropy",
+    "softmax_cross_entropy",
+]
+
+EPS = 1e-7
+"""The book's ``delta``: keeps ``log`` away from zero in the cross entropies on probabilities."""
+
+
+class Loss(abc.ABC):
+    """A scalar loss ``ℓ(y, t)`` with its gradient ``∂ℓ/∂y``.
+
+    Subclasses implement :meth:`value_and_grad`; :meth:`__call__` and :meth:`grad`
+    follow from it, and fused losses override them where one side is cheaper alone.
+    """
+
+    accepts_labels: bool = False
+    """Whether ``t`` may be integer class labels of shape ``(N,)``."""
+
+    def __call__(self, y: Array, t: Array) -> Array:
+        return self.value_and_grad(y, t)[0]
+
+    def grad(self, y: Array, t: Array) -> Array:
+        """``∂ℓ/∂y``, of ``y``'s shape and dtype."""
+        return self.value_and_grad(y, t)[1]
+
+    @abc.abstractmethod
+    def value_and_grad(self, y: Array, t: Array) -> tuple[Array, Array]:
+        """``(ℓ(y, t), ∂ℓ/∂y)`` in one pass."""
+
+    def targets(self, y: Array, t: Array) -> Array:
+        """``t`` checked against ``y`` and cast to ``y``'s dtype (labels become one-hot)."""
+        if getattr(y, "dtype", None) is None or y.dtype.kind != "f":
+            raise DTypeError(f"{self!r}: expected float predictions, got {getattr(y, 'dtype', type(y))}")
+        xp = array_module(y)
+        t = xp.asarray(t)
+        if self.accepts_labels and t.dtype.kind in "iu" and t.ndim == 1 and y.ndim == 2:
+            return one_hot_like(self, y, t)
+        if t.shape != y.shape:
+            hint = ""
+            if t.ndim == 1 and y.ndim == 2 and y.shape[1] == 1:
+                hint = "; reshape the targets with t.reshape(-1, 1)"
+            elif self.accepts_labels and t.ndim == 1:
+                hint = "; integer labels must have an integer dtype"
+            raise ShapeError(
+                f"{self!r}: targets of shape {tuple(t.shape)} do not match "
+                f"predictions of shape {tuple(y.shape)}{hint}"
+            )
+        result: Array = t.astype(y.dtype, copy=False)
+        return result
+
+    def __repr__(self) -> str:
+        return type(self).__name__.lower()
+
+
+def one_hot_like(loss: object, y: Array, labels: Array) -> Array:
+    """Integer ``labels`` of shape ``(N,)`` as one-hot rows of ``y``'s shape and dtype."""
+    n, classes = y.shape
+    if labels.shape[0] != n:
+        raise ShapeError(f"{loss!r}: {labels.shape[0]} labels for {n} predictions")
+    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= classes):
+        bad = int(labels.min()) if int(labels.min()) < 0 else int(labels.max())
+        raise ValueError(f"{loss!r}: label {bad} is out of range for {classes} classes (0..{classes - 1})")
+    xp = array_module(y)
+    t: Array = xp.zeros_like(y)
+    t[xp.arange(n), labels] = 1
+    return t
+
+
+def _check_delta(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"`{attribute.name}` must be positive, got {value!r}")
+
+
+class MSE(Loss):
+    """Mean squared error, ``ℓ = (1/M) Σᵢ (yᵢ − tᵢ)²`` over all ``M`` elements.
+
+    **Gradient**: ``∂ℓ/∂y = 2(y − t)/M``.
+    """
+
+    def value_and_grad(self, y: Array, t: Array) -> tuple[Array, Array]:
+        r = y - self.targets(y, t)
+        return (r * r).mean(), r * (2 / r.size)
+
+
+class MAE(Loss):
+    """Mean absolute error, ``ℓ = (1/M) Σᵢ |yᵢ − tᵢ|``.
+
+    **Gradient**: ``∂ℓ/∂y = sign(y − t)/M`` (0 where ``y = t``).
+    """
+
+    def value_and_grad(self, y: Array, t: Array) -> tuple[Array, Array]:
+        r = y - self.targets(y, t)
+        xp = array_module(y)
+        return xp.abs(r).mean(), xp.sign(r) * (1 / r.size)
+
+
+class RMSE(Loss):
+    """Root mean squared error, ``ℓ = √((1/M) Σᵢ (yᵢ − tᵢ)²)``.
+
+    **Gradient**: ``∂ℓ/∂y = (y − t)/(M ℓ)`` (0 when ``ℓ = 0``).
+    """
+
+    def value_and_grad(self, y: Array, t: Array) -> tuple[Array, Array]:
+        r = y - self.targets(y, t)
+        xp = array_module(y)
+        value = xp.sqrt((r * r).mean())
+        scale = 1 / (r.size * value) if float(value) > 0 else 0.0
+        return value, r * xp.asarray(scale, dtype=y.dtype)
+
+
+@attrs.frozen(repr=False)
+class Huber(Loss):
+    """Huber loss, quadratic near zero and linear beyond ``delta``.
+
+    ``ℓ = (1/M) Σᵢ h(yᵢ − tᵢ)`` with ``h(r) = r²/2`` for ``|r| ≤ δ`` and
+    ``δ(|r| − δ/2)`` otherwise.
+
+    **Gradient**: ``∂ℓ/∂y = clip(y − t, −δ, δ)/M``.
+    """
+
+    delta: float = attrs.field(default=1.0, validator=_check_delta)
+
+    def value_and_grad(self, y: Array, t: Array) -> tuple[Array, Array]:
+        r = y - self.targets(y, t)
+        xp = array_module(y)
+        a = xp.abs(r)
+        h = xp.where(a <= self.delta, 0.5 * r * r, self.delta * (a - 0.5 * self.delta))
+        return h.mean(), xp.clip(r, -self.delta, self.delta) * (1 / r.size)
+
+    def __repr__(self) -> str:
+        return f"huber(delta={self.delta})"
+
+
+class BinaryCrossEntropy(Loss):
+    """Binary cross entropy on probabilities ``p = y ∈ (0, 1)``.
+
+    ``ℓ = −(1/M) Σᵢ [tᵢ log(pᵢ + ε) + (1 − tᵢ) log(1 − pᵢ + ε)]``, ``ε = 1e-7``.
+
+    **Gradient**: ``∂ℓ/∂p = (−t/(p + ε) + (1 − t)/(1 − p + ε))/M``.
+    Prefer :data:`sigmoid_binary_cross_entropy` on logits, which cannot saturate.
+    """
+
+    def value_and_grad(self, y: Array, t: Array) -> tuple[Array, Array]:
+        t = self.targets(y, t)
+        xp = array_module(y)
+        p1, p0 = y + EPS, (1 - y) + EPS
+        value = -(t * xp.log(p1) + (1 - t) * xp.log(p0)).mean()
+        return value, (-t / p1 + (1 - t) / p0) * (1 / y.size)
+
+    def __repr__(self) -> str:
+        return "binary_cross_entropy"
+
+
+class SigmoidBinaryCrossEntropy(Loss):
+    """Binary cross entropy on logits ``z`` (the sigmoid is fused in), stable for any ``z``.
+
+    ``ℓ = (1/M) Σᵢ [max(zᵢ, 0) − zᵢtᵢ + log(1 + e^{−|zᵢ|})]``, which equals
+    ``−[t log σ(z) + (1 − t) log(1 − σ(z))]`` without overflow.
+
+    **Gradient**: ``∂ℓ/∂z = (σ(z) − t)/M``.
+    """
+
+    def value_and_grad(self, y: Array, t: Array) -> tuple[Array, Array]:
+        t = self.targets(y, t)
+        xp = array_module(y)
+        value = (xp.maximum(y, 0) - y * t + xp.log1p(xp.exp(-xp.abs(y)))).mean()
+        return value, (F.sigmoid(y) - t) * (1 / y.size)
+
+    def __repr__(self) -> str:
+        return "sigmoid_binary_cross_entropy"
+
+
+class CategoricalCrossEntropy(Loss):
+    """Cross entropy on probabilities ``p = y`` of shape ``(N, K)`` (after a softmax).
+
+    ``ℓ = −(1/N) Σₙ Σₖ tₙₖ log(pₙₖ + ε)``, ``ε = 1e-7``; ``t`` is one-hot or integer labels.
+
+    **Gradient**: ``∂ℓ/∂p = −t / (N (p + ε))``.
+    """
+
+    accepts_labels = True
+
+    def value_and_grad(self, y: Array, t: Array) -> tuple[Array, Array]:
+        t = self.targets(y, t)
+        xp = array_module(y)
+        n = y.shape[0]
+        p = y + EPS
+        return -(t * xp.log(p)).sum() / n, -t / p * (1 / n)
+
+    def __repr__(self) -> str:
+        return "categorical_cross_entropy"
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Softmax followed by cross entropy, on logits ``z`` of shape ``(N, K)``: the book's SoftmaxWithLoss.
+
+    ``ℓ = (1/N) Σₙ [log Σₖ e^{zₙₖ} − Σₖ tₙₖ zₙₖ]`` (max-subtracted, so no overflow);
+    ``t`` is one-hot (or soft) or integer labels.
+
+    **Gradient (fused)**: with ``y = softmax(z)`` and ``Σₖ tₙₖ = 1``,
+    ``∂ℓ/∂z = (y − t)/N``. This relies on each target row summing to one.
+    """
+
+    accepts_labels = True
+
+    def value_and_grad(self, y: Array, t: Array) -> tuple[Array, Array]:
+        t = self.targets(y, t)
+        n = y.shape[0]
+        log_p = F.log_softmax(y)
+        value = -(t * log_p).sum() / n
+        xp = array_module(y)
+        return value, (xp.exp(log_p) - t) * (1 / n)
+
+    def __repr__(self) -> str:
+        return "softmax_cross_entropy"
+
+
+mse: Loss = MSE()
+mae: Loss = MAE()
+rmse: Loss = RMSE()
+huber: Loss = Huber()
+binary_cross_entropy: Loss = BinaryCrossEntropy()
+sigmoid_binary_cross_entropy: Loss = SigmoidBinaryCrossEntropy()
+categorical_cross_entropy: Loss = CategoricalCrossEntropy()
+softmax_cross_entropy: Loss = SoftmaxCrossEntropy()
+

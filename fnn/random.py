@@ -1,0 +1,110 @@
+"""Pure, splittable random keys.
+
+A key is an immutable value. The same key always gives the same numbers on the same
+backend, bit for bit, and nothing global is consumed: to draw twice, split the key.
+
+>>> k = key(0)
+>>> a, b = split(k)
+>>> bool((normal(a, (3,)) == normal(a, (3,))).all())
+True
+>>> bool((normal(a, (3,)) == normal(b, (3,))).all())
+False
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from fnn.backend import Backend, resolve
+from fnn.errors import StateError
+from fnn.typing import Array, Shape
+
+__all__ = ["Key", "key", "split", "fold_in", "normal", "uniform", "bernoulli", "permutation"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Key:
+    """A random key: a seed and the path of splits that led to it.
+
+    Keys are leaves for :mod:`fnn.tree` (a dataclass, not an attrs class).
+    Make one with :func:`key`; derive others with :func:`split` or :func:`fold_in`.
+    """
+
+    seed: int
+    path: tuple[int, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"Key(seed={self.seed}, path={self.path})"
+
+
+def key(seed: int) -> Key:
+    """A fresh key from a non-negative integer seed."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"`seed` must be a non-negative integer, got {seed!r}")
+    return Key(int(seed))
+
+
+def _check_key(k: object) -> Key:
+    if not isinstance(k, Key):
+        raise StateError(f"expected an fnn.random.Key (make one with fnn.random.key(seed)), got {k!r}")
+    return k
+
+
+def split(k: Key, num: int = 2) -> tuple[Key, ...]:
+    """``num`` new keys, independent of each other and of ``k``."""
+    k = _check_key(k)
+    if num < 1:
+        raise ValueError(f"`num` must be at least 1, got {num}")
+    return tuple(Key(k.seed, k.path + (i,)) for i in range(num))
+
+
+def fold_in(k: Key, data: int) -> Key:
+    """A new key that mixes the integer ``data`` (a step number, say) into ``k``."""
+    k = _check_key(k)
+    return Key(k.seed, k.path + (1 << 32 | int(data),))
+
+
+def _generator(k: Key, b: Backend) -> Any:
+    seq = np.random.SeedSequence(entropy=k.seed, spawn_key=k.path)
+    if b.name == "numpy":
+        return np.random.Generator(np.random.PCG64(seq))
+    seed = int(seq.generate_state(1, np.uint64)[0])
+    return b.xp.random.default_rng(seed)
+
+
+def normal(k: Key, shape: Shape, backend: Backend | None = None, std: float = 1.0) -> Array:
+    """Samples of ``N(0, std**2)`` of ``shape`` in the backend's dtype."""
+    b = resolve(backend)
+    sample_dtype = b.dtype if b.dtype.name != "float16" else np.dtype("float32")
+    z = _generator(_check_key(k), b).standard_normal(shape, dtype=sample_dtype)
+    result: Array = (z * std).astype(b.dtype, copy=False)
+    return result
+
+
+def uniform(
+    k: Key, shape: Shape, backend: Backend | None = None, low: float = 0.0, high: float = 1.0
+) -> Array:
+    """Samples of ``U[low, high)`` of ``shape`` in the backend's dtype."""
+    b = resolve(backend)
+    sample_dtype = b.dtype if b.dtype.name != "float16" else np.dtype("float32")
+    u = _generator(_check_key(k), b).random(shape, dtype=sample_dtype)
+    result: Array = (low + (high - low) * u).astype(b.dtype, copy=False)
+    return result
+
+
+def bernoulli(k: Key, p: float, shape: Shape, backend: Backend | None = None) -> Array:
+    """Boolean samples that are ``True`` with probability ``p``."""
+    b = resolve(backend)
+    u = _generator(_check_key(k), b).random(shape, dtype=np.float32)
+    result: Array = u < p
+    return result
+
+
+def permutation(k: Key, n: int, backend: Backend | None = None) -> Array:
+    """A random permutation of ``0 .. n-1`` as an integer array."""
+    b = resolve(backend)
+    result: Array = _generator(_check_key(k), b).permutation(n)
+    return result
