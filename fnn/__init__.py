@@ -5,6 +5,7 @@ Networks are immutable pytrees of parameters; every layer has a pure ``init``,
 :func:`sequential`. See ``docs/`` for the tutorial and the design.
 """
 
+from fnn import datasets as datasets
 from fnn import functional as functional
 from fnn import initializers as initializers
 from fnn import losses as losses
@@ -78,6 +79,7 @@ __all__ = [
     "array_module",
     "backend",
     "check_grads",
+    "datasets",
     "default_backend",
     "functional",
     "grad",
