@@ -1,0 +1,66 @@
+"""Every layer case the shared harness in ``test_layers.py`` runs.
+
+A case names a factory, the input shape (without batch axis) and how inputs are
+drawn. ``test_registry_covers_every_public_layer`` fails when a public layer
+class has no case here, so adding a layer means adding its case.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Literal
+
+import attrs
+
+import fnn
+
+
+@attrs.frozen
+class LayerCase:
+    """One layer configuration for the harness.
+
+    Attributes:
+        name: The test id.
+        make: Builds the layer.
+        in_shape: Input shape without the batch axis.
+        batch: Batch size of the test input.
+        inputs: ``"normal"`` draws N(0, 1); ``"away_from_zero"`` draws magnitudes in
+            [0.2, 1.2] with random signs, dodging the kink at zero of ReLU-like layers.
+        rtol: Relative tolerance of the float64 gradient check.
+    """
+
+    name: str
+    make: Callable[[], fnn.Layer[Any]]
+    in_shape: tuple[int, ...]
+    batch: int = 3
+    inputs: Literal["normal", "away_from_zero", "positive"] = "normal"
+    rtol: float = 1e-5
+
+
+CASES: list[LayerCase] = [
+    # --- core: dense and activations (lead) ---
+    LayerCase("dense", lambda: fnn.Dense(4), (3,)),
+    LayerCase("dense_no_bias", lambda: fnn.Dense(2, use_bias=False), (5,)),
+    LayerCase("identity", lambda: fnn.identity, (4,)),
+    LayerCase("step", lambda: fnn.step, (4,), inputs="away_from_zero"),
+    LayerCase("sigmoid", lambda: fnn.sigmoid, (5,)),
+    LayerCase("tanh", lambda: fnn.tanh, (2, 3)),
+    LayerCase("relu", lambda: fnn.relu, (6,), inputs="away_from_zero"),
+    LayerCase("softmax", lambda: fnn.softmax, (5,)),
+    LayerCase("log_softmax", lambda: fnn.log_softmax, (4,)),
+    LayerCase("leaky_relu", lambda: fnn.LeakyReLU(0.1), (5,), inputs="away_from_zero"),
+    LayerCase("elu", lambda: fnn.ELU(0.7), (5,), inputs="away_from_zero"),
+    LayerCase("prelu", lambda: fnn.PReLU(), (4,), inputs="away_from_zero"),
+    LayerCase("prelu_channels", lambda: fnn.PReLU(0.1), (2, 3, 3), inputs="away_from_zero"),
+    LayerCase("maxout", lambda: fnn.Maxout(3, pieces=3), (4,)),
+    LayerCase("repeat", lambda: fnn.Repeat(3), (4,)),
+    LayerCase("sum", lambda: fnn.Sum(), (3, 4)),
+    LayerCase(
+        "sequential_nested",
+        lambda: fnn.sequential(
+            fnn.Dense(5), fnn.tanh, fnn.sequential(fnn.Dense(4), fnn.sigmoid), fnn.Dense(3)
+        ),
+        (3,),
+    ),
+    LayerCase("sequential_empty", lambda: fnn.sequential(), (3,)),
+    # --- end of core cases ---
+]

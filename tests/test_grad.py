@@ -1,0 +1,120 @@
+"""value_and_grad, numerical_grad and check_grads on models, including a deliberately wrong gradient."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fnn
+from fnn.typing import Array, Shape
+
+F64 = fnn.backend(dtype="float64")
+
+
+def test_value_and_grad_matches_numerical_grad_on_a_model() -> None:
+    model = fnn.sequential(fnn.Dense(4), fnn.sigmoid, fnn.Dense(3))
+    params = model.init(fnn.random.key(0), (2,), F64)
+    x = fnn.random.normal(fnn.random.key(1), (5, 2), F64)
+    t = np.array([0, 2, 1, 1, 0])
+    loss = fnn.losses.softmax_cross_entropy
+    value, grads = fnn.value_and_grad(model, loss)(params, x, t)
+    assert float(value) == pytest.approx(float(loss(model.apply(params, x), t)), rel=1e-12)
+    numeric = fnn.numerical_grad(lambda p: loss(model.apply(p, x), t), params, eps=1e-6)
+    for g, n in zip(fnn.tree.leaves(grads), fnn.tree.leaves(numeric)):
+        np.testing.assert_allclose(g, n, rtol=1e-6, atol=1e-9)
+    only_grads = fnn.grad(model, loss)(params, x, t)
+    for g, h in zip(fnn.tree.leaves(grads), fnn.tree.leaves(only_grads)):
+        np.testing.assert_array_equal(g, h)
+
+
+def test_numerical_grad_of_the_course_and_no_mutation() -> None:
+    x = {"x": np.array([3.0]), "y": np.array([1.0, 2.0])}
+    before = fnn.tree.map(np.copy, x)
+    g = fnn.numerical_grad(lambda p: float((p["x"] ** 2).sum()), x)
+    assert float(g["x"][0]) == pytest.approx(6.0, abs=1e-6)
+    f2 = lambda p: float(2 * p["y"][0] + 3 * p["y"][0] * p["y"][1] + p["y"][1] ** 3)
+    g2 = fnn.numerical_grad(f2, x)
+    np.testing.assert_allclose(g2["y"], [8.0, 15.0], atol=1e-6)
+    for a, b in zip(fnn.tree.leaves(before), fnn.tree.leaves(x)):
+        np.testing.assert_array_equal(a, b)
+
+
+@attrs.frozen
+class WrongDense(fnn.Layer[fnn.DenseParams]):
+    """A dense layer whose weight gradient forgets to transpose: the bug check_grads must catch."""
+
+    inner: fnn.Dense = fnn.Dense(3)
+
+    def init(self, key: fnn.random.Key, in_shape: Shape, backend: fnn.Backend | None = None) -> fnn.DenseParams:
+        return self.inner.init(key, in_shape, backend)
+
+    def out_shape(self, in_shape: Shape) -> Shape:
+        return self.inner.out_shape(in_shape)
+
+    def forward(self, params: fnn.DenseParams, x: Array) -> tuple[Array, Any]:
+        return self.inner.forward(params, x)
+
+    def grad(self, params: fnn.DenseParams, residuals: Any, dy: Array) -> tuple[fnn.DenseParams, Array]:
+        dparams, dx = self.inner.grad(params, residuals, dy)
+        return fnn.DenseParams(dparams.w * 1.01, dparams.b), dx
+
+
+def test_a_deliberately_wrong_gradient_is_caught_and_located() -> None:
+    layer = WrongDense()
+    params = layer.init(fnn.random.key(0), (2,), F64)
+    x = fnn.random.normal(fnn.random.key(1), (4, 2), F64)
+    with pytest.raises(fnn.GradCheckError, match=r"WrongDense.*gradient wrong at \['params'\]\.w\[\d, \d\]: hand-derived"):
+        fnn.check_grads(layer, params, x)
+    model = fnn.sequential(fnn.Dense(2), layer)
+    with pytest.raises(fnn.GradCheckError, match=r"gradient wrong at \['params'\]\[1\]\.w"):
+        fnn.check_grads(model, model.init(fnn.random.key(0), (2,), F64), x)
+
+
+def test_directional_check_catches_a_wrong_gradient_on_large_inputs() -> None:
+    layer = WrongDense(fnn.Dense(40))
+    params = layer.init(fnn.random.key(0), (30,), F64)
+    x = fnn.random.normal(fnn.random.key(1), (8, 30), F64)
+    fnn.check_grads(fnn.Dense(40), params, x)  # 1,480 elements: directional mode, passes
+    with pytest.raises(fnn.GradCheckError, match="directional derivative 0"):
+        fnn.check_grads(layer, params, x)
+
+
+def test_check_grads_with_a_loss() -> None:
+    model = fnn.sequential(fnn.Dense(3), fnn.tanh, fnn.Dense(2), fnn.softmax)
+    params = model.init(fnn.random.key(2), (3,), F64)
+    x = fnn.random.normal(fnn.random.key(3), (4, 3), F64)
+    fnn.check_grads(model, params, x, loss=fnn.losses.categorical_cross_entropy, t=np.array([0, 1, 1, 0]))
+    with pytest.raises(ValueError, match="`t` is needed with `loss`"):
+        fnn.check_grads(model, params, x, loss=fnn.losses.mse)
+
+
+ELEMENTWISE = [fnn.sigmoid, fnn.tanh, fnn.identity, fnn.softmax, fnn.ELU(0.5), fnn.log_softmax]
+
+
+@st.composite
+def random_models(draw: st.DrawFn) -> fnn.Sequential:
+    layers: list[fnn.Layer[Any]] = []
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["dense", "act", "maxout", "nested"]))
+        if kind == "dense":
+            layers.append(fnn.Dense(draw(st.integers(1, 4)), use_bias=draw(st.booleans())))
+        elif kind == "act":
+            layers.append(draw(st.sampled_from(ELEMENTWISE)))
+        elif kind == "maxout":
+            layers.append(fnn.Maxout(draw(st.integers(1, 3)), pieces=draw(st.integers(2, 3))))
+        else:
+            layers.append(fnn.sequential(fnn.Dense(draw(st.integers(1, 3))), draw(st.sampled_from(ELEMENTWISE))))
+    return fnn.sequential(*layers)
+
+
+@settings(max_examples=25, deadline=None)
+@given(model=random_models(), d=st.integers(1, 4), n=st.integers(1, 3), seed=st.integers(0, 1000))
+def test_random_sequential_compositions_pass_check_grads(model: fnn.Sequential, d: int, n: int, seed: int) -> None:
+    params = model.init(fnn.random.key(seed), (d,), F64)
+    x = fnn.random.normal(fnn.random.key(seed + 1), (n, d), F64)
+    fnn.check_grads(model, params, x, rtol=1e-4, atol=1e-7)

@@ -1,0 +1,166 @@
+"""Every loss: value against its formula, gradient against central differences, dtypes, errors."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fnn
+from fnn.losses import Loss
+
+Targets = Callable[[np.random.Generator, tuple[int, int]], np.ndarray]
+
+
+def real(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    return rng.standard_normal(shape)
+
+
+def binary(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    return (rng.random(shape) > 0.5).astype(np.float64)
+
+
+def distribution(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    p = rng.random(shape) + 0.1
+    result: np.ndarray = p / p.sum(axis=1, keepdims=True)
+    return result
+
+
+def probabilities(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    return 0.1 + 0.8 * rng.random(shape)
+
+
+def softmaxed(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    return np.asarray(fnn.softmax(rng.standard_normal(shape)))
+
+
+# (loss, predictions, targets, reference formula)
+LOSSES: list[tuple[Loss, Targets, Targets, Callable[[np.ndarray, np.ndarray], float]]] = [
+    (fnn.losses.mse, real, real, lambda y, t: float(np.mean((y - t) ** 2))),
+    (fnn.losses.mae, real, real, lambda y, t: float(np.mean(np.abs(y - t)))),
+    (fnn.losses.rmse, real, real, lambda y, t: float(np.sqrt(np.mean((y - t) ** 2)))),
+    (
+        fnn.losses.huber,
+        lambda r, s: 2 * r.standard_normal(s),
+        real,
+        lambda y, t: float(
+            np.mean(np.where(np.abs(y - t) <= 1, 0.5 * (y - t) ** 2, np.abs(y - t) - 0.5))
+        ),
+    ),
+    (
+        fnn.losses.binary_cross_entropy,
+        probabilities,
+        binary,
+        lambda p, t: float(-np.mean(t * np.log(p + 1e-7) + (1 - t) * np.log(1 - p + 1e-7))),
+    ),
+    (
+        fnn.losses.sigmoid_binary_cross_entropy,
+        real,
+        binary,
+        lambda z, t: float(
+            -np.mean(t * np.log(1 / (1 + np.exp(-z))) + (1 - t) * np.log(1 - 1 / (1 + np.exp(-z))))
+        ),
+    ),
+    (
+        fnn.losses.categorical_cross_entropy,
+        softmaxed,
+        distribution,
+        lambda p, t: float(-np.sum(t * np.log(p + 1e-7)) / p.shape[0]),
+    ),
+    (
+        fnn.losses.softmax_cross_entropy,
+        real,
+        distribution,
+        lambda z, t: float(-np.sum(t * np.log(np.asarray(fnn.softmax(z)))) / z.shape[0]),
+    ),
+]
+ids = [repr(case[0]) for case in LOSSES]
+
+
+@pytest.mark.parametrize(("loss", "make_y", "make_t", "reference"), LOSSES, ids=ids)
+@settings(max_examples=15, deadline=None)
+@given(n=st.integers(1, 5), k=st.integers(1, 6), seed=st.integers(0, 2**16))
+def test_value_and_gradient(
+    loss: Loss,
+    make_y: Targets,
+    make_t: Targets,
+    reference: Callable[[np.ndarray, np.ndarray], float],
+    n: int,
+    k: int,
+    seed: int,
+) -> None:
+    rng = np.random.default_rng(seed)
+    y, t = make_y(rng, (n, k)), make_t(rng, (n, k))
+    y_before, t_before = y.copy(), t.copy()
+    assert abs(float(loss(y, t)) - reference(y, t)) <= 1e-10 * max(1.0, abs(reference(y, t)))
+    fnn.check_grads(loss, y, t, rtol=1e-5, atol=1e-8)
+    np.testing.assert_array_equal(y, y_before)
+    np.testing.assert_array_equal(t, t_before)
+
+
+@pytest.mark.parametrize(("loss", "make_y", "make_t", "reference"), LOSSES, ids=ids)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_dtype_is_kept(
+    loss: Loss, make_y: Targets, make_t: Targets, reference: object, dtype: str
+) -> None:
+    rng = np.random.default_rng(0)
+    y = make_y(rng, (4, 3)).astype(dtype)
+    t = make_t(rng, (4, 3))  # float64 targets are cast down to the predictions' dtype
+    value, dy = loss.value_and_grad(y, t)
+    assert value.dtype == np.dtype(dtype) and value.shape == ()
+    assert dy.dtype == np.dtype(dtype) and dy.shape == y.shape
+    assert loss.grad(y, t).dtype == np.dtype(dtype)
+
+
+@pytest.mark.parametrize("loss", [fnn.losses.softmax_cross_entropy, fnn.losses.categorical_cross_entropy])
+def test_integer_labels_equal_one_hot(loss: Loss) -> None:
+    rng = np.random.default_rng(0)
+    y = softmaxed(rng, (5, 4)).astype(np.float32)
+    labels = np.array([0, 3, 1, 1, 2])
+    one_hot = np.eye(4, dtype=np.float32)[labels]
+    assert float(loss(y, labels)) == float(loss(y, one_hot))
+    np.testing.assert_array_equal(loss.grad(y, labels), loss.grad(y, one_hot))
+
+
+def test_softmax_cross_entropy_gradient_is_fused() -> None:
+    z = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 0.0]])
+    t = np.array([2, 0])
+    expected = (np.asarray(fnn.softmax(z)) - np.eye(3)[t]) / 2
+    np.testing.assert_allclose(fnn.losses.softmax_cross_entropy.grad(z, t), expected, rtol=1e-12)
+
+
+def test_sigmoid_cross_entropy_is_stable_for_huge_logits() -> None:
+    z = np.array([[1000.0], [-1000.0]], dtype=np.float32)
+    t = np.array([[1.0], [0.0]], dtype=np.float32)
+    assert float(fnn.losses.sigmoid_binary_cross_entropy(z, t)) == 0.0
+    np.testing.assert_array_equal(fnn.losses.sigmoid_binary_cross_entropy.grad(z, t), [[0.0], [0.0]])
+
+
+def test_rmse_gradient_at_zero_error_is_zero() -> None:
+    y = np.ones((2, 2))
+    np.testing.assert_array_equal(fnn.losses.rmse.grad(y, y), np.zeros((2, 2)))
+
+
+def test_labels_out_of_range_are_rejected() -> None:
+    y = np.zeros((2, 3))
+    with pytest.raises(ValueError, match=r"label 3 is out of range for 3 classes \(0\.\.2\)"):
+        fnn.losses.softmax_cross_entropy(y, np.array([0, 3]))
+    with pytest.raises(ValueError, match="label -1 is out of range"):
+        fnn.losses.categorical_cross_entropy(y, np.array([-1, 0]))
+
+
+def test_mismatched_targets_are_rejected_with_a_hint() -> None:
+    with pytest.raises(fnn.ShapeError, match=r"targets of shape \(4,\) do not match predictions of shape \(4, 1\); reshape"):
+        fnn.losses.mse(np.zeros((4, 1)), np.zeros(4))
+    with pytest.raises(fnn.ShapeError, match="3 labels for 2 predictions"):
+        fnn.losses.softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 1, 2]))
+    with pytest.raises(fnn.DTypeError, match="expected float predictions, got int64"):
+        fnn.losses.mse(np.zeros((2, 2), dtype=np.int64), np.zeros((2, 2)))
+
+
+def test_huber_delta_is_validated() -> None:
+    with pytest.raises(ValueError, match="`delta` must be positive, got 0"):
+        fnn.losses.Huber(delta=0)

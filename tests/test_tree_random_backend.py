@@ -1,0 +1,116 @@
+"""Pytrees, random keys and the backend dispatcher."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import attrs
+import numpy as np
+import pytest
+
+import fnn
+from fnn import tree
+
+
+@attrs.frozen
+class Pair:
+    a: object
+    b: object
+
+
+class Point(NamedTuple):
+    x: object
+    y: object
+
+
+def example() -> object:
+    return {"z": [1, (2, None)], "a": Pair(3, Point(4, 5))}
+
+
+def test_leaves_follow_the_documented_order() -> None:
+    assert tree.leaves(example()) == [3, 4, 5, 1, 2]
+    assert tree.paths(example()) == ["['a'].a", "['a'].b[0]", "['a'].b[1]", "['z'][0]", "['z'][1][0]"]
+
+
+def test_flatten_unflatten_round_trip_keeps_types() -> None:
+    values, struct = tree.flatten(example())
+    rebuilt = tree.unflatten(struct, [v * 10 for v in values])
+    assert rebuilt == {"z": [10, (20, None)], "a": Pair(30, Point(40, 50))}
+    assert isinstance(rebuilt["a"].b, Point)
+    assert tree.structure(rebuilt) == struct
+    assert repr(struct) == "{'a': Pair(*, Point(*, *)), 'z': [*, (*, None)]}"
+
+
+def test_map_over_several_trees_and_mismatches() -> None:
+    assert tree.map(lambda u, v: u + v, (1, [2]), (10, [20])) == (11, [22])
+    with pytest.raises(fnn.StructureError, match=r"pytrees differ at \[1\]: expected list of length 1, got list of length 2"):
+        tree.map(lambda u, v: u + v, (1, [2]), (10, [20, 30]))
+    with pytest.raises(fnn.StructureError, match=r"structure .* has 2 leaves, got 3 values"):
+        tree.unflatten(tree.structure((1, 2)), [1, 2, 3])
+
+
+def test_param_count() -> None:
+    model = fnn.sequential(fnn.Dense(50), fnn.sigmoid, fnn.Dense(10))
+    assert fnn.param_count(model.init(fnn.random.key(0), (784,))) == 784 * 50 + 50 + 50 * 10 + 10
+
+
+def test_keys_are_pure_and_splittable() -> None:
+    k = fnn.random.key(42)
+    a, b = fnn.random.split(k)
+    same = fnn.random.normal(a, (1000,))
+    np.testing.assert_array_equal(same, fnn.random.normal(a, (1000,)))
+    assert not np.array_equal(same, fnn.random.normal(b, (1000,)))
+    assert not np.array_equal(same, fnn.random.normal(k, (1000,)))
+    assert fnn.random.split(k, 3)[:2] == (a, b)
+    assert same.dtype == np.float32
+    assert 0.9 < float(same.std()) < 1.1 and abs(float(same.mean())) < 0.1
+    u = fnn.random.uniform(a, (1000,), fnn.backend(dtype="float64"), low=-2, high=3)
+    assert u.dtype == np.float64 and -2 <= float(u.min()) and float(u.max()) < 3
+    assert sorted(np.asarray(fnn.random.permutation(a, 5)).tolist()) == [0, 1, 2, 3, 4]
+    assert fnn.random.fold_in(k, 3) == fnn.random.fold_in(k, 3) != fnn.random.fold_in(k, 4)
+
+
+def test_bad_keys() -> None:
+    with pytest.raises(ValueError, match="`seed` must be a non-negative integer, got -1"):
+        fnn.random.key(-1)
+    with pytest.raises(fnn.StateError, match="expected an fnn.random.Key"):
+        fnn.random.normal(0, (2,))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="`num` must be at least 1, got 0"):
+        fnn.random.split(fnn.random.key(0), 0)
+
+
+def test_backend_values_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    b = fnn.backend()
+    assert b == fnn.backend("numpy", "float32") and b.dtype == np.float32
+    assert b.asarray([1, 2]).dtype == np.float32 and b.ones((2,)).dtype == np.float32
+    assert b.with_dtype("float64").zeros((1,)).dtype == np.float64
+    monkeypatch.setenv("FNN_DTYPE", "float64")
+    assert fnn.default_backend().dtype == np.float64
+    params = fnn.Dense(2).init(fnn.random.key(0), (3,))
+    assert params.w.dtype == np.float64
+    monkeypatch.setenv("FNN_BACKEND", "jax")
+    with pytest.raises(fnn.BackendError, match="FNN_BACKEND='jax' is not a backend"):
+        fnn.default_backend()
+
+
+def test_cupy_backend_is_lazy_and_fails_clearly_without_a_gpu() -> None:
+    import sys
+
+    assert "cupy" not in sys.modules  # importing fnn never imports CuPy
+    try:
+        import cupy  # noqa: F401
+    except ImportError:
+        with pytest.raises(fnn.BackendError, match=r"needs CuPy, which is not installed; install it with `pip install 'fnn\[gpu\]'`"):
+            fnn.backend("cupy")
+    else:  # pragma: no cover - only on machines with CuPy
+        try:
+            b = fnn.backend("cupy")
+        except fnn.BackendError as error:
+            assert "GPU" in str(error)
+        else:
+            assert b.name == "cupy"
+
+
+def test_array_module_dispatch() -> None:
+    assert fnn.array_module(np.zeros(2)) is np
+    assert fnn.backend().to_numpy(np.zeros(2)).shape == (2,)
