@@ -30,6 +30,18 @@ from fnn.grad import numerical_grad as numerical_grad
 from fnn.grad import value_and_grad as value_and_grad
 from fnn.grad import value_grad_and_state as value_grad_and_state
 from fnn.gradcheck import check_grads as check_grads
+from fnn.layers import AvgPool2D as AvgPool2D
+from fnn.layers import BatchNorm as BatchNorm
+from fnn.layers import BatchNormParams as BatchNormParams
+from fnn.layers import BatchNormState as BatchNormState
+from fnn.layers import Conv2D as Conv2D
+from fnn.layers import Conv2DParams as Conv2DParams
+from fnn.layers import Dropout as Dropout
+from fnn.layers import Flatten as Flatten
+from fnn.layers import GlobalAvgPool2D as GlobalAvgPool2D
+from fnn.layers import LayerNorm as LayerNorm
+from fnn.layers import LayerNormParams as LayerNormParams
+from fnn.layers import MaxPool2D as MaxPool2D
 from fnn.layers import ELU as ELU
 from fnn.layers import Dense as Dense
 from fnn.layers import DenseParams as DenseParams
@@ -54,6 +66,18 @@ from fnn.tree import param_count as param_count
 __version__ = "0.1.0"
 
 __all__ = [
+    "AvgPool2D",
+    "BatchNorm",
+    "BatchNormParams",
+    "BatchNormState",
+    "Conv2D",
+    "Conv2DParams",
+    "Dropout",
+    "Flatten",
+    "GlobalAvgPool2D",
+    "LayerNorm",
+    "LayerNormParams",
+    "MaxPool2D",
     "ELU",
     "Backend",
     "BackendError",

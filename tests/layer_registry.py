@@ -63,4 +63,35 @@ CASES: list[LayerCase] = [
     ),
     LayerCase("sequential_empty", lambda: fnn.sequential(), (3,)),
     # --- end of core cases ---
+    # --- conv, pooling, reshape, normalization, dropout (issue 6) ---
+    LayerCase("conv", lambda: fnn.Conv2D(3, 3), (2, 5, 5), batch=2),
+    LayerCase("conv_stride2_pad1", lambda: fnn.Conv2D(2, 3, stride=2, padding=1), (2, 6, 5), batch=2),
+    LayerCase(
+        "conv_nonsquare", lambda: fnn.Conv2D(2, (3, 2), stride=(2, 1), padding=(0, 2)), (3, 7, 4), batch=2
+    ),
+    LayerCase("conv_1x1_no_bias", lambda: fnn.Conv2D(4, 1, use_bias=False), (3, 3, 3), batch=2),
+    LayerCase("conv_stride_gt_kernel", lambda: fnn.Conv2D(2, 2, stride=3, padding=1), (2, 7, 7), batch=2),
+    LayerCase("max_pool", lambda: fnn.MaxPool2D(2), (2, 4, 6), batch=2),
+    LayerCase("max_pool_overlap_pad", lambda: fnn.MaxPool2D(3, stride=2, padding=1), (2, 5, 6), batch=2),
+    LayerCase("max_pool_nonsquare", lambda: fnn.MaxPool2D((2, 3), stride=(1, 2)), (1, 4, 7), batch=2),
+    LayerCase("avg_pool", lambda: fnn.AvgPool2D(2), (2, 4, 4), batch=2),
+    LayerCase("avg_pool_overlap_pad", lambda: fnn.AvgPool2D((3, 2), stride=1, padding=(1, 1)), (2, 4, 5), batch=2),
+    LayerCase("global_avg_pool", lambda: fnn.GlobalAvgPool2D(), (3, 4, 5), batch=2),
+    LayerCase("flatten", lambda: fnn.Flatten(), (2, 3, 4), batch=2),
+    LayerCase("batch_norm_features", lambda: fnn.BatchNorm(), (4,), batch=5),
+    LayerCase("batch_norm_channels", lambda: fnn.BatchNorm(momentum=0.5), (3, 2, 3), batch=3),
+    LayerCase("layer_norm", lambda: fnn.LayerNorm(), (5,)),
+    LayerCase("layer_norm_images", lambda: fnn.LayerNorm(), (2, 3, 3), batch=2),
+    LayerCase("dropout", lambda: fnn.Dropout(0.5), (4, 5)),
+    LayerCase("dropout_images", lambda: fnn.Dropout(0.2), (2, 3, 3), batch=2),
+    LayerCase(
+        "small_convnet",
+        lambda: fnn.sequential(
+            fnn.Conv2D(3, 3, padding=1), fnn.BatchNorm(), fnn.relu, fnn.MaxPool2D(2),
+            fnn.Flatten(), fnn.Dropout(0.3), fnn.Dense(4),
+        ),
+        (2, 4, 4),
+        batch=3,
+    ),
+    # --- end of issue 6 cases ---
 ]

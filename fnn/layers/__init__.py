@@ -20,6 +20,18 @@ from fnn.layers.activations import softmax as softmax
 from fnn.layers.activations import step as step
 from fnn.layers.activations import tanh as tanh
 from fnn.layers.core import Layer as Layer
+from fnn.layers.conv import Conv2D as Conv2D
+from fnn.layers.conv import Conv2DParams as Conv2DParams
+from fnn.layers.dropout import Dropout as Dropout
+from fnn.layers.normalization import BatchNorm as BatchNorm
+from fnn.layers.normalization import BatchNormParams as BatchNormParams
+from fnn.layers.normalization import BatchNormState as BatchNormState
+from fnn.layers.normalization import LayerNorm as LayerNorm
+from fnn.layers.normalization import LayerNormParams as LayerNormParams
+from fnn.layers.pooling import AvgPool2D as AvgPool2D
+from fnn.layers.pooling import GlobalAvgPool2D as GlobalAvgPool2D
+from fnn.layers.pooling import MaxPool2D as MaxPool2D
+from fnn.layers.reshape import Flatten as Flatten
 from fnn.layers.dense import Dense as Dense
 from fnn.layers.dense import DenseParams as DenseParams
 from fnn.layers.maxout import Maxout as Maxout
@@ -29,6 +41,18 @@ from fnn.layers.sequential import Sequential as Sequential
 from fnn.layers.sequential import sequential as sequential
 
 __all__ = [
+    "AvgPool2D",
+    "BatchNorm",
+    "BatchNormParams",
+    "BatchNormState",
+    "Conv2D",
+    "Conv2DParams",
+    "Dropout",
+    "Flatten",
+    "GlobalAvgPool2D",
+    "LayerNorm",
+    "LayerNormParams",
+    "MaxPool2D",
     "ELU",
     "Activation",
     "Dense",

@@ -1,0 +1,214 @@
+"""Pooling over the spatial axes of NCHW input: max, average and global average.
+
+Windows come from :func:`fnn.layers.conv.sliding_windows` (a strided view, no
+Python loop over pixels) and gradients go back through
+:func:`fnn.layers.conv.col2im` (a loop over the window offsets at most; one strided
+assignment when windows do not overlap). No ``np.add.at``.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import attrs
+
+from fnn import random
+from fnn.backend import Backend, array_module
+from fnn.layers.conv import (
+    Pair,
+    PairLike,
+    check_spatial,
+    col2im,
+    non_negative_pair,
+    output_size,
+    pad2d,
+    positive_pair,
+    sliding_windows,
+    to_pair,
+)
+from fnn.layers.core import Layer, check_float_input, check_in_shape, check_ndim
+from fnn.typing import Array, Shape
+
+__all__ = ["MaxPool2D", "AvgPool2D", "GlobalAvgPool2D"]
+
+
+def _optional_pair(value: Optional[PairLike]) -> Optional[Pair]:
+    return None if value is None else to_pair(value)
+
+
+@attrs.frozen(repr=False)
+class _Pool2D(Layer[None]):
+    """Shared hyperparameters and shape logic of :class:`MaxPool2D` and :class:`AvgPool2D`."""
+
+    window: Pair = attrs.field(converter=to_pair, validator=positive_pair)
+    stride_: Optional[Pair] = attrs.field(
+        default=None, converter=_optional_pair, kw_only=True, alias="stride"
+    )
+    padding: Pair = attrs.field(default=(0, 0), converter=to_pair, validator=non_negative_pair, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        if self.stride_ is not None:
+            positive_pair(self, attrs.fields(type(self)).stride_, self.stride_)
+        if self.padding[0] > self.window[0] // 2 or self.padding[1] > self.window[1] // 2:
+            raise ValueError(
+                f"`padding` must be at most half the window {self.window}, got {self.padding} "
+                "(a window must never lie entirely in the padding)"
+            )
+
+    @property
+    def stride(self) -> Pair:
+        """``(sh, sw)``; the window itself unless given."""
+        return self.window if self.stride_ is None else self.stride_
+
+    def __repr__(self) -> str:
+        extra = "" if self.stride == self.window else f", stride={self.stride}"
+        extra += "" if self.padding == (0, 0) else f", padding={self.padding}"
+        return f"{type(self).__name__}(window={self.window}{extra})"
+
+    def init(self, key: random.Key, in_shape: Shape, backend: Backend | None = None) -> None:
+        self.out_shape(in_shape)
+        return None
+
+    def out_shape(self, in_shape: Shape) -> Shape:
+        c, h, w = check_spatial(self, in_shape, self.window, self.padding)
+        return (c, *output_size((h, w), self.window, self.stride, self.padding))
+
+    def _windows(self, x: Array, pad_value: float) -> Array:
+        check_ndim(self, x, (-1, -1, -1))
+        check_float_input(self, x)
+        check_spatial(self, x.shape[1:], self.window, self.padding)
+        return sliding_windows(pad2d(x, self.padding, pad_value), self.window, self.stride)
+
+
+@attrs.frozen(repr=False)
+class MaxPool2D(_Pool2D):
+    """The maximum of each window, per channel (the book's Pooling layer).
+
+    **Forward**: ``yₙ,c,p,q = max_{i,j} x̃ₙ,c,p·sh+i,q·sw+j`` with ``x̃`` padded by ``−∞``
+    (padding never wins).
+
+    **Backward (VJP)**: the maximum is locally the identity on its winner and constant
+    in the others, so each ``dyₙ,c,p,q`` goes to the winning element only; an element
+    that wins several overlapping windows receives the sum.
+    **Ties**: the gradient goes to *one* element, the first in row-major window order
+    (smallest ``i``, then smallest ``j``): the winner is ``argmax`` over the flattened
+    window.
+
+    **Residuals**: the winner's index in each window, ``(N, C, OH, OW)``, and the input shape.
+
+    **Shapes**: ``(N, C, H, W)`` → ``(N, C, OH, OW)``, ``OH = (H + 2·ph − kh) // sh + 1``.
+
+    Args:
+        window: ``k`` or ``(kh, kw)``.
+        stride: ``s`` or ``(sh, sw)``; default the window (non-overlapping windows).
+        padding: ``p`` or ``(ph, pw)`` on each side, at most half the window (default 0).
+
+    >>> import fnn
+    >>> x = fnn.backend().asarray(range(16)).reshape(1, 1, 4, 4)
+    >>> MaxPool2D(2).apply(None, x)
+    array([[[[ 5.,  7.],
+             [13., 15.]]]], dtype=float32)
+    """
+
+    def apply(self, params: None, x: Array) -> Array:
+        result: Array = self._windows(x, float("-inf")).max(axis=(2, 3))
+        return result
+
+    def forward(self, params: None, x: Array) -> tuple[Array, tuple[Array, Shape]]:
+        windows = self._windows(x, float("-inf"))
+        n, c, kh, kw, oh, ow = windows.shape
+        flat = windows.transpose(0, 1, 4, 5, 2, 3).reshape(n, c, oh, ow, kh * kw)
+        winner = flat.argmax(axis=-1)
+        y = array_module(x).take_along_axis(flat, winner[..., None], axis=-1)[..., 0]
+        return y, (winner, tuple(x.shape))
+
+    def grad(self, params: None, residuals: tuple[Array, Shape], dy: Array) -> tuple[None, Array]:
+        winner, in_shape = residuals
+        xp = array_module(dy)
+        n, c, oh, ow = dy.shape
+        kh, kw = self.window
+        chosen = winner[..., None] == xp.arange(kh * kw)
+        dflat = (chosen * dy[..., None]).reshape(n, c, oh, ow, kh, kw)
+        dx = col2im(dflat.transpose(0, 1, 4, 5, 2, 3), in_shape, self.stride, self.padding)
+        return None, dx
+
+
+@attrs.frozen(repr=False)
+class AvgPool2D(_Pool2D):
+    """The mean of each window, per channel.
+
+    **Forward**: ``yₙ,c,p,q = (1 / kh·kw) Σ_{i,j} x̃ₙ,c,p·sh+i,q·sw+j`` with ``x̃`` padded by
+    zeros; padding counts in the mean (the divisor is always ``kh·kw``).
+
+    **Backward (VJP)**: ``y`` is linear in ``x`` with weight ``1/(kh·kw)`` on every window
+    element, so every element of a window receives ``dy / (kh·kw)``, summed over the
+    windows that contain it.
+
+    **Residuals**: the input shape only.
+
+    **Shapes**: ``(N, C, H, W)`` → ``(N, C, OH, OW)``, ``OH = (H + 2·ph − kh) // sh + 1``.
+
+    Args:
+        window: ``k`` or ``(kh, kw)``.
+        stride: ``s`` or ``(sh, sw)``; default the window.
+        padding: ``p`` or ``(ph, pw)`` zeros on each side, at most half the window.
+
+    >>> import fnn
+    >>> x = fnn.backend().asarray(range(16)).reshape(1, 1, 4, 4)
+    >>> AvgPool2D(2).apply(None, x)
+    array([[[[ 2.5,  4.5],
+             [10.5, 12.5]]]], dtype=float32)
+    """
+
+    def apply(self, params: None, x: Array) -> Array:
+        result: Array = self._windows(x, 0.0).mean(axis=(2, 3))
+        return result
+
+    def forward(self, params: None, x: Array) -> tuple[Array, Shape]:
+        return self.apply(params, x), tuple(x.shape)
+
+    def grad(self, params: None, residuals: Shape, dy: Array) -> tuple[None, Array]:
+        xp = array_module(dy)
+        n, c, oh, ow = dy.shape
+        kh, kw = self.window
+        share = dy / (kh * kw)
+        dwindows = xp.broadcast_to(share[:, :, None, None], (n, c, kh, kw, oh, ow))
+        return None, col2im(dwindows, residuals, self.stride, self.padding)
+
+
+@attrs.frozen
+class GlobalAvgPool2D(Layer[None]):
+    """The mean over all spatial positions of each channel: ``(N, C, H, W)`` → ``(N, C)``.
+
+    **Forward**: ``yₙ,c = (1 / H·W) Σ_{h,w} xₙ,c,h,w``.
+
+    **Backward (VJP)**: ``∂yₙ,c/∂xₙ,c,h,w = 1/(H·W)``, so ``dxₙ,c,h,w = dyₙ,c / (H·W)``.
+
+    **Residuals**: the spatial size ``(H, W)``.
+
+    >>> import fnn
+    >>> GlobalAvgPool2D().apply(None, fnn.backend().ones((2, 3, 4, 4))).shape
+    (2, 3)
+    """
+
+    def init(self, key: random.Key, in_shape: Shape, backend: Backend | None = None) -> None:
+        self.out_shape(in_shape)
+        return None
+
+    def out_shape(self, in_shape: Shape) -> Shape:
+        return (check_in_shape(self, in_shape, 3, "expected (channels, height, width)")[0],)
+
+    def apply(self, params: None, x: Array) -> Array:
+        check_ndim(self, x, (-1, -1, -1))
+        check_float_input(self, x)
+        result: Array = x.mean(axis=(2, 3))
+        return result
+
+    def forward(self, params: None, x: Array) -> tuple[Array, tuple[int, int]]:
+        return self.apply(params, x), (x.shape[2], x.shape[3])
+
+    def grad(self, params: None, residuals: tuple[int, int], dy: Array) -> tuple[None, Array]:
+        h, w = residuals
+        xp = array_module(dy)
+        dx: Array = xp.broadcast_to((dy / (h * w))[:, :, None, None], (*dy.shape, h, w)).copy()
+        return None, dx
