@@ -136,6 +136,8 @@ def download_file(
             return _fetch(url, target_dir, filename, sha256, timeout, progress)
         except (OSError, ValueError, http.client.HTTPException) as error:  # URLError, timeouts: OSError
             failures.append(f"  {url}: {_reason(error)}")
+            if isinstance(error, urllib.error.HTTPError):
+                error.close()  # an HTTPError holds the response open
     tried = "\n".join(failures) if failures else "  (no mirrors were given)"
     raise DataError(
         f"could not download {filename} into {target_dir}; mirrors tried:\n{tried}\n"

@@ -16,8 +16,11 @@ image and label counts, label range), and the item count comes from the header.
 
 The parsed arrays are cached as ``.npy`` files (loaded with ``allow_pickle=False``)
 named after the SHA-256 of their source file, so a changed source is parsed
-again. They are written next to the source files, or, when that directory is
-read-only, into ``<per-user cache>/parsed``.
+again, and copies of one file found under different roots share one entry. They
+are written atomically into ``cache_dir``, by default ``parsed/`` under the
+per-user MNIST directory (beside downloaded files), never into a ``root`` the user
+points at, which may be a shared or read-only data set. If the cache cannot be
+written, loading still works, only slower.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ __all__ = [
     "MNIST_FILES",
     "MNIST_MIRRORS",
     "MNIST_SHA256",
+    "default_cache_dir",
     "default_root",
     "load_mnist",
     "mnist_root",
@@ -118,10 +122,9 @@ def _ensure_files(
     return paths
 
 
-def _cache_dirs(root: Path, cache_dir: str | os.PathLike[str] | None) -> list[Path]:
-    if cache_dir is not None:
-        return [Path(cache_dir)]
-    return [root, _user_cache() / "parsed"]
+def default_cache_dir() -> Path:
+    """Where parsed ``.npy`` copies are kept by default: ``parsed/`` under :func:`default_root`."""
+    return default_root() / "parsed"
 
 
 def _load_cached(file: Path, ndim: int) -> Array | None:
@@ -134,18 +137,19 @@ def _load_cached(file: Path, ndim: int) -> Array | None:
     return array
 
 
-def _save_cached(array: Array, directory: Path, name: str, stem: str) -> bool:
+def _save_cached(array: Array, directory: Path, name: str, stem: str) -> None:
+    """Write ``directory/name`` atomically and drop older entries of the same file; a failure only skips caching."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
     except OSError:
-        return False
+        return
     try:
         with os.fdopen(fd, "wb") as out:
             np.save(out, array, allow_pickle=False)
         os.replace(tmp_name, directory / name)
     except OSError:
-        return False
+        return
     finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
@@ -153,25 +157,21 @@ def _save_cached(array: Array, directory: Path, name: str, stem: str) -> bool:
         if stale.name != name:
             with contextlib.suppress(OSError):
                 stale.unlink()
-    return True
 
 
-def _parse(path: Path, kind: Literal["images", "labels"], cache_dirs: list[Path] | None) -> Array:
+def _parse(path: Path, kind: Literal["images", "labels"], cache_dir: Path | None) -> Array:
     """The parsed contents of ``path``, from the ``.npy`` cache when it holds this version of the file."""
     ndim = 3 if kind == "images" else 1
-    if cache_dirs:
+    if cache_dir is not None:
         stem = path.name.removesuffix(".gz")
         name = f"{stem}.{dl.sha256_of(path)[:20]}.npy"
-        for directory in cache_dirs:
-            cached = _load_cached(directory / name, ndim)
-            if cached is not None:
-                return cached
+        cached = _load_cached(cache_dir / name, ndim)
+        if cached is not None:
+            return cached
     parsed = idx.read_images(path) if kind == "images" else idx.read_labels(path)
     array: Array = parsed.copy()  # the parser returns a read-only view of the file's bytes
-    if cache_dirs:
-        for directory in cache_dirs:
-            if _save_cached(array, directory, name, stem):
-                break
+    if cache_dir is not None:
+        _save_cached(array, cache_dir, name, stem)
     return array
 
 
@@ -211,8 +211,7 @@ def load_mnist(
         checksums: SHA-256 digests by file name that downloads must match (a
             name missing from it is downloaded unverified).
         cache: Keep and reuse parsed ``.npy`` copies of the files.
-        cache_dir: Where to keep them (default: next to the files, or the per-user
-            cache when that directory is read-only).
+        cache_dir: Where to keep them (default: :func:`default_cache_dir`).
         progress: Show a progress bar while downloading.
 
     Returns:
@@ -227,11 +226,11 @@ def load_mnist(
         b = b.with_dtype(dtype)
     directory = mnist_root(root)
     paths = _ensure_files(directory, download, mirrors, checksums, progress)
-    dirs = _cache_dirs(directory, cache_dir) if cache else None
+    parsed_dir = (default_cache_dir() if cache_dir is None else Path(cache_dir)) if cache else None
     splits = []
     for part in ("train", "test"):
-        images = _parse(paths[f"{part}_images"], "images", dirs)
-        labels = _parse(paths[f"{part}_labels"], "labels", dirs)
+        images = _parse(paths[f"{part}_images"], "images", parsed_dir)
+        labels = _parse(paths[f"{part}_labels"], "labels", parsed_dir)
         idx.check_counts(images, labels, str(paths[f"{part}_images"]), str(paths[f"{part}_labels"]))
         shape = (len(images), 784) if flatten else (len(images), 1, 28, 28)
         if normalize:
