@@ -85,7 +85,9 @@ def test_every_mirror_failing_lists_each_reason_and_leaves_nothing(server: str, 
     message = str(info.value)
     assert f"could not download {LABELS} into {tmp_path}; mirrors tried:" in message
     assert f"{server}/missing/{LABELS}: HTTP 404 Not Found" in message
-    assert f"{server}/bad/{LABELS}: checksum mismatch: expected sha256 {MNIST_SHA256[LABELS]}, got " in message
+    assert (
+        f"{server}/bad/{LABELS}: checksum mismatch: expected sha256 {MNIST_SHA256[LABELS]}, got " in message
+    )
     assert f"{server}/short/{LABELS}: " in message
     assert f"{dead}{LABELS}: network error: " in message
     assert f"put it in {tmp_path}" in message and "FNN_DATA_DIR" in message
@@ -93,7 +95,9 @@ def test_every_mirror_failing_lists_each_reason_and_leaves_nothing(server: str, 
 
 
 def test_incomplete_download_is_caught_without_a_checksum(server: str, tmp_path: Path) -> None:
-    with pytest.raises(DataError, match=r"short/t10k-labels-idx1-ubyte\.gz: (incomplete download|IncompleteRead)"):
+    with pytest.raises(
+        DataError, match=r"short/t10k-labels-idx1-ubyte\.gz: (incomplete download|IncompleteRead)"
+    ):
         download_file(LABELS, tmp_path, [f"{server}/short/"], sha256=None, progress=False)
     assert list(tmp_path.iterdir()) == []
 
@@ -110,7 +114,9 @@ def test_no_mirrors_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_load_mnist_downloads_missing_files_then_loads(server: str, data_dir: Path, tmp_path: Path) -> None:
     # The local training files are a 5,000-image subset, so the digests checked are those of the served files.
-    checksums = {name: hashlib.sha256((data_dir / name).read_bytes()).hexdigest() for name in MNIST_FILES.values()}
+    checksums = {
+        name: hashlib.sha256((data_dir / name).read_bytes()).hexdigest() for name in MNIST_FILES.values()
+    }
     root = tmp_path / "mnist"
     (train, test) = load_mnist(
         root,
@@ -124,9 +130,7 @@ def test_load_mnist_downloads_missing_files_then_loads(server: str, data_dir: Pa
     assert np.bincount(train[1]).tolist() == [500] * 10
 
 
-def test_load_mnist_rejects_a_download_that_fails_the_canonical_digest(
-    server: str, tmp_path: Path
-) -> None:
+def test_load_mnist_rejects_a_download_that_fails_the_canonical_digest(server: str, tmp_path: Path) -> None:
     # The served training images are the subset, whose digest is not the canonical one.
     with pytest.raises(DataError, match=r"could not download train-images-idx3-ubyte\.gz") as info:
         load_mnist(tmp_path, mirrors=[f"{server}/good/"], cache=False, progress=False)

@@ -72,7 +72,9 @@ def test_training_subset_loads_with_the_count_from_its_header(
     assert np.bincount(t_train).tolist() == [500] * 10
 
 
-def test_raw_images_nchw_and_one_hot(data_dir: Path, mnist: tuple[tuple[Array, Array], tuple[Array, Array]]) -> None:
+def test_raw_images_nchw_and_one_hot(
+    data_dir: Path, mnist: tuple[tuple[Array, Array], tuple[Array, Array]]
+) -> None:
     _, (x_raw, t_hot) = load_mnist(
         data_dir, normalize=False, flatten=False, one_hot_label=True, download=False, cache=False
     )
@@ -100,12 +102,16 @@ def test_missing_files_without_download_say_what_and_where(tmp_path: Path) -> No
     with pytest.raises(DataError) as info:
         load_mnist(tmp_path, download=False)
     message = str(info.value)
-    assert f"MNIST files missing from {tmp_path}: train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, " \
+    assert (
+        f"MNIST files missing from {tmp_path}: train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
         "t10k-images-idx3-ubyte.gz." in message
+    )
     assert "download=True" in message and "FNN_DATA_DIR" in message
 
 
-def test_root_from_argument_environment_or_user_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_root_from_argument_environment_or_user_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("FNN_DATA_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert mnist_root() == tmp_path / "xdg" / "fnn" / "mnist"
@@ -127,12 +133,32 @@ IMAGE = bytes(784)
 @pytest.mark.parametrize(
     ("name", "raw", "match"),
     [
-        ("short.gz", b"\x00\x00", r"short\.gz: not an IDX file: 2 bytes, too short for the 4-byte magic number"),
-        ("labels-as-images.gz", _idx((1,), b"\x00"), r"bad magic number 0x00000801, expected 0x00000803 \(images\)"),
-        ("float.gz", _idx((1, 28, 28), IMAGE, code=0x0D), r"bad magic number 0x00000d03, expected 0x00000803"),
-        ("header.gz", _idx((2, 28, 28), b"")[:9], r"header\.gz: truncated IDX header: 3 dimensions need 16 bytes"),
-        ("cut.gz", _idx((2, 28, 28), IMAGE), r"cut\.gz: truncated IDX file: the header promises 1568 bytes of data "
-         r"\(shape \(2, 28, 28\)\), found 784"),
+        (
+            "short.gz",
+            b"\x00\x00",
+            r"short\.gz: not an IDX file: 2 bytes, too short for the 4-byte magic number",
+        ),
+        (
+            "labels-as-images.gz",
+            _idx((1,), b"\x00"),
+            r"bad magic number 0x00000801, expected 0x00000803 \(images\)",
+        ),
+        (
+            "float.gz",
+            _idx((1, 28, 28), IMAGE, code=0x0D),
+            r"bad magic number 0x00000d03, expected 0x00000803",
+        ),
+        (
+            "header.gz",
+            _idx((2, 28, 28), b"")[:9],
+            r"header\.gz: truncated IDX header: 3 dimensions need 16 bytes",
+        ),
+        (
+            "cut.gz",
+            _idx((2, 28, 28), IMAGE),
+            r"cut\.gz: truncated IDX file: the header promises 1568 bytes of data "
+            r"\(shape \(2, 28, 28\)\), found 784",
+        ),
         ("long.gz", _idx((1, 28, 28), IMAGE + b"xx"), r"long\.gz: IDX file has 2 bytes after the data"),
         ("small.gz", _idx((1, 14, 14), bytes(196)), r"small\.gz: images are 14x14, expected 28x28"),
     ],
@@ -147,8 +173,16 @@ def test_bad_image_files(tmp_path: Path, name: str, raw: bytes, match: str) -> N
 @pytest.mark.parametrize(
     ("name", "raw", "match"),
     [
-        ("images-as-labels.gz", _idx((1, 28, 28), IMAGE), r"bad magic number 0x00000803, expected 0x00000801 \(labels\)"),
-        ("eleven.gz", _idx((2,), b"\x03\x0b"), r"eleven\.gz: label 11 is out of range: labels must lie in 0\.\.9"),
+        (
+            "images-as-labels.gz",
+            _idx((1, 28, 28), IMAGE),
+            r"bad magic number 0x00000803, expected 0x00000801 \(labels\)",
+        ),
+        (
+            "eleven.gz",
+            _idx((2,), b"\x03\x0b"),
+            r"eleven\.gz: label 11 is out of range: labels must lie in 0\.\.9",
+        ),
     ],
 )
 def test_bad_label_files(tmp_path: Path, name: str, raw: bytes, match: str) -> None:
@@ -168,7 +202,9 @@ def test_bad_gzip_streams(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"garbled\.gz: corrupt or truncated gzip data: "):
         read_idx(garbled)
     plain = _write(tmp_path / "plain.gz", _idx((3,), b"\x01\x02\x03"), compress=False)
-    with pytest.raises(DataError, match=r"plain\.gz: not a gzip file \(it does not start with the gzip magic"):
+    with pytest.raises(
+        DataError, match=r"plain\.gz: not a gzip file \(it does not start with the gzip magic"
+    ):
         read_idx(plain)
     with pytest.raises(DataError, match=r"nowhere\.gz: file not found"):
         read_idx(tmp_path / "nowhere.gz")
@@ -182,8 +218,11 @@ def test_image_and_label_counts_must_agree(tmp_path: Path) -> None:
     root = _tiny_root(tmp_path / "mnist")
     _write(root / "t10k-labels-idx1-ubyte.gz", _idx((3,), b"\x00\x01\x02"))
     cache = tmp_path / "parsed"
-    with pytest.raises(DataError, match=r"image and label counts disagree: .*t10k-images-idx3-ubyte\.gz holds 2 "
-                       r"images, .*t10k-labels-idx1-ubyte\.gz holds 3 labels"):
+    with pytest.raises(
+        DataError,
+        match=r"image and label counts disagree: .*t10k-images-idx3-ubyte\.gz holds 2 "
+        r"images, .*t10k-labels-idx1-ubyte\.gz holds 3 labels",
+    ):
         load_mnist(root, cache_dir=cache)
 
 
@@ -208,7 +247,9 @@ def _refuse_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_second_load_comes_from_the_npy_cache(
-    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    data_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     mnist: tuple[tuple[Array, Array], tuple[Array, Array]],
 ) -> None:
     cache = tmp_path / "parsed"

@@ -53,7 +53,13 @@ def mirror_url(mirror: str, filename: str) -> str:
 def _stream(response: BinaryIO, out: BinaryIO, total: int | None, label: str, progress: bool) -> str:
     digest = hashlib.sha256()
     with tqdm(
-        total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=label, disable=not progress, leave=False
+        total=total,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc=label,
+        disable=not progress,
+        leave=False,
     ) as bar:
         for chunk in iter(lambda: response.read(_CHUNK), b""):
             out.write(chunk)
@@ -62,7 +68,9 @@ def _stream(response: BinaryIO, out: BinaryIO, total: int | None, label: str, pr
     return digest.hexdigest()
 
 
-def _fetch(url: str, directory: Path, filename: str, sha256: str | None, timeout: float, progress: bool) -> Path:
+def _fetch(
+    url: str, directory: Path, filename: str, sha256: str | None, timeout: float, progress: bool
+) -> Path:
     """Download ``url`` to ``directory/filename`` atomically, or raise with the reason."""
     if not url.startswith(("http://", "https://")):
         raise ValueError("only http:// and https:// mirrors are supported")

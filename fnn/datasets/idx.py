@@ -84,7 +84,9 @@ def parse_idx(data: bytes, *, name: str, magic: int | None = None) -> Array:
     ndim = data[3]
     header = 4 + 4 * ndim
     if ndim == 0 or len(data) < header:
-        raise DataError(f"{name}: truncated IDX header: {ndim} dimensions need {header} bytes, found {len(data)}")
+        raise DataError(
+            f"{name}: truncated IDX header: {ndim} dimensions need {header} bytes, found {len(data)}"
+        )
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     expected = int(np.prod(shape, dtype=np.int64))
     actual = len(data) - header
@@ -148,7 +150,9 @@ def read_images(path: str | os.PathLike[str], *, size: tuple[int, int] | None = 
     """
     images = read_idx(path, magic=IMAGES_MAGIC)
     if size is not None and images.shape[1:] != size:
-        raise DataError(f"{path}: images are {images.shape[1]}x{images.shape[2]}, expected {size[0]}x{size[1]}")
+        raise DataError(
+            f"{path}: images are {images.shape[1]}x{images.shape[2]}, expected {size[0]}x{size[1]}"
+        )
     return images
 
 

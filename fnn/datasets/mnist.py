@@ -138,7 +138,10 @@ def _load_cached(file: Path, ndim: int) -> Array | None:
 
 
 def _save_cached(array: Array, directory: Path, name: str, stem: str) -> None:
-    """Write ``directory/name`` atomically and drop older entries of the same file; a failure only skips caching."""
+    """Write ``directory/name`` atomically and drop older entries of the same file.
+
+    A failure (a read-only or missing directory, a full disk) only skips caching.
+    """
     try:
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
@@ -190,7 +193,7 @@ def load_mnist(
     cache_dir: str | os.PathLike[str] | None = None,
     progress: bool = True,
 ) -> tuple[tuple[Array, Array], tuple[Array, Array]]:
-    """MNIST as ``(x_train, t_train), (x_test, t_test)``, with the conventions of "Deep Learning from Scratch".
+    """MNIST as ``(x_train, t_train), (x_test, t_test)``, with the conventions of DLfS (ch. 3).
 
     Shapes:
         ``x``: ``(N, 784)`` with ``flatten`` (C order over the 28x28 pixels), else

@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from fnn import random as fnn_random
-from fnn.backend import Backend, backend as make_backend, resolve
+from fnn.backend import Backend, resolve
+from fnn.backend import backend as make_backend
 from fnn.datasets.encoding import one_hot as encode_one_hot
 from fnn.typing import Array
 
