@@ -44,7 +44,9 @@ def load_images(data: Path, n: int, backend: fnn.Backend) -> tuple[Array, Array]
 def main(argv: list[str] | None = None) -> dict[str, object]:
     """Print the mean absolute difference of the two gradients per parameter; return them."""
     parser = argparse.ArgumentParser(description="Backpropagation against numerical gradients.")
-    parser.add_argument("--data", type=Path, default=DATA, help="directory holding mnist/ (default ../shared/data)")
+    parser.add_argument(
+        "--data", type=Path, default=DATA, help="directory holding mnist/ (default ../shared/data)"
+    )
     parser.add_argument("--batch", type=int, default=3, help="number of images")
     parser.add_argument("--hidden", type=int, default=50, help="hidden units")
     parser.add_argument("--seed", type=int, default=0)

@@ -89,8 +89,16 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     new_loss = float(fnn.losses.mse(model.apply(new_params, x), t))
     print(f"one step with learning rate {args.lr}: loss {loss:.6f} -> {new_loss:.6f}")
     return {
-        "Z1": z1, "A1": a1, "Z2": z2, "A2": a2, "loss": loss, "fnn_loss": float(value),
-        "grads": grads, "hand_grads": by_hand, "params": params, "new_params": new_params,
+        "Z1": z1,
+        "A1": a1,
+        "Z2": z2,
+        "A2": a2,
+        "loss": loss,
+        "fnn_loss": float(value),
+        "grads": grads,
+        "hand_grads": by_hand,
+        "params": params,
+        "new_params": new_params,
         "new_loss": new_loss,
     }
 

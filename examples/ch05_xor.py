@@ -132,10 +132,15 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
 
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "xor.png"
-    plot(path, x, t, [
-        ("exact ReLU network", lambda p: relu_model.apply(relu_params, p)[:, 0]),
-        (f"trained MLP 2-{args.hidden}-1: P(y=1)", lambda p: fnn.sigmoid(model.apply(params, p))[:, 0]),
-    ])
+    plot(
+        path,
+        x,
+        t,
+        [
+            ("exact ReLU network", lambda p: relu_model.apply(relu_params, p)[:, 0]),
+            (f"trained MLP 2-{args.hidden}-1: P(y=1)", lambda p: fnn.sigmoid(model.apply(params, p))[:, 0]),
+        ],
+    )
     print(f"saved {path}")
     return {
         "least_squares": linear,

@@ -1,0 +1,215 @@
+"""Every example of the course runs with quick settings and prints the numbers the course shows.
+
+Each example exposes ``main(argv) -> dict`` of its key results. The assertions
+here recompute what they can independently (with NumPy, from the course's
+numbers or from the returned parameters) rather than trusting the example.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+DATA = ROOT.parent / "shared" / "data"
+MNIST = DATA / "mnist"
+WEIGHTS = DATA / "dlfs" / "sample_weight.pkl"
+
+needs_mnist = pytest.mark.skipif(not MNIST.is_dir(), reason=f"offline MNIST not found at {MNIST}")
+
+Main = Callable[[list[str]], dict[str, Any]]
+
+
+def example(name: str) -> Main:
+    """The ``main`` of ``examples/<name>.py``, imported by path."""
+    spec = importlib.util.spec_from_file_location(f"examples.{name}", EXAMPLES / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return cast(Main, module.main)
+
+
+def run(name: str, *argv: str) -> dict[str, Any]:
+    return example(name)(list(argv))
+
+
+def sigmoid(x: Any) -> Any:
+    return 1 / (1 + np.exp(-np.asarray(x, dtype=np.float64)))
+
+
+def assert_png(path: object) -> None:
+    assert isinstance(path, Path) and path.is_file()
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert path.stat().st_size > 5_000  # something was drawn
+
+
+def test_every_example_is_tested() -> None:
+    source = Path(__file__).read_text()
+    for path in sorted(EXAMPLES.glob("*.py")):
+        if path.name != "__init__.py" and path.stem not in ("simple_convnet", "deep_convnet"):
+            assert f'"{path.stem}"' in source, f"{path.name} has no test in {Path(__file__).name}"
+
+
+def test_perceptron_truth_tables(capsys: pytest.CaptureFixture[str]) -> None:
+    tables = run("ch02_perceptron")
+    # inputs (0,0), (1,0), (0,1), (1,1)
+    assert tables == {
+        "AND": [0, 0, 0, 1],
+        "NAND": [1, 1, 1, 0],
+        "OR": [0, 1, 1, 1],
+        "XOR": [0, 1, 1, 0],
+    }
+    assert " 1  1 |    1    0    1    0" in capsys.readouterr().out
+
+
+def test_activations(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    r = run("ch03_activations", "--out", str(tmp_path))
+    x = np.array([-1.0, 1.0, 2.0])
+    np.testing.assert_array_equal(r["step"], [0, 1, 1])
+    np.testing.assert_allclose(r["sigmoid"], [0.26894142, 0.73105858, 0.88079708], atol=1e-8)
+    np.testing.assert_allclose(r["tanh"], np.tanh(x), rtol=1e-12)
+    np.testing.assert_array_equal(r["relu"], [0, 1, 2])
+    np.testing.assert_allclose(r["leaky_relu"], [-0.1, 1, 2])
+    np.testing.assert_allclose(r["elu"], [np.exp(-1) - 1, 1, 2], rtol=1e-12)
+    np.testing.assert_allclose(r["softmax"], [0.01821127, 0.24519181, 0.73659691], atol=1e-8)
+    assert "sigmoid(x) = [0.26894142 0.73105858 0.88079708]" in capsys.readouterr().out
+    assert_png(r["plot"])
+
+
+def test_three_layer_network(capsys: pytest.CaptureFixture[str]) -> None:
+    r = run("ch03_three_layer_network")
+    np.testing.assert_allclose(r["y"], [0.31682708, 0.69627909], atol=1e-8)
+    assert "[0.31682708 0.69627909]" in capsys.readouterr().out
+    assert "total              input (N, 2)      23" in r["summary"]  # 9 + 8 + 6 parameters
+    r32 = run("ch03_three_layer_network", "--dtype", "float32")
+    assert r32["y"].dtype == np.float32
+    np.testing.assert_allclose(r32["y"], [0.31682708, 0.69627909], atol=1e-6)
+
+
+def test_numerical_diff(tmp_path: Path) -> None:
+    r = run("ch04_numerical_diff", "--out", str(tmp_path))
+    assert r["f1"]["numerical"]["x"] == pytest.approx(6.0, abs=1e-6)
+    assert r["f2"]["numerical"]["x"] == pytest.approx(8.0, abs=1e-6)
+    assert r["f2"]["numerical"]["y"] == pytest.approx(15.0, abs=1e-6)
+    w, x, y, z = 2.0, 3.0, 4.0, 5.0  # the point of f3
+    expected = {"w": x + 3, "x": w + y * z, "y": x * z + 2 * y * z, "z": x * y + y**2}
+    for name in ("f1", "f2", "f3"):
+        for var, value in r[name]["numerical"].items():
+            assert value == pytest.approx(r[name]["analytic"][var], abs=1e-6)
+    assert r["f3"]["numerical"] == pytest.approx(expected, abs=1e-6)
+    assert_png(r["plot"])
+
+
+def test_linear_regression(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    r = run("ch04_linear_regression", "--out", str(tmp_path))
+    x, t = np.asarray(r["x"]), np.asarray(r["t"])
+    design = np.hstack([x, np.ones((len(x), 1))])
+    solution = np.linalg.lstsq(design, t[:, 0], rcond=None)[0]  # the exact minimizer of the MSE
+    for method in ("numerical", "hand-derived"):
+        np.testing.assert_allclose(r[method]["w"], solution[:4], atol=1e-6)
+        assert r[method]["b"] == pytest.approx(solution[4], abs=1e-6)
+    np.testing.assert_allclose(r["numerical"]["w"], [2.0, -3.0, 1.0, 0.5], atol=0.02)  # the pattern
+    assert r["numerical"]["b"] == pytest.approx(4.0, abs=0.05)
+    queries = np.array(
+        [
+            (4, 4, 4, 4),
+            (-3, 0, 9, -1),
+            (-7, -9, -2, 8),
+            (1, -2, 3, -2),
+            (19, -12, 0, -76),
+            (2001, -1, 109, 31),
+            (-1, 102, -200, 1000),
+        ],
+        dtype=np.float64,
+    )
+    np.testing.assert_allclose(r["predictions"], queries @ solution[:4] + solution[4], rtol=1e-6, atol=1e-5)
+    np.testing.assert_allclose(r["predictions"][:4], [6.0, 6.5, 19.0, 14.0], atol=0.1)
+    assert "(2001, -1, 109, 31)" in capsys.readouterr().out
+    assert_png(r["plot"])
+
+
+def test_logistic_regression(tmp_path: Path) -> None:
+    r = run("ch04_logistic_regression", "--out", str(tmp_path))
+    hours = np.arange(2.0, 21.0)
+    t = (hours >= 14).astype(np.float64)
+    p = sigmoid(r["w"] * hours + r["b"])
+    loss = -np.mean(t * np.log(p) + (1 - t) * np.log(1 - p))
+    assert r["loss"] == pytest.approx(loss, rel=1e-3)  # the loss of the returned parameters
+    assert r["accuracy"] == 1.0 and np.all((p > 0.5) == (t == 1))
+    assert 13.0 < r["boundary"] < 14.0  # between the last fail (13 h) and the first pass (14 h)
+    predictions = r["predictions"]
+    assert list(predictions) == [13.0, 11.0, 31.0, 3.0, 3.5]
+    for h, value in predictions.items():
+        assert value == pytest.approx(float(sigmoid(r["w"] * h + r["b"])), rel=1e-9)
+    assert predictions[31.0] > 0.999 and predictions[3.0] < 1e-3 and predictions[3.5] < 1e-3
+    assert predictions[11.0] < predictions[13.0] < 0.5
+    assert_png(r["plot"])
+
+
+def test_feed_forward_exercise() -> None:
+    r = run("ch05_feed_forward")
+    p = r["params"]
+    x, t = np.array([[1.0, 2.0]]), np.array([[1.0]])
+    z1 = x @ np.asarray(p[0].w) + np.asarray(p[0].b)
+    a1 = sigmoid(z1)
+    z2 = a1 @ np.asarray(p[2].w) + np.asarray(p[2].b)
+    a2 = sigmoid(z2)
+    for name, expected in (("Z1", z1), ("A1", a1), ("Z2", z2), ("A2", a2)):
+        np.testing.assert_allclose(r[name], expected, rtol=1e-12)
+    assert r["A1"].shape == (1, 3) and r["A2"].shape == (1, 1)
+    assert r["loss"] == pytest.approx(float((a2[0, 0] - 1.0) ** 2), rel=1e-12)
+    assert r["fnn_loss"] == pytest.approx(r["loss"], rel=1e-12)
+    for hand, fnn_grad in zip(
+        r["hand_grads"], (r["grads"][0].w, r["grads"][0].b, r["grads"][2].w, r["grads"][2].b)
+    ):
+        np.testing.assert_allclose(fnn_grad, hand, rtol=1e-10, atol=1e-14)
+    # one step with learning rate 0.1 lowers the loss
+    new = r["new_params"]
+    np.testing.assert_allclose(
+        new[0].w, np.asarray(p[0].w) - 0.1 * np.asarray(r["hand_grads"][0]), rtol=1e-12
+    )
+    a2_new = sigmoid(sigmoid(x @ new[0].w + new[0].b) @ new[2].w + new[2].b)
+    assert r["new_loss"] == pytest.approx(float((a2_new[0, 0] - t[0, 0]) ** 2), rel=1e-12)
+    assert r["new_loss"] < r["loss"]
+
+
+def test_xor(tmp_path: Path) -> None:
+    r = run("ch05_xor", "--steps", "1500", "--out", str(tmp_path))
+    ls = r["least_squares"]
+    for fit in (ls["closed_form"], ls["gradient_descent"]):
+        np.testing.assert_allclose(fit["w"], [0.0, 0.0], atol=1e-6)
+        assert fit["b"] == pytest.approx(0.5, abs=1e-6)
+    np.testing.assert_allclose(ls["outputs"], 0.5, atol=1e-6)
+    np.testing.assert_array_equal(r["relu_outputs"], [0.0, 1.0, 1.0, 0.0])
+    probabilities = np.asarray(r["mlp_probabilities"])
+    np.testing.assert_array_equal(probabilities > 0.5, [False, True, True, False])
+    assert np.all(np.abs(probabilities - [0, 1, 1, 0]) < 0.1)
+    losses = r["mlp_losses"]
+    assert losses[-1] < 0.1 < losses[0]
+    assert_png(r["plot"])
+
+
+@needs_mnist
+def test_backprop_check() -> None:
+    r = run("ch05_backprop_check", "--data", str(DATA), "--hidden", "10")
+    assert set(r["differences"]) == {"W1", "b1", "W2", "b2"}
+    for name, (layer, field) in {"W1": (0, "w"), "b1": (0, "b"), "W2": (2, "w"), "b2": (2, "b")}.items():
+        backprop = np.asarray(getattr(r["backprop"][layer], field))
+        numerical = np.asarray(getattr(r["numerical"][layer], field))
+        assert r["differences"][name] == pytest.approx(np.mean(np.abs(backprop - numerical)))
+        assert r["differences"][name] < 1e-8
+        assert np.abs(numerical).max() > 1e-6  # the gradients are not trivially zero
+    assert r["numerical_seconds"] > r["backprop_seconds"]
+
+
+def test_backprop_check_reports_missing_data(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="MNIST not found"):
+        run("ch05_backprop_check", "--data", str(tmp_path / "nowhere"))
