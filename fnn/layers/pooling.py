@@ -47,8 +47,10 @@ class _Pool2D(Layer[None]):
     padding: Pair = attrs.field(default=(0, 0), converter=to_pair, validator=non_negative_pair, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
-        if self.stride_ is not None:
-            positive_pair(self, attrs.fields(type(self)).stride_, self.stride_)
+        if self.stride_ is not None and not (
+            len(self.stride_) == 2 and all(isinstance(s, int) and s >= 1 for s in self.stride_)
+        ):
+            raise ValueError(f"`stride` must be an integer >= 1 or a pair of them, got {self.stride_!r}")
         if self.padding[0] > self.window[0] // 2 or self.padding[1] > self.window[1] // 2:
             raise ValueError(
                 f"`padding` must be at most half the window {self.window}, got {self.padding} "

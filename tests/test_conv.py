@@ -1,0 +1,131 @@
+"""Conv2D and the im2col helpers: against a loop reference, adjointness, gradients, errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import fnn
+from fnn.layers.conv import col2im, pad2d, sliding_windows
+
+F64 = fnn.backend(dtype="float64")
+F32 = fnn.backend()
+
+
+def conv_reference(x: Any, w: Any, b: Any, stride: tuple[int, int], padding: tuple[int, int]) -> Any:
+    """Cross-correlation by explicit loops over output pixels (the definition)."""
+    ph, pw = padding
+    x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    n, _, h, wd = x.shape
+    f, _, kh, kw = w.shape
+    oh, ow = (h - kh) // stride[0] + 1, (wd - kw) // stride[1] + 1
+    y = np.zeros((n, f, oh, ow))
+    for p in range(oh):
+        for q in range(ow):
+            patch = x[:, :, p * stride[0] : p * stride[0] + kh, q * stride[1] : q * stride[1] + kw]
+            y[:, :, p, q] = np.einsum("ncij,fcij->nf", patch, w)
+    return y + (0 if b is None else b[None, :, None, None])
+
+
+CONFIGS = [
+    dict(kernel_size=3),
+    dict(kernel_size=3, stride=2, padding=1),
+    dict(kernel_size=(3, 2), stride=(2, 1), padding=(1, 2)),
+    dict(kernel_size=(1, 4), stride=(1, 3)),
+    dict(kernel_size=2, stride=2),
+    dict(kernel_size=2, stride=3, padding=1),
+    dict(kernel_size=5, padding=2, use_bias=False),
+]
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=[str(c) for c in CONFIGS])
+def test_matches_loop_reference_and_gradients(config: dict[str, Any]) -> None:
+    layer = fnn.Conv2D(3, **config)
+    params = layer.init(fnn.random.key(0), (2, 7, 6), F64)
+    rng = np.random.default_rng(1)
+    if params.b is not None:
+        params = fnn.Conv2DParams(params.w, rng.standard_normal(3))
+    x = rng.standard_normal((2, 2, 7, 6))
+    y = layer.apply(params, x)
+    assert y.shape == (2, *layer.out_shape((2, 7, 6)))
+    np.testing.assert_allclose(y, conv_reference(x, params.w, params.b, layer.stride, layer.padding), atol=1e-12)
+    fnn.check_grads(layer, params, x)
+
+
+def test_col2im_is_the_adjoint_of_the_window_gather() -> None:
+    rng = np.random.default_rng(0)
+    for kernel, stride, padding in [((3, 3), (1, 1), (1, 1)), ((2, 3), (2, 3), (0, 1)), ((2, 2), (3, 2), (1, 0))]:
+        x = rng.standard_normal((2, 3, 7, 8))
+        windows = sliding_windows(pad2d(x, padding), kernel, stride)
+        d = rng.standard_normal(windows.shape)
+        left = float((windows * d).sum())
+        right = float((x * col2im(d, x.shape, stride, padding)).sum())
+        assert left == pytest.approx(right, rel=1e-12)
+
+
+def test_sliding_windows_is_a_view() -> None:
+    x = np.arange(2 * 3 * 5 * 5, dtype="float32").reshape(2, 3, 5, 5)
+    windows = sliding_windows(x, (2, 3), (1, 2))
+    assert np.shares_memory(windows, x)
+    assert windows[1, 2, 1, 2, 3, 1] == x[1, 2, 3 + 1, 2 + 2]
+
+
+def test_float32_stays_float32_and_strided_input_works() -> None:
+    layer = fnn.Conv2D(4, 3, stride=2, padding=1)
+    params = layer.init(fnn.random.key(0), (3, 9, 9), F32)
+    x = fnn.random.normal(fnn.random.key(1), (2, 3, 9, 18), F32)[..., ::2]
+    y, residuals = layer.forward(params, x)
+    assert y.dtype == np.float32
+    dparams, dx = layer.grad(params, residuals, F32.ones(y.shape))
+    assert dparams.b is not None
+    assert dx.dtype == dparams.w.dtype == dparams.b.dtype == np.float32
+    np.testing.assert_allclose(y, layer.apply(params, x.copy()), rtol=1e-6)
+
+
+def test_default_init_is_he_normal_with_conv_fans() -> None:
+    params = fnn.Conv2D(64, 3).init(fnn.random.key(0), (32, 8, 8), F64)
+    assert params.w.shape == (64, 32, 3, 3)
+    assert params.w.std() == pytest.approx(np.sqrt(2 / (32 * 9)), rel=0.05)
+    np.testing.assert_array_equal(params.b, np.zeros(64))
+
+
+def test_in_a_model_with_value_and_grad() -> None:
+    model = fnn.sequential(fnn.Conv2D(2, 3), fnn.relu, fnn.MaxPool2D(2), fnn.Flatten(), fnn.Dense(3))
+    params = model.init(fnn.random.key(0), (1, 6, 6), F64)
+    x = fnn.random.normal(fnn.random.key(1), (4, 1, 6, 6), F64)
+    t = np.array([0, 1, 2, 1])
+    fnn.check_grads(model, params, x, loss=fnn.losses.softmax_cross_entropy, t=t)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(filters=0, kernel_size=3), "`filters` must be a positive integer, got 0"),
+        (dict(filters=2, kernel_size=0), "`kernel_size` must be an integer >= 1"),
+        (dict(filters=2, kernel_size=(3, 3, 3)), "`kernel_size` must be an integer >= 1 or a pair"),
+        (dict(filters=2, kernel_size=3, stride=0), "`stride` must be an integer >= 1"),
+        (dict(filters=2, kernel_size=3, padding=-1), "`padding` must be an integer >= 0"),
+        (dict(filters=2, kernel_size=3, padding=True), "`padding` must be an integer >= 0"),
+    ],
+)
+def test_bad_hyperparameters(kwargs: dict[str, Any], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        fnn.Conv2D(**kwargs)
+
+
+def test_shape_and_dtype_errors_name_the_layer() -> None:
+    layer = fnn.Conv2D(2, 3)
+    with pytest.raises(fnn.ShapeError, match=r"Conv2D\(filters=2, kernel_size=\(3, 3\)\).*got in_shape \(1, 28\)"):
+        layer.init(fnn.random.key(0), (1, 28))
+    with pytest.raises(fnn.ShapeError, match=r"3x3 window does not fit.*2x5"):
+        layer.out_shape((1, 2, 5))
+    params = layer.init(fnn.random.key(0), (3, 5, 5))
+    with pytest.raises(fnn.ShapeError, match=r"expected input of shape \(N, 3, \?, \?\), got \(2, 1, 5, 5\)"):
+        layer.apply(params, F32.zeros((2, 1, 5, 5)))
+    with pytest.raises(fnn.DTypeError, match="expected input of dtype float32, got float64"):
+        layer.apply(params, F64.zeros((2, 3, 5, 5)))
+    model = fnn.sequential(fnn.Flatten(), fnn.Conv2D(2, 3))
+    with pytest.raises(fnn.ShapeError, match=r"layer 1 \(Conv2D"):
+        model.init(fnn.random.key(0), (1, 4, 4))
