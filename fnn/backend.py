@@ -144,6 +144,8 @@ def is_cupy_array(x: object) -> bool:
 
 def array_module(x: object) -> ModuleType:
     """The array module (``numpy`` or ``cupy``) that owns ``x``."""
+    if type(x) is np.ndarray:
+        return np
     if is_cupy_array(x):
         import cupy
 

@@ -61,7 +61,7 @@ def value_grad_and_state(model: Layer[P], loss: Loss) -> ValueGradAndStateFn[P]:
     ) -> tuple[Array, P, Any]:
         y, residuals, new_state = model.forward_train(params, state, x, key)
         value, dy = loss.value_and_grad(y, t)
-        grads, _ = model.grad(params, residuals, dy)
+        grads = model.param_grad(params, residuals, dy)
         return value, grads, new_state
 
     return value_grad_and_state_fn

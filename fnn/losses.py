@@ -99,14 +99,22 @@ class Loss(abc.ABC):
         return type(self).__name__.lower()
 
 
-def one_hot_like(loss: object, y: Array, labels: Array) -> Array:
-    """Integer ``labels`` of shape ``(N,)`` as one-hot rows of ``y``'s shape and dtype."""
+def check_labels(loss: object, y: Array, labels: Array) -> None:
+    """Raise unless ``labels`` holds one class index in ``0..K-1`` per row of ``y: (N, K)``."""
     n, classes = y.shape
     if labels.shape[0] != n:
         raise ShapeError(f"{loss!r}: {labels.shape[0]} labels for {n} predictions")
-    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= classes):
-        bad = int(labels.min()) if int(labels.min()) < 0 else int(labels.max())
-        raise ValueError(f"{loss!r}: label {bad} is out of range for {classes} classes (0..{classes - 1})")
+    if labels.size:
+        low, high = int(labels.min()), int(labels.max())
+        if low < 0 or high >= classes:
+            bad = low if low < 0 else high
+            raise ValueError(f"{loss!r}: label {bad} is out of range for {classes} classes (0..{classes - 1})")
+
+
+def one_hot_like(loss: object, y: Array, labels: Array) -> Array:
+    """Integer ``labels`` of shape ``(N,)`` as one-hot rows of ``y``'s shape and dtype."""
+    check_labels(loss, y, labels)
+    n = y.shape[0]
     xp = array_module(y)
     t: Array = xp.zeros_like(y)
     t[xp.arange(n), labels] = 1
@@ -251,12 +259,25 @@ class SoftmaxCrossEntropy(Loss):
     accepts_labels = True
 
     def value_and_grad(self, y: Array, t: Array) -> tuple[Array, Array]:
-        t = self.targets(y, t)
-        n = y.shape[0]
-        log_p = F.log_softmax(y)
-        value = -(t * log_p).sum() / n
         xp = array_module(y)
-        return value, (xp.exp(log_p) - t) * (1 / n)
+        n = y.shape[0]
+        shifted = y - y.max(axis=-1, keepdims=True)
+        p = xp.exp(shifted)
+        total = p.sum(axis=-1, keepdims=True)
+        p /= total
+        log_total = xp.log(total)
+        labels = xp.asarray(t)
+        if labels.ndim == 1 and labels.dtype.kind in "iu" and y.ndim == 2:
+            rows = xp.arange(n)
+            check_labels(self, y, labels)
+            value = (log_total.sum() - shifted[rows, labels].sum()) / n
+            p[rows, labels] -= 1
+        else:
+            one_hot = self.targets(y, labels)
+            value = ((log_total - shifted) * one_hot).sum() / n
+            p -= one_hot
+        p *= 1 / n
+        return value.astype(y.dtype, copy=False), p
 
     def __repr__(self) -> str:
         return "softmax_cross_entropy"

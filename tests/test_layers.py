@@ -98,6 +98,7 @@ def test_gradients_keep_dtype_and_inputs(case: LayerCase, dtype: str) -> None:
     dy_before = dy.copy()
     dparams, dx = layer.grad(params, residuals, dy)
     assert dx.shape == x.shape and dx.dtype == np.dtype(dtype)
+    assert_same(layer.param_grad(params, residuals, dy), dparams)
     assert fnn.tree.structure(dparams) == fnn.tree.structure(params)
     for g, p in zip(fnn.tree.leaves(dparams), fnn.tree.leaves(params)):
         assert g.shape == p.shape and g.dtype == p.dtype

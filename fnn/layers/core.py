@@ -12,6 +12,7 @@ method                                     meaning
 ``apply(params, x)``                       inference; keeps nothing for a backward pass
 ``forward(params, x)``                     ``(y, residuals)``: training forward pass
 ``grad(params, residuals, dy)``            ``(dparams, dx)``: the hand-derived VJP
+``param_grad(params, residuals, dy)``      ``dparams`` alone (skips ``dx`` where cheaper)
 =========================================  ===============================================
 
 Layers with running state (batch norm) or randomness (dropout) also override the
@@ -71,6 +72,15 @@ class Layer(abc.ABC, Generic[P]):
     def apply(self, params: P, x: Array) -> Array:
         """The output for inference; keeps no residuals."""
         return self.forward(params, x)[0]
+
+    def param_grad(self, params: P, residuals: Any, dy: Array) -> P:
+        """``dparams`` alone: :meth:`grad` without ``dx``.
+
+        Training needs no gradient with respect to the data, so a model's first
+        layer can skip it (for a dense layer that is a third of its backward cost).
+        Layers override this when ``dx`` is expensive; the default calls :meth:`grad`.
+        """
+        return self.grad(params, residuals, dy)[0]
 
     def init_state(self, in_shape: Shape, backend: Backend | None = None) -> Any:
         """The layer's initial state; ``None`` for layers without state."""

@@ -93,7 +93,8 @@ class Dense(Layer[DenseParams]):
         return self.apply(params, x), x
 
     def grad(self, params: DenseParams, residuals: Array, dy: Array) -> tuple[DenseParams, Array]:
+        return self.param_grad(params, residuals, dy), dy @ params.w.T
+
+    def param_grad(self, params: DenseParams, residuals: Array, dy: Array) -> DenseParams:
         x = residuals
-        dw = x.T @ dy
-        db = dy.sum(axis=0) if params.b is not None else None
-        return DenseParams(dw, db), dy @ params.w.T
+        return DenseParams(x.T @ dy, dy.sum(axis=0) if params.b is not None else None)

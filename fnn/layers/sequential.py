@@ -140,6 +140,18 @@ class Sequential(Layer[SequentialParams]):
             grads[i], dy = self._guard(i, lambda: layer.grad(p, r, dy))
         return tuple(grads), dy
 
+    def param_grad(self, params: SequentialParams, residuals: tuple[Any, ...], dy: Array) -> SequentialParams:
+        """The chain rule as in :meth:`grad`, but the first layer skips its ``dx``."""
+        if not self.layers:
+            return ()
+        grads: list[Any] = [None] * len(self.layers)
+        for i in range(len(self.layers) - 1, 0, -1):
+            layer, p, r = self.layers[i], params[i], residuals[i]
+            grads[i], dy = self._guard(i, lambda: layer.grad(p, r, dy))
+        first = self.layers[0]
+        grads[0] = self._guard(0, lambda: first.param_grad(params[0], residuals[0], dy))
+        return tuple(grads)
+
     def _check_params(self, params: SequentialParams) -> None:
         if not isinstance(params, tuple) or len(params) != len(self.layers):
             got = f"{type(params).__name__} of length {len(params)}" if isinstance(
