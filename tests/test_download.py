@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,6 +74,9 @@ def test_falls_back_past_a_404_and_a_corrupt_mirror(server: str, data_dir: Path,
     assert target.read_bytes() == (data_dir / LABELS).read_bytes()
     assert sha256_of(target) == MNIST_SHA256[LABELS]
     assert _leftovers(tmp_path / "mnist") == []  # no temporary file left behind
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # an ordinary file, not mkstemp's 0600
 
 
 def test_every_mirror_failing_lists_each_reason_and_leaves_nothing(server: str, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import tempfile
+import secrets
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from fnn.errors import DataError
 
-__all__ = ["download_file", "sha256_of", "mirror_url"]
+__all__ = ["download_file", "sha256_of", "mirror_url", "create_temp"]
 
 _CHUNK = 1 << 16
 
@@ -39,6 +39,21 @@ def sha256_of(path: str | os.PathLike[str]) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def create_temp(directory: Path, name: str, suffix: str) -> tuple[int, Path]:
+    """A new, hidden temporary file ``directory/.name.<random><suffix>``, opened for writing.
+
+    Unlike :func:`tempfile.mkstemp`, its permissions follow the umask (as for any
+    new file), so the file renamed into place is readable as a download should be.
+    """
+    while True:
+        path = directory / f".{name}.{secrets.token_hex(6)}{suffix}"
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+            return os.open(path, flags, 0o666), path
+        except FileExistsError:  # pragma: no cover - a 48-bit name collision
+            continue
 
 
 def mirror_url(mirror: str, filename: str) -> str:
@@ -74,8 +89,7 @@ def _fetch(
     """Download ``url`` to ``directory/filename`` atomically, or raise with the reason."""
     if not url.startswith(("http://", "https://")):
         raise ValueError("only http:// and https:// mirrors are supported")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{filename}.", suffix=".part", dir=directory)
-    tmp = Path(tmp_name)
+    fd, tmp = create_temp(directory, filename, ".part")
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
             length = response.headers.get("Content-Length")

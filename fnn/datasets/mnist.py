@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
@@ -144,7 +143,7 @@ def _save_cached(array: Array, directory: Path, name: str, stem: str) -> None:
     """
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+        fd, tmp_name = dl.create_temp(directory, name, ".tmp")
     except OSError:
         return
     try:
