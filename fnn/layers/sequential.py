@@ -51,13 +51,17 @@ class Sequential(Layer[SequentialParams]):
         """Whether any child draws random numbers in training."""
         return any(layer.stochastic for layer in self.layers)
 
+    def _placed(self, i: int, error: FnnError) -> FnnError:
+        """``error`` again, its message prefixed with the place of layer ``i``."""
+        name = self.layers[i].name
+        message = str(error).removeprefix(f"{name}: ")
+        return type(error)(f"layer {i} ({name}): {message}")
+
     def _guard(self, i: int, action: Callable[[], T]) -> T:
         try:
             return action()
         except FnnError as error:
-            name = self.layers[i].name
-            message = str(error).removeprefix(f"{name}: ")
-            raise type(error)(f"layer {i} ({name}): {message}") from None
+            raise self._placed(i, error) from None
 
     def _shapes(self, in_shape: Shape) -> Iterator[tuple[int, Layer[Any], Shape]]:
         shape = tuple(in_shape)
@@ -94,22 +98,34 @@ class Sequential(Layer[SequentialParams]):
         self._check_params(params)
         if state is not None:
             return self.apply_stateful(params, state, x)
-        for i, (layer, p) in enumerate(zip(self.layers, params)):
-            x = self._guard(i, lambda: layer.apply(p, x))
+        i = 0
+        try:
+            for i, layer in enumerate(self.layers):
+                x = layer.apply(params[i], x)
+        except FnnError as error:
+            raise self._placed(i, error) from None
         return x
 
     def apply_stateful(self, params: SequentialParams, state: Any, x: Array) -> Array:
         states = self._states(state)
-        for i, (layer, p, s) in enumerate(zip(self.layers, params, states)):
-            x = self._guard(i, lambda: layer.apply_stateful(p, s, x))
+        i = 0
+        try:
+            for i, layer in enumerate(self.layers):
+                x = layer.apply_stateful(params[i], states[i], x)
+        except FnnError as error:
+            raise self._placed(i, error) from None
         return x
 
     def forward(self, params: SequentialParams, x: Array) -> tuple[Array, tuple[Any, ...]]:
         self._check_params(params)
         residuals = []
-        for i, (layer, p) in enumerate(zip(self.layers, params)):
-            x, r = self._guard(i, lambda: layer.forward(p, x))
-            residuals.append(r)
+        i = 0
+        try:
+            for i, layer in enumerate(self.layers):
+                x, r = layer.forward(params[i], x)
+                residuals.append(r)
+        except FnnError as error:
+            raise self._placed(i, error) from None
         return x, tuple(residuals)
 
     def forward_train(
@@ -117,17 +133,20 @@ class Sequential(Layer[SequentialParams]):
     ) -> tuple[Array, tuple[Any, ...], Any]:
         self._check_params(params)
         states = self._states(state)
-        stochastic = [i for i, layer in enumerate(self.layers) if layer.stochastic]
         keys: dict[int, random.Key] = {}
-        if key is not None and stochastic:
-            keys = dict(zip(stochastic, random.split(key, len(stochastic))))
+        if key is not None:
+            stochastic = [i for i, layer in enumerate(self.layers) if layer.stochastic]
+            keys = dict(zip(stochastic, random.split(key, len(stochastic)))) if stochastic else {}
         residuals = []
         new_states = []
-        for i, (layer, p, s) in enumerate(zip(self.layers, params, states)):
-            k = keys.get(i)
-            x, r, s = self._guard(i, lambda: layer.forward_train(p, s, x, k))
-            residuals.append(r)
-            new_states.append(s)
+        i = 0
+        try:
+            for i, layer in enumerate(self.layers):
+                x, r, s = layer.forward_train(params[i], states[i], x, keys.get(i))
+                residuals.append(r)
+                new_states.append(s)
+        except FnnError as error:
+            raise self._placed(i, error) from None
         new_state = None if state is None else tuple(new_states)
         return x, tuple(residuals), new_state
 
@@ -135,21 +154,26 @@ class Sequential(Layer[SequentialParams]):
         self, params: SequentialParams, residuals: tuple[Any, ...], dy: Array
     ) -> tuple[SequentialParams, Array]:
         grads: list[Any] = [None] * len(self.layers)
-        for i in range(len(self.layers) - 1, -1, -1):
-            layer, p, r = self.layers[i], params[i], residuals[i]
-            grads[i], dy = self._guard(i, lambda: layer.grad(p, r, dy))
+        i = 0
+        try:
+            for i in range(len(self.layers) - 1, -1, -1):
+                grads[i], dy = self.layers[i].grad(params[i], residuals[i], dy)
+        except FnnError as error:
+            raise self._placed(i, error) from None
         return tuple(grads), dy
 
     def param_grad(self, params: SequentialParams, residuals: tuple[Any, ...], dy: Array) -> SequentialParams:
         """The chain rule as in :meth:`grad`, but the first layer skips its ``dx``."""
-        if not self.layers:
-            return ()
         grads: list[Any] = [None] * len(self.layers)
-        for i in range(len(self.layers) - 1, 0, -1):
-            layer, p, r = self.layers[i], params[i], residuals[i]
-            grads[i], dy = self._guard(i, lambda: layer.grad(p, r, dy))
-        first = self.layers[0]
-        grads[0] = self._guard(0, lambda: first.param_grad(params[0], residuals[0], dy))
+        i = 0
+        try:
+            for i in range(len(self.layers) - 1, 0, -1):
+                grads[i], dy = self.layers[i].grad(params[i], residuals[i], dy)
+            if self.layers:
+                i = 0
+                grads[0] = self.layers[0].param_grad(params[0], residuals[0], dy)
+        except FnnError as error:
+            raise self._placed(i, error) from None
         return tuple(grads)
 
     def _check_params(self, params: SequentialParams) -> None:
