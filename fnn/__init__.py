@@ -8,8 +8,11 @@ Networks are immutable pytrees of parameters; every layer has a pure ``init``,
 from fnn import datasets as datasets
 from fnn import functional as functional
 from fnn import initializers as initializers
+from fnn import io as io
 from fnn import losses as losses
+from fnn import optim as optim
 from fnn import random as random
+from fnn import train as train
 from fnn import tree as tree
 from fnn.backend import Backend as Backend
 from fnn.backend import array_module as array_module
@@ -61,6 +64,11 @@ from fnn.layers import sigmoid as sigmoid
 from fnn.layers import softmax as softmax
 from fnn.layers import step as step
 from fnn.layers import tanh as tanh
+from fnn.train import History as History
+from fnn.train import accuracy as accuracy
+from fnn.train import batches as batches
+from fnn.train import evaluate as evaluate
+from fnn.train import fit as fit
 from fnn.tree import param_count as param_count
 
 __version__ = "0.1.0"
@@ -88,6 +96,7 @@ __all__ = [
     "FnnError",
     "FormatError",
     "GradCheckError",
+    "History",
     "Layer",
     "LeakyReLU",
     "Maxout",
@@ -100,18 +109,24 @@ __all__ = [
     "StructureError",
     "Sum",
     "TrainingError",
+    "accuracy",
     "array_module",
     "backend",
+    "batches",
     "check_grads",
     "datasets",
     "default_backend",
+    "evaluate",
+    "fit",
     "functional",
     "grad",
     "identity",
     "initializers",
+    "io",
     "log_softmax",
     "losses",
     "numerical_grad",
+    "optim",
     "param_count",
     "random",
     "relu",
@@ -120,6 +135,7 @@ __all__ = [
     "softmax",
     "step",
     "tanh",
+    "train",
     "tree",
     "value_and_grad",
     "value_grad_and_state",

@@ -1,0 +1,441 @@
+"""Saving and loading parameter pytrees safely: ``.npz`` with a JSON structure, and the book's pickles.
+
+**The fnn format** (version 1). :func:`save` writes a NumPy ``.npz`` archive (a zip
+of ``.npy`` files) holding
+
+- ``leaf_0``, ``leaf_1``, …: the array leaves in :func:`fnn.tree.leaves` order, on the host;
+- ``__fnn__``: UTF-8 JSON (as a ``uint8`` array) with ``format`` (``"fnn.params"``),
+  ``version``, the tree ``structure`` and, per leaf, its ``path``, ``dtype``,
+  ``shape`` and Python type (``int``, ``float``, ``bool``) where the leaf was a
+  Python scalar.
+
+The structure records nodes by kind (``none``, ``tuple``, ``list``, ``dict`` with
+string keys, ``attrs``) and, for attrs classes and named tuples, the class as
+``module:qualname`` with the field names. Loading never imports anything and
+never unpickles (``numpy.load(..., allow_pickle=False)``): a class name resolves
+only to
+
+1. a class registered with :func:`register`, or
+2. a class defined in an fnn module that is already imported (``fnn.…``), found
+   directly in that module's namespace, which is an attrs class or named tuple
+   whose fields match the file.
+
+Anything else is a :class:`~fnn.errors.FormatError`. Files are written
+atomically: to a temporary file in the same directory, flushed and synced, then
+renamed over the target with :func:`os.replace`, so a crash leaves the old file
+intact.
+
+**The book's pickles.** :func:`load_pickle_arrays` reads the ``.pkl`` weights of
+"Deep Learning from Scratch" through an unpickler that admits only the handful of
+NumPy callables that rebuild arrays; any other global (``os.system``, …) is
+refused before it is looked up, so nothing from the file runs.
+
+This module handles files on the host, so it imports NumPy directly (the one
+exception, with :mod:`fnn.backend`, to fnn's rule that modules take their array
+module from their inputs).
+
+>>> import tempfile, os, numpy as np, fnn
+>>> model = fnn.sequential(fnn.Dense(3), fnn.relu, fnn.Dense(2))
+>>> params = model.init(fnn.random.key(0), (4,))
+>>> path = os.path.join(tempfile.mkdtemp(), "params.npz")
+>>> _ = save(path, params)
+>>> restored = load(path, like=params)
+>>> type(restored[0]).__name__, bool((restored[2].w == params[2].w).all())
+('DenseParams', True)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pickle
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Callable, TypeVar, cast
+
+import attrs
+import numpy as np
+
+from fnn import tree
+from fnn.backend import array_module, is_cupy_array, to_numpy
+from fnn.errors import DTypeError, FormatError, ShapeError, StructureError
+from fnn.typing import Array, PyTree
+
+__all__ = ["FORMAT_VERSION", "load", "load_pickle_arrays", "register", "save"]
+
+FORMAT_NAME = "fnn.params"
+FORMAT_VERSION = 1
+"""The version :func:`save` writes; :func:`load` reads this version and older ones."""
+
+_META = "__fnn__"
+_PY_SCALARS: dict[str, type] = {"bool": bool, "int": int, "float": float}
+_registry: dict[str, type] = {}
+
+C = TypeVar("C", bound=type)
+
+
+def _class_name(cls: type) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _is_namedtuple(cls: type) -> bool:
+    return issubclass(cls, tuple) and hasattr(cls, "_fields")
+
+
+def register(cls: C) -> C:
+    """Allow :func:`load` to rebuild nodes of the attrs class or named tuple ``cls``.
+
+    fnn's own classes need no registration; classes of user code do. Usable as a
+    decorator.
+
+    Raises:
+        TypeError: ``cls`` is not an attrs class or a named tuple.
+
+    >>> import attrs
+    >>> @register
+    ... @attrs.frozen
+    ... class MyParams:
+    ...     w: object
+    >>> MyParams.__name__
+    'MyParams'
+    """
+    if not isinstance(cls, type) or not (attrs.has(cls) or _is_namedtuple(cls)):
+        raise TypeError(f"register: expected an attrs class or a named tuple, got {cls!r}")
+    _registry[_class_name(cls)] = cls
+    return cls
+
+
+def _resolve(name: object, fields: tuple[str, ...]) -> type:
+    """The class named ``module:qualname`` in a file, by the rules in the module docstring."""
+    if not isinstance(name, str):
+        raise FormatError(f"class name {name!r} in the file is not a string")
+    cls = _registry.get(name)
+    if cls is None:
+        module, _, qualname = name.partition(":")
+        found = None
+        if (module == "fnn" or module.startswith("fnn.")) and qualname.isidentifier():
+            namespace = getattr(sys.modules.get(module), "__dict__", {})
+            found = namespace.get(qualname)
+        ok = (
+            isinstance(found, type)
+            and _class_name(found) == name
+            and (attrs.has(found) or _is_namedtuple(found))
+        )
+        if not ok:
+            raise FormatError(
+                f"the file names class {name!r}, which is neither one of fnn's imported attrs "
+                "classes nor registered; import its module and call fnn.io.register(cls) to allow it"
+            )
+        assert isinstance(found, type)
+        cls = found
+    actual = tuple(f.name for f in attrs.fields(cls)) if attrs.has(cls) else tuple(cls._fields)  # type: ignore[attr-defined]
+    if actual != fields:
+        raise FormatError(f"class {name!r} has fields {list(actual)}, the file has {list(fields)}")
+    return cls
+
+
+def _encode_structure(s: tree.Structure, path: str) -> dict[str, Any]:
+    if s.kind in ("leaf", "none"):
+        return {"kind": s.kind}
+    out: dict[str, Any] = {"kind": s.kind}
+    assert s.node_type is not None
+    if s.kind == "dict":
+        bad = [k for k in s.keys if not isinstance(k, str)]
+        if bad:
+            raise StructureError(f"save: dict at {path or 'the root'} has a key {bad[0]!r}; keys must be strings")
+        out["keys"] = list(s.keys)
+    elif s.kind == "attrs" or s.node_type not in (tuple, list):
+        out["type"] = _class_name(s.node_type)
+        out["keys"] = list(s.keys) if s.kind == "attrs" else list(s.node_type._fields)  # type: ignore[attr-defined]
+    sep: Callable[[Any], str] = (lambda k: f".{k}") if s.kind == "attrs" else (lambda k: f"[{k!r}]")
+    names = s.keys if s.kind in ("dict", "attrs") else range(len(s.children))
+    out["children"] = [_encode_structure(c, path + sep(k)) for k, c in zip(names, s.children)]
+    return out
+
+
+def _decode_structure(d: Any) -> tree.Structure:
+    if not isinstance(d, dict) or d.get("kind") not in ("leaf", "none", "tuple", "list", "dict", "attrs"):
+        raise FormatError(f"bad structure node {d!r} in the file")
+    kind = d["kind"]
+    if kind == "leaf":
+        return tree.Structure("leaf", None, (), ())
+    if kind == "none":
+        return tree.Structure("none", None, (), ())
+    children = tuple(_decode_structure(c) for c in d.get("children", []))
+    keys = tuple(d.get("keys", ()))
+    node_type: type = {"tuple": tuple, "list": list, "dict": dict}.get(kind, object)
+    if "type" in d:
+        node_type = _resolve(d["type"], keys)
+        if kind == "tuple" and not _is_namedtuple(node_type):
+            raise FormatError(f"class {d['type']!r} is not a named tuple")
+        if kind == "tuple":
+            keys = ()
+    elif kind == "attrs":
+        raise FormatError("an attrs node in the file has no class name")
+    if kind in ("dict", "attrs") and len(keys) != len(children):
+        raise FormatError(f"a {kind} node in the file has {len(keys)} keys for {len(children)} children")
+    return tree.Structure(kind, node_type, keys, children)
+
+
+def _encode_leaf(leaf: Any, path: str) -> tuple[np.ndarray[Any, Any], str | None]:
+    python = type(leaf).__name__ if type(leaf) in (bool, int, float) else None
+    array = to_numpy(leaf) if hasattr(leaf, "dtype") else np.asarray(leaf)
+    if array.dtype.kind not in "biufc":
+        raise StructureError(
+            f"save: the leaf at {path or 'the root'} is a {type(leaf).__name__} of dtype {array.dtype}; "
+            "only numeric arrays and Python bool, int and float can be saved"
+        )
+    return np.asarray(array, order="C"), python
+
+
+def save(path: str | os.PathLike[str], params: PyTree) -> Path:
+    """Write the pytree ``params`` to ``path`` as an fnn ``.npz`` file, atomically.
+
+    The format is described in the module docstring. Arrays are copied to the host
+    (from CuPy if needed) with their dtype and shape. The file appears complete or
+    not at all: an interrupted write leaves an earlier file at ``path`` untouched.
+
+    Args:
+        path: The file to write (``.npz`` by convention; the name is used as given).
+        params: A pytree of numeric arrays (and Python scalars), e.g. model params
+            or an optimizer state.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        StructureError: a leaf is not numeric, or a dict key is not a string.
+        OSError: the file cannot be written.
+    """
+    target = Path(path)
+    flat, struct = tree.flatten(params)
+    paths = tree.paths(params)
+    arrays: dict[str, np.ndarray[Any, Any]] = {}
+    leaves_meta = []
+    for i, (leaf, where) in enumerate(zip(flat, paths)):
+        array, python = _encode_leaf(leaf, where)
+        arrays[f"leaf_{i}"] = array
+        leaves_meta.append({"path": where, "dtype": array.dtype.str, "shape": list(array.shape), "python": python})
+    meta = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "structure": _encode_structure(struct, ""),
+        "leaves": leaves_meta,
+    }
+    arrays[_META] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **cast(dict[str, Any], arrays))
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return target
+
+
+def _read(path: Path) -> tuple[dict[str, Any], list[np.ndarray[Any, Any]]]:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if not isinstance(data, np.lib.npyio.NpzFile) or _META not in data.files:
+                raise FormatError(
+                    f"{path}: not an fnn params file (no {_META!r} entry); "
+                    "files from numpy.savez load with numpy.load"
+                )
+            meta = json.loads(bytes(data[_META]).decode("utf-8"))
+            if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
+                raise FormatError(f"{path}: not an fnn params file (format {meta.get('format')!r})")
+            version = meta.get("version")
+            if not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
+                raise FormatError(
+                    f"{path}: fnn format version {version!r}; this fnn reads versions 1..{FORMAT_VERSION} "
+                    "(upgrade fnn to read newer files)"
+                )
+            leaves = [data[f"leaf_{i}"] for i in range(len(meta["leaves"]))]
+    except FormatError:
+        raise
+    except (ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError, UnicodeDecodeError) as error:
+        raise FormatError(f"{path}: unreadable or corrupt fnn params file ({error})") from None
+    return meta, leaves
+
+
+def _check_leaves(path: Path, meta: dict[str, Any], leaves: list[np.ndarray[Any, Any]]) -> list[Any]:
+    out: list[Any] = []
+    for leaf, info in zip(leaves, meta["leaves"]):
+        if leaf.dtype.str != info["dtype"] or list(leaf.shape) != info["shape"]:
+            raise FormatError(f"{path}: leaf {info['path']} does not match its description; the file is corrupt")
+        python = _PY_SCALARS.get(info.get("python") or "")
+        out.append(python(leaf.item()) if python is not None and leaf.ndim == 0 else leaf)
+    return out
+
+
+def _compare(saved: tree.Structure, like: tree.Structure, path: str) -> str | None:
+    """A description of the first difference between two structures, or ``None``."""
+    where = path or "the root"
+    if saved.kind != like.kind or saved.node_type is not like.node_type:
+        return f"at {where}: the file has {_describe(saved)}, `like` has {_describe(like)}"
+    if saved.keys != like.keys or len(saved.children) != len(like.children):
+        return f"at {where}: the file has {_describe(saved)}, `like` has {_describe(like)}"
+    sep: Callable[[Any], str] = (lambda k: f".{k}") if saved.kind == "attrs" else (lambda k: f"[{k!r}]")
+    names = saved.keys if saved.kind in ("dict", "attrs") else range(len(saved.children))
+    for k, a, b in zip(names, saved.children, like.children):
+        found = _compare(a, b, path + sep(k))
+        if found:
+            return found
+    return None
+
+
+def _describe(s: tree.Structure) -> str:
+    if s.kind in ("leaf", "none"):
+        return "an array" if s.kind == "leaf" else "None"
+    assert s.node_type is not None
+    if s.kind == "dict":
+        return f"a dict with keys {list(s.keys)}"
+    if s.kind == "attrs":
+        return f"{s.node_type.__name__} with fields {list(s.keys)}"
+    return f"a {s.node_type.__name__} of length {len(s.children)}"
+
+
+def _place(loaded: Any, like: Any, where: str, path: Path) -> Any:
+    like_shape = tuple(getattr(like, "shape", np.shape(like)))
+    like_dtype = like.dtype if hasattr(like, "dtype") else np.asarray(like).dtype
+    shape = tuple(np.shape(loaded))
+    dtype = loaded.dtype if hasattr(loaded, "dtype") else np.asarray(loaded).dtype
+    if shape != like_shape:
+        raise ShapeError(f"load({path}): leaf {where} has shape {shape} in the file, `like` has {like_shape}")
+    if dtype != like_dtype:
+        raise DTypeError(f"load({path}): leaf {where} has dtype {dtype} in the file, `like` has {like_dtype}")
+    if isinstance(like, (bool, int, float)):
+        return type(like)(loaded.item() if hasattr(loaded, "item") else loaded)
+    if is_cupy_array(like):
+        return array_module(like).asarray(loaded)
+    return loaded
+
+
+def load(path: str | os.PathLike[str], like: PyTree = None) -> PyTree:
+    """Read a pytree written by :func:`save`, optionally checked against ``like``.
+
+    Without ``like`` the leaves come back as NumPy arrays (Python scalars where they
+    were saved as such) in the saved structure. With ``like`` the file must have
+    ``like``'s structure and every leaf its shape and dtype; the leaves are then
+    placed where ``like``'s are (CuPy arrays for a CuPy ``like``).
+
+    Args:
+        path: A file written by :func:`save`.
+        like: A pytree to check against and match (e.g. ``model.init(...)``'s output).
+
+    Returns:
+        The pytree.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        FormatError: not an fnn file, a newer format version, corrupt, or it names a
+            class that is not allowed (see the module docstring).
+        StructureError: the structure differs from ``like``'s (the message names where).
+        ShapeError: a leaf's shape differs from ``like``'s (the message names the leaf,
+            such as ``[0].w``).
+        DTypeError: a leaf's dtype differs from ``like``'s.
+    """
+    source = Path(path)
+    meta, raw = _read(source)
+    try:
+        struct = _decode_structure(meta["structure"])
+        if struct.num_leaves != len(raw):
+            raise FormatError(f"{source}: the structure has {struct.num_leaves} leaves, the file {len(raw)}")
+        leaves = _check_leaves(source, meta, raw)
+    except (KeyError, TypeError) as error:
+        raise FormatError(f"{source}: corrupt fnn params file ({error!r})") from None
+    if like is None:
+        return tree.unflatten(struct, leaves)
+    like_leaves, like_struct = tree.flatten(like)
+    difference = _compare(struct, like_struct, "")
+    if difference:
+        raise StructureError(f"load({source}): the structure differs from `like` {difference}")
+    placed = [_place(a, b, where, source) for a, b, where in zip(leaves, like_leaves, tree.paths(like))]
+    return tree.unflatten(like_struct, placed)
+
+
+def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
+    """``_codecs.encode`` as protocol-2 pickles use it for bytes; only Latin-1 is admitted."""
+    if encoding not in ("latin1", "latin-1") or not isinstance(text, str):
+        raise FormatError(f"refused _codecs.encode with encoding {encoding!r}")
+    return text.encode("latin1")
+
+
+def _allowed_globals() -> dict[tuple[str, str], Any]:
+    reconstruct = np.empty(0).__reduce__()[0]
+    scalar = np.float64(0).__reduce__()[0]
+    frombuffer = np.zeros(1).__reduce_ex__(5)[0]
+    allowed: dict[tuple[str, str], Any] = {
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+        ("_codecs", "encode"): _latin1_encode,
+    }
+    for core in ("numpy.core", "numpy._core"):
+        allowed[(f"{core}.multiarray", "_reconstruct")] = reconstruct
+        allowed[(f"{core}.multiarray", "scalar")] = scalar
+        allowed[(f"{core}.numeric", "_frombuffer")] = frombuffer
+    return allowed
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """An unpickler whose only globals are the NumPy callables that rebuild arrays."""
+
+    allowed: dict[tuple[str, str], Any] = {}
+
+    def find_class(self, module: str, name: str) -> Any:
+        found = self.allowed.get((module, name))
+        if found is None:
+            raise FormatError(
+                f"refused to load global {module}.{name}: the file may only hold dicts of "
+                "NumPy arrays; anything else could run code"
+            )
+        return found
+
+
+def load_pickle_arrays(path: str | os.PathLike[str]) -> dict[str, Array]:
+    """Read a pickled ``dict[str, numpy.ndarray]`` (the book's ``.pkl`` weights) without running code.
+
+    The unpickler admits only ``numpy.ndarray``, ``numpy.dtype``, NumPy's array and
+    scalar reconstructors (under ``numpy.core`` and ``numpy._core``) and Latin-1
+    ``_codecs.encode``; any other global raises before it is looked up. The result
+    must be a dict of string keys to numeric arrays.
+
+    Args:
+        path: The ``.pkl`` file.
+
+    Returns:
+        The dict of NumPy arrays, e.g. ``{"W1": (784, 50) float32, …}`` for ``sample_weight.pkl``.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        FormatError: the pickle names another global, is corrupt, or is not a dict of
+            string keys to numeric arrays.
+    """
+    source = Path(path)
+    if not _ArrayUnpickler.allowed:
+        _ArrayUnpickler.allowed = _allowed_globals()
+    with open(source, "rb") as f:
+        try:
+            result = _ArrayUnpickler(f).load()
+        except FormatError as error:
+            raise FormatError(f"{source}: {error}") from None
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as error:
+            raise FormatError(f"{source}: not a readable pickle ({type(error).__name__}: {error})") from None
+    if not isinstance(result, dict):
+        raise FormatError(f"{source}: expected a dict of arrays, got {type(result).__name__}")
+    for k, v in result.items():
+        if not isinstance(k, str):
+            raise FormatError(f"{source}: expected string keys, got {k!r}")
+        if not isinstance(v, np.ndarray) or v.dtype.kind not in "biufc":
+            kind = getattr(v, "dtype", type(v).__name__)
+            raise FormatError(f"{source}: entry {k!r} is not a numeric array ({kind})")
+    return result

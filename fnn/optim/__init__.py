@@ -1,0 +1,114 @@
+"""Optimizers as pure ``(init, update)`` pairs, optax style, with chaining, clipping and schedules.
+
+=========================  ===================================================================
+module                     contents
+=========================  ===================================================================
+:mod:`fnn.optim.base`      :class:`GradientTransformation` (alias ``Optimizer``), :func:`chain`,
+                           :func:`apply_updates`
+:mod:`fnn.optim.transforms` primitive transforms (``scale_by_adam``, ``clip_by_global_norm``, …)
+:mod:`fnn.optim.aliases`   ``sgd``, ``momentum``, ``nesterov``, ``adagrad``, ``rmsprop``,
+                           ``adam``, ``adamw``
+:mod:`fnn.optim.schedules` learning-rate schedules (``cosine_decay``, ``linear_warmup``, ``join``, …)
+=========================  ===================================================================
+
+One training step::
+
+    loss, grads = fnn.value_and_grad(model, fnn.losses.softmax_cross_entropy)(params, x, t)
+    updates, opt_state = opt.update(grads, opt_state, params)
+    params = fnn.optim.apply_updates(params, updates)
+
+>>> import numpy as np
+>>> from fnn import optim
+>>> opt = optim.chain(optim.clip_by_global_norm(1.0), optim.adam(optim.cosine_decay(0.1, 100)))
+>>> params = (np.float32([1.0, 2.0]),)
+>>> state = opt.init(params)
+>>> updates, state = opt.update((np.float32([0.5, -0.5]),), state, params)
+>>> optim.apply_updates(params, updates)[0]
+array([0.9, 2.1], dtype=float32)
+"""
+
+from fnn.optim import schedules as schedules
+from fnn.optim.aliases import adagrad as adagrad
+from fnn.optim.aliases import adam as adam
+from fnn.optim.aliases import adamw as adamw
+from fnn.optim.aliases import momentum as momentum
+from fnn.optim.aliases import nesterov as nesterov
+from fnn.optim.aliases import rmsprop as rmsprop
+from fnn.optim.aliases import sgd as sgd
+from fnn.optim.base import EmptyState as EmptyState
+from fnn.optim.base import GradientTransformation as GradientTransformation
+from fnn.optim.base import InitFn as InitFn
+from fnn.optim.base import Optimizer as Optimizer
+from fnn.optim.base import ScalarOrSchedule as ScalarOrSchedule
+from fnn.optim.base import Schedule as Schedule
+from fnn.optim.base import UpdateFn as UpdateFn
+from fnn.optim.base import apply_updates as apply_updates
+from fnn.optim.base import chain as chain
+from fnn.optim.base import identity as identity
+from fnn.optim.schedules import constant as constant
+from fnn.optim.schedules import cosine_decay as cosine_decay
+from fnn.optim.schedules import exponential_decay as exponential_decay
+from fnn.optim.schedules import join as join
+from fnn.optim.schedules import linear as linear
+from fnn.optim.schedules import linear_warmup as linear_warmup
+from fnn.optim.schedules import step_decay as step_decay
+from fnn.optim.schedules import warmup_cosine_decay as warmup_cosine_decay
+from fnn.optim.transforms import ScaleByAdamState as ScaleByAdamState
+from fnn.optim.transforms import ScaleByRmsState as ScaleByRmsState
+from fnn.optim.transforms import ScaleByRssState as ScaleByRssState
+from fnn.optim.transforms import ScaleByScheduleState as ScaleByScheduleState
+from fnn.optim.transforms import TraceState as TraceState
+from fnn.optim.transforms import add_decayed_weights as add_decayed_weights
+from fnn.optim.transforms import clip as clip
+from fnn.optim.transforms import clip_by_global_norm as clip_by_global_norm
+from fnn.optim.transforms import scale as scale
+from fnn.optim.transforms import scale_by_adam as scale_by_adam
+from fnn.optim.transforms import scale_by_learning_rate as scale_by_learning_rate
+from fnn.optim.transforms import scale_by_rms as scale_by_rms
+from fnn.optim.transforms import scale_by_rss as scale_by_rss
+from fnn.optim.transforms import scale_by_schedule as scale_by_schedule
+from fnn.optim.transforms import trace as trace
+
+__all__ = [
+    "EmptyState",
+    "GradientTransformation",
+    "InitFn",
+    "Optimizer",
+    "ScalarOrSchedule",
+    "ScaleByAdamState",
+    "ScaleByRmsState",
+    "ScaleByRssState",
+    "ScaleByScheduleState",
+    "Schedule",
+    "TraceState",
+    "UpdateFn",
+    "adagrad",
+    "adam",
+    "adamw",
+    "add_decayed_weights",
+    "apply_updates",
+    "chain",
+    "clip",
+    "clip_by_global_norm",
+    "constant",
+    "cosine_decay",
+    "exponential_decay",
+    "identity",
+    "join",
+    "linear",
+    "linear_warmup",
+    "momentum",
+    "nesterov",
+    "rmsprop",
+    "scale",
+    "scale_by_adam",
+    "scale_by_learning_rate",
+    "scale_by_rms",
+    "scale_by_rss",
+    "scale_by_schedule",
+    "schedules",
+    "sgd",
+    "step_decay",
+    "trace",
+    "warmup_cosine_decay",
+]

@@ -1,0 +1,199 @@
+"""The named optimizers of the course, each a short chain of primitive transforms.
+
+``η`` is the learning rate (a positive float or a schedule, see
+:mod:`fnn.optim.schedules`), ``g`` the gradient, ``θ`` the parameters, ``u`` the
+update that :func:`~fnn.optim.base.apply_updates` adds (``θ ← θ + u``).
+
+=========================  ================================================================  ============================================
+optimizer                  update rule                                                       chain
+=========================  ================================================================  ============================================
+``sgd(η)``                 ``u = −η g``                                                      ``scale_by_learning_rate``
+``momentum(η, β)``         ``v ← β v + g``; ``u = −η v``                                      ``trace``, lr
+``nesterov(η, β)``         ``v ← β v + g``; ``u = −η (g + β v)``                              ``trace(nesterov=True)``, lr
+``adagrad(η, ε)``          ``h ← h + g²``; ``u = −η g / (√h + ε)``                            ``scale_by_rss``, lr
+``rmsprop(η, ρ, ε)``       ``h ← ρ h + (1 − ρ) g²``; ``u = −η g / (√h + ε)``                  ``scale_by_rms``, lr
+``adam(η, β₁, β₂, ε)``     ``u = −η m̂ / (√v̂ + ε)``                                            ``scale_by_adam``, lr
+``adamw(η, β₁, β₂, ε, λ)``  ``u = −η (m̂ / (√v̂ + ε) + λ θ)``                                    ``scale_by_adam``, ``add_decayed_weights``, lr
+=========================  ================================================================  ============================================
+
+Defaults follow the book where it gives them (``ε = 1e-7`` for AdaGrad and
+RMSprop, ``ρ = 0.99``, ``β = 0.9``) and the paper otherwise (Adam: ``η = 0.001``,
+``β₁ = 0.9``, ``β₂ = 0.999``, ``ε = 1e-8``).
+"""
+
+from __future__ import annotations
+
+from fnn.optim.base import GradientTransformation, ScalarOrSchedule, chain
+from fnn.optim.transforms import (
+    Mask,
+    add_decayed_weights,
+    scale_by_adam,
+    scale_by_learning_rate,
+    scale_by_rms,
+    scale_by_rss,
+    trace,
+)
+
+__all__ = ["adagrad", "adam", "adamw", "momentum", "nesterov", "rmsprop", "sgd"]
+
+
+def sgd(learning_rate: ScalarOrSchedule) -> GradientTransformation:
+    """Stochastic gradient descent: ``u = −η g``.
+
+    Args:
+        learning_rate: ``η > 0`` or a schedule.
+
+    Returns:
+        The optimizer; its state is empty for a float ``η`` and holds the step count
+        for a schedule.
+
+    Raises:
+        ValueError: ``η`` is not a positive finite number.
+
+    >>> import numpy as np
+    >>> opt = sgd(0.5)
+    >>> opt.update(np.array([1.0, -2.0]), opt.init(np.zeros(2)))[0]
+    array([-0.5,  1. ])
+    """
+    return scale_by_learning_rate(learning_rate)
+
+
+def momentum(learning_rate: ScalarOrSchedule, beta: float = 0.9) -> GradientTransformation:
+    """SGD with momentum (Polyak's heavy ball): ``v ← β v + g``; ``u = −η v``.
+
+    For a constant ``η`` this is the book's ``v ← α v − η g; θ ← θ + v`` with ``α = β``.
+
+    Args:
+        learning_rate: ``η > 0`` or a schedule.
+        beta: ``β`` in ``[0, 1)``, the decay of the velocity.
+
+    Raises:
+        ValueError: an argument out of its range.
+
+    >>> import numpy as np
+    >>> opt = momentum(0.1, beta=0.5)
+    >>> u, s = opt.update(np.array([1.0]), opt.init(np.zeros(1)))
+    >>> opt.update(np.array([1.0]), s)[0]
+    array([-0.15])
+    """
+    return chain(trace(beta), scale_by_learning_rate(learning_rate))
+
+
+def nesterov(learning_rate: ScalarOrSchedule, beta: float = 0.9) -> GradientTransformation:
+    """Nesterov's accelerated gradient (Sutskever et al., 2013): ``v ← β v + g``; ``u = −η (g + β v)``.
+
+    The look-ahead form used by PyTorch and optax (the new ``v`` in the update).
+
+    Args:
+        learning_rate: ``η > 0`` or a schedule.
+        beta: ``β`` in ``[0, 1)``.
+
+    Raises:
+        ValueError: an argument out of its range.
+
+    >>> import numpy as np
+    >>> opt = nesterov(0.1, beta=0.5)
+    >>> opt.update(np.array([1.0]), opt.init(np.zeros(1)))[0]
+    array([-0.15])
+    """
+    return chain(trace(beta, nesterov=True), scale_by_learning_rate(learning_rate))
+
+
+def adagrad(learning_rate: ScalarOrSchedule, eps: float = 1e-7) -> GradientTransformation:
+    """AdaGrad (Duchi et al., 2011): ``h ← h + g²``; ``u = −η g / (√h + ε)``, ``h`` from 0.
+
+    Args:
+        learning_rate: ``η > 0`` or a schedule.
+        eps: ``ε > 0`` (the book's ``1e-7``).
+
+    Raises:
+        ValueError: an argument out of its range.
+
+    >>> import numpy as np
+    >>> opt = adagrad(1.0)
+    >>> opt.update(np.array([2.0]), opt.init(np.zeros(1)))[0].round(6)
+    array([-1.])
+    """
+    return chain(scale_by_rss(eps), scale_by_learning_rate(learning_rate))
+
+
+def rmsprop(learning_rate: ScalarOrSchedule, decay: float = 0.99, eps: float = 1e-7) -> GradientTransformation:
+    """RMSprop (Tieleman & Hinton, 2012): ``h ← ρ h + (1 − ρ) g²``; ``u = −η g / (√h + ε)``.
+
+    Args:
+        learning_rate: ``η > 0`` or a schedule.
+        decay: ``ρ`` in ``[0, 1)`` (the book's ``0.99``).
+        eps: ``ε > 0`` (the book's ``1e-7``).
+
+    Raises:
+        ValueError: an argument out of its range.
+
+    >>> import numpy as np
+    >>> opt = rmsprop(0.01, decay=0.99)
+    >>> opt.update(np.array([2.0]), opt.init(np.zeros(1)))[0].round(6)
+    array([-0.1])
+    """
+    return chain(scale_by_rms(decay, eps), scale_by_learning_rate(learning_rate))
+
+
+def adam(
+    learning_rate: ScalarOrSchedule = 0.001, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
+) -> GradientTransformation:
+    """Adam (Kingma & Ba, 2015), with bias-corrected moments.
+
+    ``m ← β₁ m + (1 − β₁) g``; ``v ← β₂ v + (1 − β₂) g²``;
+    ``m̂ = m / (1 − β₁ᵗ)``; ``v̂ = v / (1 − β₂ᵗ)``; ``u = −η m̂ / (√v̂ + ε)``.
+
+    Args:
+        learning_rate: ``η > 0`` or a schedule.
+        b1: ``β₁`` in ``[0, 1)``.
+        b2: ``β₂`` in ``[0, 1)``.
+        eps: ``ε > 0``.
+
+    Raises:
+        ValueError: an argument out of its range.
+
+    >>> import numpy as np
+    >>> opt = adam(0.1)
+    >>> opt.update(np.array([3.0, -0.01]), opt.init(np.zeros(2)))[0].round(6)
+    array([-0.1,  0.1])
+    """
+    return chain(scale_by_adam(b1, b2, eps), scale_by_learning_rate(learning_rate))
+
+
+def adamw(
+    learning_rate: ScalarOrSchedule = 0.001,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 1e-4,
+    mask: Mask | None = None,
+) -> GradientTransformation:
+    """AdamW (Loshchilov & Hutter, 2019): Adam with weight decay decoupled from the moments.
+
+    ``u = −η (m̂ / (√v̂ + ε) + λ θ)`` with ``m̂``, ``v̂`` as in :func:`adam`. Unlike L2
+    regularisation, ``λ θ`` bypasses Adam's scaling, so every weight decays at the
+    same rate ``η λ``.
+
+    Args:
+        learning_rate: ``η > 0`` or a schedule.
+        b1: ``β₁`` in ``[0, 1)``.
+        b2: ``β₂`` in ``[0, 1)``.
+        eps: ``ε > 0``.
+        weight_decay: ``λ >= 0``.
+        mask: Which leaves decay (see :func:`~fnn.optim.transforms.add_decayed_weights`).
+
+    Raises:
+        ValueError: an argument out of its range, or (at update) ``params`` not given.
+
+    >>> import numpy as np
+    >>> opt = adamw(0.1, weight_decay=0.5)
+    >>> p = np.array([2.0])
+    >>> opt.update(np.array([3.0]), opt.init(p), p)[0].round(6)
+    array([-0.2])
+    """
+    return chain(
+        scale_by_adam(b1, b2, eps),
+        add_decayed_weights(weight_decay, mask),
+        scale_by_learning_rate(learning_rate),
+    )

@@ -1,0 +1,450 @@
+"""Primitive gradient transformations: the pieces the named optimizers are chained from.
+
+Each function returns a :class:`~fnn.optim.base.GradientTransformation`. Notation:
+``g`` the incoming gradient (or the update of the previous transform in a chain),
+``u`` the outgoing update, ``t = 1, 2, …`` the step number, ``θ`` the parameters.
+Every rule is applied leaf by leaf; all arithmetic keeps the dtype of the leaves
+(float32 params give float32 state and updates), and step counts are Python ints.
+
+==============================  =============================================  ==========================
+transform                       rule                                           state
+==============================  =============================================  ==========================
+``scale(α)``                    ``u = α g``                                    :class:`EmptyState`
+``scale_by_schedule(s)``        ``u = s(t − 1) g``                             ``ScaleByScheduleState``
+``scale_by_learning_rate(η)``   ``u = −η g`` (``η`` a float or a schedule)     empty or schedule state
+``trace(β)``                    ``v ← β v + g``; ``u = v`` (``g + β v``        ``TraceState``
+                                with Nesterov)
+``scale_by_rss(ε)``             ``h ← h + g²``; ``u = g / (√h + ε)``           ``ScaleByRssState``
+``scale_by_rms(ρ, ε)``          ``h ← ρ h + (1 − ρ) g²``; ``u = g / (√h + ε)``  ``ScaleByRmsState``
+``scale_by_adam(β₁, β₂, ε)``    see :func:`scale_by_adam`                      ``ScaleByAdamState``
+``add_decayed_weights(λ)``      ``u = g + λ θ``                                :class:`EmptyState`
+``clip(δ)``                     ``u = clip(g, −δ, δ)``                         :class:`EmptyState`
+``clip_by_global_norm(c)``      ``u = g · min(1, c / ‖g‖)``                     :class:`EmptyState`
+==============================  =============================================  ==========================
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Callable, Union
+
+import attrs
+
+from fnn import tree
+from fnn.backend import array_module
+from fnn.optim.base import EmptyState, GradientTransformation, ScalarOrSchedule, Schedule, check_number
+from fnn.typing import Array, PyTree
+
+__all__ = [
+    "ScaleByAdamState",
+    "ScaleByRmsState",
+    "ScaleByRssState",
+    "ScaleByScheduleState",
+    "TraceState",
+    "add_decayed_weights",
+    "clip",
+    "clip_by_global_norm",
+    "scale",
+    "scale_by_adam",
+    "scale_by_learning_rate",
+    "scale_by_rms",
+    "scale_by_rss",
+    "scale_by_schedule",
+    "trace",
+]
+
+Mask = Union[PyTree, Callable[[PyTree], PyTree]]
+"""A pytree of bools like the params, or a function of the params that returns one."""
+
+
+def _check_unit(name: str, value: object) -> float:
+    v = check_number(name, value, low=0.0, inclusive=True)
+    if not v < 1:
+        raise ValueError(f"`{name}` must be in [0, 1), got {value!r}")
+    return v
+
+
+def _zeros_like(p: Array) -> Array:
+    z: Array = array_module(p).zeros_like(p)
+    return z
+
+
+def _count(state_count: Any) -> int:
+    # int() also accepts a 0-d array, as a count loaded by fnn.io.load without `like` is.
+    return int(state_count)
+
+
+def scale(step_size: float) -> GradientTransformation:
+    """Multiply by a constant: ``u = α g``.
+
+    Args:
+        step_size: ``α``, any finite number (negative to descend).
+
+    Raises:
+        ValueError: ``step_size`` is not finite.
+
+    >>> import numpy as np
+    >>> scale(-0.5).update(np.array([2.0]), EmptyState())[0]
+    array([-1.])
+    """
+    if isinstance(step_size, bool) or not isinstance(step_size, numbers.Real) or not math.isfinite(step_size):
+        raise ValueError(f"`step_size` must be a finite number, got {step_size!r}")
+    alpha = float(step_size)
+
+    def init(params: PyTree) -> EmptyState:
+        return EmptyState()
+
+    def update(grads: PyTree, state: Any, params: PyTree = None) -> tuple[PyTree, Any]:
+        return tree.map(lambda g: g * alpha, grads), state
+
+    return GradientTransformation(init, update)
+
+
+@attrs.frozen
+class ScaleByScheduleState:
+    """State of :func:`scale_by_schedule`: ``count``, the number of updates made so far."""
+
+    count: int
+
+
+def scale_by_schedule(schedule: Schedule) -> GradientTransformation:
+    """Multiply by a value that follows the step count: ``u = s(t − 1) g`` at step ``t``.
+
+    The first update uses ``s(0)``; the count is kept in :class:`ScaleByScheduleState`.
+
+    Args:
+        schedule: A function of the count (see :mod:`fnn.optim.schedules`).
+
+    Raises:
+        ValueError: (at update) the schedule gives a value that is not finite.
+
+    >>> import numpy as np
+    >>> t = scale_by_schedule(lambda count: 1.0 / (count + 1))
+    >>> s = t.init(None)
+    >>> u, s = t.update(np.array([6.0]), s)
+    >>> u, s = t.update(np.array([6.0]), s)
+    >>> u, s
+    (array([3.]), ScaleByScheduleState(count=2))
+    """
+    if not callable(schedule):
+        raise TypeError(f"`schedule` must be callable as schedule(count), got {schedule!r}")
+
+    def init(params: PyTree) -> ScaleByScheduleState:
+        return ScaleByScheduleState(0)
+
+    def update(grads: PyTree, state: Any, params: PyTree = None) -> tuple[PyTree, Any]:
+        count = _count(state.count)
+        alpha = float(schedule(count))
+        if not math.isfinite(alpha):
+            raise ValueError(f"the schedule gave {alpha} at step count {count}")
+        return tree.map(lambda g: g * alpha, grads), ScaleByScheduleState(count + 1)
+
+    return GradientTransformation(init, update)
+
+
+def scale_by_learning_rate(learning_rate: ScalarOrSchedule) -> GradientTransformation:
+    """Descend: ``u = −η g``, with ``η`` a positive float or a schedule ``η(count)``.
+
+    A float needs no state; a schedule keeps the count (:class:`ScaleByScheduleState`).
+
+    Args:
+        learning_rate: ``η > 0``, or a schedule whose values must be ``>= 0``.
+
+    Raises:
+        ValueError: ``η`` is not a positive finite number (at update: a schedule
+            value is negative or not finite).
+
+    >>> import numpy as np
+    >>> scale_by_learning_rate(0.1).update(np.array([2.0]), EmptyState())[0]
+    array([-0.2])
+    """
+    if callable(learning_rate):
+        schedule = learning_rate
+
+        def negated(count: int) -> float:
+            eta = float(schedule(count))
+            if not (math.isfinite(eta) and eta >= 0):
+                raise ValueError(
+                    f"the learning-rate schedule gave {eta} at step count {count}; "
+                    "learning rates must be finite and >= 0"
+                )
+            return -eta
+
+        return scale_by_schedule(negated)
+    return scale(-check_number("learning_rate", learning_rate, low=0.0))
+
+
+@attrs.frozen
+class TraceState:
+    """State of :func:`trace`: ``trace``, the velocity ``v`` (like the params)."""
+
+    trace: PyTree
+
+
+def trace(decay: float, nesterov: bool = False) -> GradientTransformation:
+    """Momentum: an exponentially decaying sum of past gradients.
+
+    ``v ← β v + g``; ``u = v``, or with Nesterov's look-ahead ``u = g + β v`` (the new ``v``).
+    ``v`` starts at zero. Followed by ``−η`` this is the book's momentum
+    ``v ← α v − η g; θ ← θ + v`` (with ``v_book = −η v``) for a constant ``η``.
+
+    Args:
+        decay: ``β`` in ``[0, 1)``.
+        nesterov: Whether to use Nesterov's accelerated form.
+
+    Raises:
+        ValueError: ``decay`` is outside ``[0, 1)``.
+
+    >>> import numpy as np
+    >>> t = trace(0.5)
+    >>> s = t.init(np.zeros(1))
+    >>> u, s = t.update(np.array([2.0]), s)
+    >>> t.update(np.array([2.0]), s)[0]
+    array([3.])
+    """
+    beta = _check_unit("decay", decay)
+
+    def init(params: PyTree) -> TraceState:
+        return TraceState(tree.map(_zeros_like, params))
+
+    def update(grads: PyTree, state: Any, params: PyTree = None) -> tuple[PyTree, Any]:
+        v = tree.map(lambda g, v: v * beta + g, grads, state.trace)
+        u = tree.map(lambda g, v: g + v * beta, grads, v) if nesterov else v
+        return u, TraceState(v)
+
+    return GradientTransformation(init, update)
+
+
+@attrs.frozen
+class ScaleByRssState:
+    """State of :func:`scale_by_rss`: ``sum_of_squares``, ``h = Σ g²`` (like the params)."""
+
+    sum_of_squares: PyTree
+
+
+def scale_by_rss(eps: float = 1e-7, initial_accumulator_value: float = 0.0) -> GradientTransformation:
+    """AdaGrad's scaling by the root of the sum of squared gradients.
+
+    ``h ← h + g²``; ``u = g / (√h + ε)`` (``h`` starts at ``initial_accumulator_value``;
+    the book starts at 0 with ``ε = 1e-7``).
+
+    Args:
+        eps: ``ε > 0``, keeps the division finite.
+        initial_accumulator_value: The starting ``h`` (``>= 0``).
+
+    Raises:
+        ValueError: ``eps`` is not positive or the initial value is negative.
+
+    >>> import numpy as np
+    >>> t = scale_by_rss(eps=1e-12)
+    >>> t.update(np.array([3.0]), t.init(np.zeros(1)))[0].round(6)
+    array([1.])
+    """
+    epsilon = check_number("eps", eps, low=0.0)
+    h0 = check_number("initial_accumulator_value", initial_accumulator_value, low=0.0, inclusive=True)
+
+    def init(params: PyTree) -> ScaleByRssState:
+        return ScaleByRssState(tree.map(lambda p: _zeros_like(p) + h0, params))
+
+    def update(grads: PyTree, state: Any, params: PyTree = None) -> tuple[PyTree, Any]:
+        h = tree.map(lambda g, h: h + g * g, grads, state.sum_of_squares)
+        u = tree.map(lambda g, h: g / (array_module(h).sqrt(h) + epsilon), grads, h)
+        return u, ScaleByRssState(h)
+
+    return GradientTransformation(init, update)
+
+
+@attrs.frozen
+class ScaleByRmsState:
+    """State of :func:`scale_by_rms`: ``nu``, the running mean of ``g²`` (like the params)."""
+
+    nu: PyTree
+
+
+def scale_by_rms(decay: float = 0.99, eps: float = 1e-7) -> GradientTransformation:
+    """RMSprop's scaling by the root of a running mean of squared gradients.
+
+    ``h ← ρ h + (1 − ρ) g²``; ``u = g / (√h + ε)`` with ``h`` starting at zero
+    (the book's ``RMSprop``: ``ρ = 0.99``, ``ε = 1e-7``).
+
+    Args:
+        decay: ``ρ`` in ``[0, 1)``.
+        eps: ``ε > 0``.
+
+    Raises:
+        ValueError: ``decay`` outside ``[0, 1)`` or ``eps`` not positive.
+
+    >>> import numpy as np
+    >>> t = scale_by_rms(decay=0.75, eps=1e-12)
+    >>> t.update(np.array([3.0]), t.init(np.zeros(1)))[0].round(6)
+    array([2.])
+    """
+    rho = _check_unit("decay", decay)
+    epsilon = check_number("eps", eps, low=0.0)
+
+    def init(params: PyTree) -> ScaleByRmsState:
+        return ScaleByRmsState(tree.map(_zeros_like, params))
+
+    def update(grads: PyTree, state: Any, params: PyTree = None) -> tuple[PyTree, Any]:
+        h = tree.map(lambda g, h: h * rho + (g * g) * (1 - rho), grads, state.nu)
+        u = tree.map(lambda g, h: g / (array_module(h).sqrt(h) + epsilon), grads, h)
+        return u, ScaleByRmsState(h)
+
+    return GradientTransformation(init, update)
+
+
+@attrs.frozen
+class ScaleByAdamState:
+    """State of :func:`scale_by_adam`.
+
+    Attributes:
+        count: ``t``, the number of updates made so far (a Python int).
+        mu: The first moment ``m`` (like the params).
+        nu: The second moment ``v`` (like the params).
+    """
+
+    count: int
+    mu: PyTree
+    nu: PyTree
+
+
+def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> GradientTransformation:
+    """Adam's scaling by bias-corrected moment estimates (Kingma & Ba, 2015).
+
+    At step ``t = 1, 2, …``, with ``m`` and ``v`` starting at zero::
+
+        m ← β₁ m + (1 − β₁) g
+        v ← β₂ v + (1 − β₂) g²
+        m̂ = m / (1 − β₁ᵗ),   v̂ = v / (1 − β₂ᵗ)
+        u = m̂ / (√v̂ + ε)
+
+    Args:
+        b1: ``β₁`` in ``[0, 1)``.
+        b2: ``β₂`` in ``[0, 1)``.
+        eps: ``ε > 0``.
+
+    Raises:
+        ValueError: a rate outside ``[0, 1)`` or ``eps`` not positive.
+
+    >>> import numpy as np
+    >>> t = scale_by_adam()
+    >>> u, s = t.update(np.array([0.5, -2.0]), t.init(np.zeros(2)))
+    >>> u.round(6), s.count
+    (array([ 1., -1.]), 1)
+    """
+    beta1, beta2 = _check_unit("b1", b1), _check_unit("b2", b2)
+    epsilon = check_number("eps", eps, low=0.0)
+
+    def init(params: PyTree) -> ScaleByAdamState:
+        return ScaleByAdamState(0, tree.map(_zeros_like, params), tree.map(_zeros_like, params))
+
+    def update(grads: PyTree, state: Any, params: PyTree = None) -> tuple[PyTree, Any]:
+        count = _count(state.count) + 1
+        c1, c2 = 1 - beta1**count, 1 - beta2**count
+        mu = tree.map(lambda g, m: m * beta1 + g * (1 - beta1), grads, state.mu)
+        nu = tree.map(lambda g, v: v * beta2 + (g * g) * (1 - beta2), grads, state.nu)
+
+        def rule(m: Array, v: Array) -> Array:
+            u: Array = (m * (1 / c1)) / (array_module(v).sqrt(v * (1 / c2)) + epsilon)
+            return u
+
+        return tree.map(rule, mu, nu), ScaleByAdamState(count, mu, nu)
+
+    return GradientTransformation(init, update)
+
+
+def add_decayed_weights(weight_decay: float, mask: Mask | None = None) -> GradientTransformation:
+    """Weight decay: add ``λ θ`` to the gradient, ``u = g + λ θ``.
+
+    Placed before the learning rate (``chain(add_decayed_weights(λ), sgd(η))``) it is
+    L2 regularisation of the loss ``L + (λ/2)‖θ‖²``; placed after Adam's scaling it
+    is AdamW's decoupled decay (see :func:`fnn.optim.adamw`).
+
+    Args:
+        weight_decay: ``λ >= 0``.
+        mask: Which leaves decay: a pytree of bools like the params, or a function
+            of the params returning one (``None``: all leaves). For example
+            ``lambda p: fnn.tree.map(lambda w: w.ndim > 1, p)`` spares the biases.
+
+    Raises:
+        ValueError: ``weight_decay`` is negative, or (at update) ``params`` was not given.
+
+    >>> import numpy as np
+    >>> t = add_decayed_weights(0.1)
+    >>> t.update(np.array([1.0]), t.init(None), np.array([2.0]))[0]
+    array([1.2])
+    """
+    lam = check_number("weight_decay", weight_decay, low=0.0, inclusive=True)
+
+    def init(params: PyTree) -> EmptyState:
+        return EmptyState()
+
+    def update(grads: PyTree, state: Any, params: PyTree = None) -> tuple[PyTree, Any]:
+        if params is None:
+            raise ValueError(
+                "add_decayed_weights needs the params: call optimizer.update(grads, state, params)"
+            )
+        if mask is None:
+            return tree.map(lambda g, p: g + p * lam, grads, params), state
+        m = mask(params) if callable(mask) else mask
+        return tree.map(lambda g, p, keep: g + p * lam if keep else g, grads, params, m), state
+
+    return GradientTransformation(init, update)
+
+
+def clip(max_delta: float) -> GradientTransformation:
+    """Clip every element: ``u = clip(g, −δ, δ)``.
+
+    Args:
+        max_delta: ``δ > 0``.
+
+    Raises:
+        ValueError: ``max_delta`` is not positive.
+
+    >>> import numpy as np
+    >>> clip(1.0).update(np.array([-3.0, 0.5, 2.0]), EmptyState())[0]
+    array([-1. ,  0.5,  1. ])
+    """
+    delta = check_number("max_delta", max_delta, low=0.0)
+
+    def init(params: PyTree) -> EmptyState:
+        return EmptyState()
+
+    def update(grads: PyTree, state: Any, params: PyTree = None) -> tuple[PyTree, Any]:
+        return tree.map(lambda g: array_module(g).clip(g, -delta, delta), grads), state
+
+    return GradientTransformation(init, update)
+
+
+def clip_by_global_norm(max_norm: float) -> GradientTransformation:
+    """Rescale all gradients together so that their global norm is at most ``c``.
+
+    ``‖g‖ = √(Σ_leaves Σ g²)``; ``u = g · c / max(‖g‖, c)``, i.e. unchanged when
+    ``‖g‖ ≤ c`` and ``g · c / ‖g‖`` otherwise. Computed on the device (no host sync).
+
+    Args:
+        max_norm: ``c > 0``.
+
+    Raises:
+        ValueError: ``max_norm`` is not positive.
+
+    >>> import numpy as np
+    >>> clip_by_global_norm(1.0).update([np.array([3.0]), np.array([4.0])], EmptyState())[0]
+    [array([0.6]), array([0.8])]
+    """
+    c = check_number("max_norm", max_norm, low=0.0)
+
+    def init(params: PyTree) -> EmptyState:
+        return EmptyState()
+
+    def update(grads: PyTree, state: Any, params: PyTree = None) -> tuple[PyTree, Any]:
+        leaves = tree.leaves(grads)
+        if not leaves:
+            return grads, state
+        xp = array_module(leaves[0])
+        norm = xp.sqrt(sum((g * g).sum() for g in leaves))
+        factor = c / xp.maximum(norm, c)
+        return tree.map(lambda g: (g * factor).astype(g.dtype, copy=False), grads), state
+
+    return GradientTransformation(init, update)
