@@ -163,12 +163,13 @@ class Conv2D(Layer[Conv2DParams]):
 
     **Forward**: ``yₙ,f,p,q = Σ_c,i,j Wf,c,i,j · x̃ₙ,c,p·sh+i,q·sw+j + bf`` with ``x̃`` the
     zero-padded input; no kernel flip. Computed by im2col: the windows of ``x̃`` (a
-    strided view) are copied once into ``col`` of shape ``(N·OH·OW, C·kh·kw)`` and
-    ``y = col Wᵀ + b`` with ``W`` reshaped to ``(F, C·kh·kw)``: one matrix product.
+    strided view) are copied once into ``col`` of shape ``(N, C·kh·kw, OH·OW)`` and
+    ``yₙ = W colₙ + b`` with ``W`` reshaped to ``(F, C·kh·kw)``: one (batched) matrix
+    product, whose ``(N, F, OH·OW)`` result is already NCHW.
 
-    **Backward (VJP)**: ``y`` is a Dense layer applied to the rows of ``col``, so with
-    ``dY`` the ``(N·OH·OW, F)`` matrix of ``dy``: ``dW = dYᵀ col``, ``db = Σₙ,p,q dy``,
-    ``dcol = dY W``; and since ``col`` is a linear gather of ``x``, its adjoint
+    **Backward (VJP)**: ``yₙ`` is linear in ``W`` and in ``colₙ``, so with ``dYₙ`` the
+    ``(F, OH·OW)`` matrix of ``dyₙ``: ``dW = Σₙ dYₙ colₙᵀ``, ``db = Σₙ,p,q dy``,
+    ``dcolₙ = Wᵀ dYₙ``; and since ``col`` is a linear gather of ``x``, its adjoint
     :func:`col2im` scatter-adds ``dcol`` back onto ``x`` (then crops the padding).
 
     **Residuals**: ``col`` (so the backward does not gather again) and the input shape.
@@ -230,33 +231,32 @@ class Conv2D(Layer[Conv2DParams]):
         check_spatial(self, x.shape[1:], self.kernel_size, self.padding)
         windows = sliding_windows(pad2d(x, self.padding), self.kernel_size, self.stride)
         n, c, kh, kw, oh, ow = windows.shape
-        col: Array = windows.transpose(0, 4, 5, 1, 2, 3).reshape(n * oh * ow, c * kh * kw)
+        col: Array = array_module(x).ascontiguousarray(windows).reshape(n, c * kh * kw, oh * ow)
         return col, (oh, ow)
 
-    def _affine(self, params: Conv2DParams, col: Array, n: int, size: Pair) -> Array:
-        y = col @ params.w.reshape(self.filters, -1).T
+    def _affine(self, params: Conv2DParams, col: Array, size: Pair) -> Array:
+        y = params.w.reshape(self.filters, -1) @ col
         if params.b is not None:
-            y += params.b
-        result: Array = y.reshape(n, *size, self.filters).transpose(0, 3, 1, 2)
+            y += params.b[:, None]
+        result: Array = y.reshape(col.shape[0], self.filters, *size)
         return result
 
     def apply(self, params: Conv2DParams, x: Array) -> Array:
         col, size = self._col(params, x)
-        return self._affine(params, col, x.shape[0], size)
+        return self._affine(params, col, size)
 
     def forward(self, params: Conv2DParams, x: Array) -> tuple[Array, tuple[Array, Shape]]:
         col, size = self._col(params, x)
-        return self._affine(params, col, x.shape[0], size), (col, tuple(x.shape))
+        return self._affine(params, col, size), (col, tuple(x.shape))
 
     def grad(
         self, params: Conv2DParams, residuals: tuple[Array, Shape], dy: Array
     ) -> tuple[Conv2DParams, Array]:
         col, in_shape = residuals
         n, f, oh, ow = dy.shape
-        c, (kh, kw) = in_shape[1], self.kernel_size
-        dy2 = dy.transpose(0, 2, 3, 1).reshape(n * oh * ow, f)
-        dw = (dy2.T @ col).reshape(params.w.shape)
+        w2 = params.w.reshape(f, -1)
+        dy3 = dy.reshape(n, f, oh * ow)
+        dw = (dy3 @ col.transpose(0, 2, 1)).sum(axis=0).reshape(params.w.shape)
         db = dy.sum(axis=(0, 2, 3)) if params.b is not None else None
-        dcol = (dy2 @ params.w.reshape(f, -1)).reshape(n, oh, ow, c, kh, kw)
-        dx = col2im(dcol.transpose(0, 3, 4, 5, 1, 2), in_shape, self.stride, self.padding)
-        return Conv2DParams(dw, db), dx
+        dwindows = (w2.T @ dy3).reshape(n, in_shape[1], *self.kernel_size, oh, ow)
+        return Conv2DParams(dw, db), col2im(dwindows, in_shape, self.stride, self.padding)

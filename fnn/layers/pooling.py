@@ -96,7 +96,7 @@ class MaxPool2D(_Pool2D):
     (smallest ``i``, then smallest ``j``): the winner is ``argmax`` over the flattened
     window.
 
-    **Residuals**: the winner's index in each window, ``(N, C, OH, OW)``, and the input shape.
+    **Residuals**: the winner's index in each (flattened) window, ``(N, C, OH, OW)``, and the input shape.
 
     **Shapes**: ``(N, C, H, W)`` → ``(N, C, OH, OW)``, ``OH = (H + 2·ph − kh) // sh + 1``.
 
@@ -119,20 +119,17 @@ class MaxPool2D(_Pool2D):
     def forward(self, params: None, x: Array) -> tuple[Array, tuple[Array, Shape]]:
         windows = self._windows(x, float("-inf"))
         n, c, kh, kw, oh, ow = windows.shape
-        flat = windows.transpose(0, 1, 4, 5, 2, 3).reshape(n, c, oh, ow, kh * kw)
-        winner = flat.argmax(axis=-1)
-        y = array_module(x).take_along_axis(flat, winner[..., None], axis=-1)[..., 0]
-        return y, (winner, tuple(x.shape))
+        flat = array_module(x).ascontiguousarray(windows).reshape(n, c, kh * kw, oh, ow)
+        return flat.max(axis=2), (flat.argmax(axis=2), tuple(x.shape))
 
     def grad(self, params: None, residuals: tuple[Array, Shape], dy: Array) -> tuple[None, Array]:
         winner, in_shape = residuals
         xp = array_module(dy)
         n, c, oh, ow = dy.shape
         kh, kw = self.window
-        chosen = winner[..., None] == xp.arange(kh * kw)
-        dflat = (chosen * dy[..., None]).reshape(n, c, oh, ow, kh, kw)
-        dx = col2im(dflat.transpose(0, 1, 4, 5, 2, 3), in_shape, self.stride, self.padding)
-        return None, dx
+        chosen = winner[:, :, None] == xp.arange(kh * kw)[:, None, None]
+        dwindows = (chosen * dy[:, :, None]).reshape(n, c, kh, kw, oh, ow)
+        return None, col2im(dwindows, in_shape, self.stride, self.padding)
 
 
 @attrs.frozen(repr=False)
