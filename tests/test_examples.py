@@ -213,3 +213,49 @@ def test_backprop_check() -> None:
 def test_backprop_check_reports_missing_data(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="MNIST not found"):
         run("ch05_backprop_check", "--data", str(tmp_path / "nowhere"))
+
+
+@needs_mnist
+@pytest.mark.skipif(not WEIGHTS.is_file(), reason=f"{WEIGHTS} not found")
+def test_mnist_inference(capsys: pytest.CaptureFixture[str]) -> None:
+    r = run("ch03_mnist_inference", "--data", str(DATA), "--repeat", "1")
+    assert r["n"] == 10_000
+    assert r["single"]["accuracy"] == 0.9352  # the book's number, one image at a time
+    assert r["batched"]["accuracy"] == 0.9352  # and in batches of 100
+    assert r["speedup"] == pytest.approx(r["single"]["seconds"] / r["batched"]["seconds"])
+    # the model is the book's predict(): sigmoid, sigmoid, softmax over the pickle's weights
+    (p1, _, p2, _, p3, _) = r["params"]
+    assert "Accuracy:0.9352 (9352/10000)" in capsys.readouterr().out
+    y = np.asarray(r["y_first"], dtype=np.float64)
+    assert y.sum() == pytest.approx(1.0, abs=1e-5) and int(y.argmax()) == 7  # the first test image is a 7
+    assert p1.w.shape == (784, 50) and p2.w.shape == (50, 100) and p3.w.shape == (100, 10)
+
+
+@needs_mnist
+def test_mlp_mnist(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    r = run("mlp_mnist", "--data", str(DATA), "--epochs", "4", "--lr", "3e-3", "--out", str(tmp_path))
+    assert r["n_train"] == 5_000  # the offline subset
+    assert len(r["accuracies"]) == 4 and len(r["losses"]) == 4
+    assert r["test_accuracy"] >= 0.90  # on the full 10,000-image test set
+    assert r["losses"][-1] < r["losses"][0]
+    shapes = [p.w.shape for p in r["params"] if p is not None]
+    assert shapes == [(784, 100), (100, 100), (100, 100), (100, 10)]
+    np.testing.assert_allclose(r["probabilities"].sum(axis=1), 1.0, rtol=1e-5)
+    assert "test accuracy" in capsys.readouterr().out
+    assert_png(r["plot"])
+
+
+def test_spiral(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    r = run("dlfs2_ch01_spiral", "--out", str(tmp_path))
+    history = r["history"]
+    assert history.epochs == 300
+    assert history.loss[-1] < 0.25 < history.loss[0]  # the book: about 1.1 down to about 0.1
+    x, t, params = np.asarray(r["x"]), np.asarray(r["t"]), r["params"]
+    assert x.shape == (300, 2) and t.shape == (300, 3)
+    w1, b1, w2, b2 = params[0].w, params[0].b, params[2].w, params[2].b
+    logits = sigmoid(x @ w1 + b1) @ w2 + b2  # the 2-10-3 network, recomputed
+    assert r["accuracy"] == pytest.approx(float(np.mean(logits.argmax(axis=1) == t.argmax(axis=1))))
+    assert r["accuracy"] >= 0.9
+    assert "| epoch 291 |" in capsys.readouterr().out
+    for path in r["plots"].values():
+        assert_png(path)
