@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     weights_file = args.data / "dlfs" / "sample_weight.pkl"
     if not weights_file.is_file() or not (args.data / "mnist").is_dir():
         raise SystemExit(
-            f"data not found: need {weights_file} and {args.data / 'mnist'}; pass --data DIR (default ../shared/data)"
+            f"data not found: need {weights_file} and {args.data / 'mnist'}; "
+            "pass --data DIR (default ../shared/data)"
         )
     weights = fnn.io.load_pickle_arrays(weights_file)
     print(

@@ -102,11 +102,13 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     seconds = time.perf_counter() - start
     for epoch in range(0, history.epochs, 10):
         print(
-            f"| epoch {epoch + 1:>3} | loss {history.loss[epoch]:.2f} | accuracy {history.train_accuracy[epoch]:.3f}"
+            f"| epoch {epoch + 1:>3} | loss {history.loss[epoch]:.2f} "
+            f"| accuracy {history.train_accuracy[epoch]:.3f}"
         )
     accuracy = fnn.accuracy(model, params, x, t)
     print(
-        f"trained {history.epochs} epochs in {seconds:.1f} s: loss {history.loss[-1]:.4f}, accuracy {accuracy:.3f}"
+        f"trained {history.epochs} epochs in {seconds:.1f} s: "
+        f"loss {history.loss[-1]:.4f}, accuracy {accuracy:.3f}"
     )
 
     args.out.mkdir(parents=True, exist_ok=True)
