@@ -6,8 +6,9 @@ of ``.npy`` files) holding
 - ``leaf_0``, ``leaf_1``, …: the array leaves in :func:`fnn.tree.leaves` order, on the host;
 - ``__fnn__``: UTF-8 JSON (as a ``uint8`` array) with ``format`` (``"fnn.params"``),
   ``version``, the tree ``structure`` and, per leaf, its ``path``, ``dtype``,
-  ``shape`` and Python type (``int``, ``float``, ``bool``) where the leaf was a
-  Python scalar.
+  ``shape`` and, in ``python``, ``"int"``, ``"float"`` or ``"bool"`` where the leaf
+  was a Python scalar and ``"numpy"`` where it was a NumPy scalar (so both come
+  back as they went in).
 
 The structure records nodes by kind (``none``, ``tuple``, ``list``, ``dict`` with
 string keys, ``attrs``) and, for attrs classes and named tuples, the class as
@@ -50,8 +51,8 @@ import contextlib
 import json
 import os
 import pickle
+import secrets
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any, Callable, TypeVar, cast
@@ -182,6 +183,8 @@ def _decode_structure(d: Any) -> tree.Structure:
 
 def _encode_leaf(leaf: Any, path: str) -> tuple[np.ndarray[Any, Any], str | None]:
     python = type(leaf).__name__ if type(leaf) in (bool, int, float) else None
+    if isinstance(leaf, np.generic):
+        python = "numpy"  # a NumPy scalar such as np.float32(1.0): restored as one
     array = to_numpy(leaf) if hasattr(leaf, "dtype") else np.asarray(leaf)
     if array.dtype.kind not in "biufc":
         raise StructureError(
@@ -189,6 +192,21 @@ def _encode_leaf(leaf: Any, path: str) -> tuple[np.ndarray[Any, Any], str | None
             "only numeric arrays and Python bool, int and float can be saved"
         )
     return np.asarray(array, order="C"), python
+
+
+def _create_temp(target: Path) -> tuple[int, Path]:
+    """A new hidden file ``.name.<random>.tmp`` beside ``target``, open for writing.
+
+    Unlike :func:`tempfile.mkstemp` (mode 0600) its permissions follow the umask, as
+    those of any new file, so the renamed file is as readable as ``open`` would make it.
+    """
+    while True:
+        tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:  # pragma: no cover - a 48-bit name collision
+            continue
 
 
 def save(path: str | os.PathLike[str], params: PyTree) -> Path:
@@ -226,14 +244,12 @@ def save(path: str | os.PathLike[str], params: PyTree) -> Path:
         "leaves": leaves_meta,
     }
     arrays[_META] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-    mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    fd, tmp = _create_temp(target)
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **cast(dict[str, Any], arrays))
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -244,8 +260,11 @@ def save(path: str | os.PathLike[str], params: PyTree) -> Path:
 
 def _read(path: Path) -> tuple[dict[str, Any], list[np.ndarray[Any, Any]]]:
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if not isinstance(data, np.lib.npyio.NpzFile) or _META not in data.files:
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise FormatError(f"{path}: not an fnn params file (a single .npy array, not an .npz archive)")
+        with archive as data:
+            if _META not in data.files:
                 raise FormatError(
                     f"{path}: not an fnn params file (no {_META!r} entry); "
                     "files from numpy.savez load with numpy.load"
@@ -272,8 +291,12 @@ def _check_leaves(path: Path, meta: dict[str, Any], leaves: list[np.ndarray[Any,
     for leaf, info in zip(leaves, meta["leaves"]):
         if leaf.dtype.str != info["dtype"] or list(leaf.shape) != info["shape"]:
             raise FormatError(f"{path}: leaf {info['path']} does not match its description; the file is corrupt")
-        python = _PY_SCALARS.get(info.get("python") or "")
-        out.append(python(leaf.item()) if python is not None and leaf.ndim == 0 else leaf)
+        kind = info.get("python")
+        python = _PY_SCALARS.get(kind or "")
+        if leaf.ndim == 0 and python is not None:
+            out.append(python(leaf.item()))
+        else:
+            out.append(leaf[()] if leaf.ndim == 0 and kind == "numpy" else leaf)
     return out
 
 
@@ -351,6 +374,9 @@ def load(path: str | os.PathLike[str], like: PyTree = None) -> PyTree:
         if struct.num_leaves != len(raw):
             raise FormatError(f"{source}: the structure has {struct.num_leaves} leaves, the file {len(raw)}")
         leaves = _check_leaves(source, meta, raw)
+    except FormatError as error:
+        message = str(error)
+        raise FormatError(message if message.startswith(str(source)) else f"{source}: {message}") from None
     except (KeyError, TypeError) as error:
         raise FormatError(f"{source}: corrupt fnn params file ({error!r})") from None
     if like is None:

@@ -1,0 +1,405 @@
+"""Tests of fnn.optim: one registry of every optimizer, checked against the textbook, on a parabola, for dtype and purity.
+
+Steps each optimizer needs to bring the book's ``f(x, y) = x²/20 + y²`` from
+``(-7, 2)`` to within ``‖(x, y)‖ < 1e-3`` of the minimum (float64; learning rates
+of the book's figure 6-8 where it gives one):
+
+==============================================  =====
+optimizer                                       steps
+==============================================  =====
+``sgd(0.95)``                                      89
+``momentum(0.1, beta=0.9)``                       160
+``nesterov(0.1, beta=0.9)``                        98
+``adagrad(1.5)``                                   69
+``rmsprop(0.1)``                                  107
+``adam(0.3)``                                     144
+``adamw(0.3, weight_decay=0.01)``                 141
+``sgd(warmup_cosine_decay(0.95, 10, 1000, .1))``   95
+==============================================  =====
+
+``test_reaches_the_minimum`` asserts these counts (within one step).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+import fnn
+from fnn import optim
+from fnn.optim import GradientTransformation
+from fnn.optim import aliases as aliases_module
+
+Floats = list[float]
+
+
+# --- the textbook rules, written out element by element in plain Python floats -------------
+
+
+def textbook_sgd(theta: Floats, grads: list[Floats], lr: float) -> Floats:
+    """θ ← θ − η g."""
+    theta = list(theta)
+    for g in grads:
+        theta = [p - lr * gi for p, gi in zip(theta, g)]
+    return theta
+
+
+def textbook_momentum(theta: Floats, grads: list[Floats], lr: float, beta: float) -> Floats:
+    """The book's Momentum: v ← β v − η g; θ ← θ + v (v from 0)."""
+    theta, v = list(theta), [0.0] * len(theta)
+    for g in grads:
+        v = [beta * vi - lr * gi for vi, gi in zip(v, g)]
+        theta = [p + vi for p, vi in zip(theta, v)]
+    return theta
+
+
+def textbook_nesterov(theta: Floats, grads: list[Floats], lr: float, beta: float) -> Floats:
+    """Nesterov (Sutskever et al.): v ← β v + g; θ ← θ − η (g + β v)."""
+    theta, v = list(theta), [0.0] * len(theta)
+    for g in grads:
+        v = [beta * vi + gi for vi, gi in zip(v, g)]
+        theta = [p - lr * (gi + beta * vi) for p, gi, vi in zip(theta, g, v)]
+    return theta
+
+
+def textbook_adagrad(theta: Floats, grads: list[Floats], lr: float, eps: float) -> Floats:
+    """The book's AdaGrad: h ← h + g²; θ ← θ − η g / (√h + ε)."""
+    theta, h = list(theta), [0.0] * len(theta)
+    for g in grads:
+        h = [hi + gi * gi for hi, gi in zip(h, g)]
+        theta = [p - lr * gi / (math.sqrt(hi) + eps) for p, gi, hi in zip(theta, g, h)]
+    return theta
+
+
+def textbook_rmsprop(theta: Floats, grads: list[Floats], lr: float, rho: float, eps: float) -> Floats:
+    """The book's RMSprop: h ← ρ h + (1 − ρ) g²; θ ← θ − η g / (√h + ε)."""
+    theta, h = list(theta), [0.0] * len(theta)
+    for g in grads:
+        h = [rho * hi + (1 - rho) * gi * gi for hi, gi in zip(h, g)]
+        theta = [p - lr * gi / (math.sqrt(hi) + eps) for p, gi, hi in zip(theta, g, h)]
+    return theta
+
+
+def textbook_adam(
+    theta: Floats, grads: list[Floats], lr: float, b1: float, b2: float, eps: float, wd: float = 0.0
+) -> Floats:
+    """Adam (Kingma & Ba, Algorithm 1), plus AdamW's decoupled decay −η λ θ when wd > 0.
+
+    m ← β₁ m + (1 − β₁) g; v ← β₂ v + (1 − β₂) g²; m̂ = m / (1 − β₁ᵗ); v̂ = v / (1 − β₂ᵗ);
+    θ ← θ − η (m̂ / (√v̂ + ε) + λ θ).
+    """
+    theta, m, v = list(theta), [0.0] * len(theta), [0.0] * len(theta)
+    for t, g in enumerate(grads, start=1):
+        m = [b1 * mi + (1 - b1) * gi for mi, gi in zip(m, g)]
+        v = [b2 * vi + (1 - b2) * gi * gi for vi, gi in zip(v, g)]
+        theta = [
+            p - lr * ((mi / (1 - b1**t)) / (math.sqrt(vi / (1 - b2**t)) + eps) + wd * p)
+            for p, mi, vi in zip(theta, m, v)
+        ]
+    return theta
+
+
+# --- the registry ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """An optimizer under test.
+
+    ``make`` builds it with the hyperparameters of ``textbook``; ``first`` is
+    θ after one update from θ₀ = (1, −2) with g = (0.5, −1), worked by hand;
+    ``parabola`` is the optimizer used on the book's f(x, y) and ``steps`` the count
+    it needs (the table in the module docstring).
+    """
+
+    name: str
+    make: Callable[[], GradientTransformation]
+    textbook: Callable[[Floats, list[Floats]], Floats]
+    first: Floats
+    parabola: Callable[[], GradientTransformation]
+    steps: int
+
+
+CASES = [
+    # sgd: θ = 1 − 0.1·0.5 = 0.95;  −2 − 0.1·(−1) = −1.9
+    Case("sgd", lambda: optim.sgd(0.1), lambda th, gs: textbook_sgd(th, gs, 0.1),
+         [0.95, -1.9], lambda: optim.sgd(0.95), 89),
+    # momentum: v = −0.1 g, so the first step equals SGD's
+    Case("momentum", lambda: optim.momentum(0.1, beta=0.9),
+         lambda th, gs: textbook_momentum(th, gs, 0.1, 0.9),
+         [0.95, -1.9], lambda: optim.momentum(0.1, beta=0.9), 160),
+    # nesterov: v = g, u = −0.1 (g + 0.9 g) = −0.19 g: 1 − 0.095 = 0.905;  −2 + 0.19 = −1.81
+    Case("nesterov", lambda: optim.nesterov(0.1, beta=0.9),
+         lambda th, gs: textbook_nesterov(th, gs, 0.1, 0.9),
+         [0.905, -1.81], lambda: optim.nesterov(0.1, beta=0.9), 98),
+    # adagrad: h = g², u = −0.1 g / (|g| + 1e-7) ≈ −0.1 sign(g): 0.9, −1.9
+    Case("adagrad", lambda: optim.adagrad(0.1), lambda th, gs: textbook_adagrad(th, gs, 0.1, 1e-7),
+         [0.9, -1.9], lambda: optim.adagrad(1.5), 69),
+    # rmsprop: h = 0.01 g², √h = 0.1 |g|, u = −0.1 g / (0.1 |g|) ≈ −sign(g): 0.0, −1.0
+    Case("rmsprop", lambda: optim.rmsprop(0.1, decay=0.99),
+         lambda th, gs: textbook_rmsprop(th, gs, 0.1, 0.99, 1e-7),
+         [0.0, -1.0], lambda: optim.rmsprop(0.1), 107),
+    # adam: m̂ = g, v̂ = g², u = −0.1 g / (|g| + 1e-8) ≈ −0.1 sign(g): 0.9, −1.9
+    Case("adam", lambda: optim.adam(0.1), lambda th, gs: textbook_adam(th, gs, 0.1, 0.9, 0.999, 1e-8),
+         [0.9, -1.9], lambda: optim.adam(0.3), 144),
+    # adamw, λ = 0.5: u = −0.1 (sign(g) + 0.5 θ): 1 − 0.1·1.5 = 0.85;  −2 − 0.1·(−1 − 1) = −1.8
+    Case("adamw", lambda: optim.adamw(0.1, weight_decay=0.5),
+         lambda th, gs: textbook_adam(th, gs, 0.1, 0.9, 0.999, 1e-8, wd=0.5),
+         [0.85, -1.8], lambda: optim.adamw(0.3, weight_decay=0.01), 141),
+    # sgd on a schedule: the first step uses η(0) = 0.1 of a constant schedule
+    Case("sgd-schedule", lambda: optim.sgd(optim.constant(0.1)), lambda th, gs: textbook_sgd(th, gs, 0.1),
+         [0.95, -1.9], lambda: optim.sgd(optim.warmup_cosine_decay(0.95, 10, 1000, 0.1)), 95),
+]
+IDS = [c.name for c in CASES]
+
+
+def test_registry_covers_every_named_optimizer() -> None:
+    assert set(aliases_module.__all__) <= set(IDS)
+
+
+def run(opt: GradientTransformation, theta: Floats, grads: list[Floats]) -> Any:
+    params = np.array(theta)
+    state = opt.init(params)
+    for g in grads:
+        updates, state = opt.update(np.array(g), state, params)
+        params = optim.apply_updates(params, updates)
+    return params
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_one_update_equals_the_hand_worked_numbers(case: Case) -> None:
+    theta = run(case.make(), [1.0, -2.0], [[0.5, -1.0]])
+    np.testing.assert_allclose(theta, case.first, rtol=0, atol=1e-5)  # ε makes "≈" differ by < 1e-5
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_three_updates_follow_the_textbook_formula(case: Case) -> None:
+    grads = [[0.5, -1.0], [-0.25, 3.0], [0.125, 0.0]]
+    theta = run(case.make(), [1.0, -2.0], grads)
+    np.testing.assert_allclose(theta, case.textbook([1.0, -2.0], grads), rtol=1e-12, atol=1e-15)
+
+
+def steps_to_minimum(opt: GradientTransformation, tol: float = 1e-3, max_steps: int = 5000) -> int:
+    """Steps until ‖(x, y)‖ < tol on f(x, y) = x²/20 + y², ∇f = (x/10, 2y), from (−7, 2)."""
+    params = {"x": np.array(-7.0), "y": np.array(2.0)}
+    state = opt.init(params)
+    for step in range(1, max_steps + 1):
+        grads = {"x": params["x"] / 10, "y": 2 * params["y"]}
+        updates, state = opt.update(grads, state, params)
+        params = optim.apply_updates(params, updates)
+        if math.hypot(float(params["x"]), float(params["y"])) < tol:
+            return step
+    raise AssertionError(f"did not reach the minimum in {max_steps} steps: {params}")
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_reaches_the_minimum(case: Case) -> None:
+    steps = steps_to_minimum(case.parabola())
+    assert abs(steps - case.steps) <= 1, f"{case.name}: {steps} steps, the table says {case.steps}"
+
+
+def float32_tree() -> Any:
+    """Params with tuples, attrs nodes, a None leaf and a dict, all float32."""
+    b = fnn.backend("numpy", "float32")
+    return (
+        fnn.DenseParams(b.asarray([[0.5, -1.0], [2.0, 0.25]]), None),
+        {"a": b.asarray([1.0, -3.0, 0.5]), "s": b.asarray(2.0)},
+    )
+
+
+def grads_like(params: Any, scale: float) -> Any:
+    return fnn.tree.map(lambda p: (p * scale + np.float32(0.1)).astype(p.dtype), params)
+
+
+def float_leaves(tree: Any) -> list[Any]:
+    return [leaf for leaf in fnn.tree.leaves(tree) if hasattr(leaf, "dtype") and leaf.dtype.kind == "f"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_float32_params_give_float32_state_and_updates(case: Case) -> None:
+    for opt in (case.make(), case.parabola()):
+        params = float32_tree()
+        state = opt.init(params)
+        for step in range(3):
+            updates, state = opt.update(grads_like(params, 0.5 - step), state, params)
+            assert all(leaf.dtype == np.float32 for leaf in float_leaves(state)), state
+            assert all(leaf.dtype == np.float32 for leaf in float_leaves(updates))
+            assert fnn.tree.structure(updates) == fnn.tree.structure(params)
+            params = optim.apply_updates(params, updates)
+            assert all(leaf.dtype == np.float32 for leaf in fnn.tree.leaves(params))
+        for leaf in fnn.tree.leaves(state):
+            assert isinstance(leaf, (np.ndarray, np.generic, int)), type(leaf)
+
+
+def snapshot(tree: Any) -> list[Any]:
+    return [np.array(leaf, copy=True) for leaf in fnn.tree.leaves(tree)]
+
+
+def same(tree: Any, saved: list[Any]) -> bool:
+    return all(np.array_equal(a, b) for a, b in zip(fnn.tree.leaves(tree), saved, strict=True))
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_no_input_is_mutated(case: Case) -> None:
+    opt = case.make()
+    params = float32_tree()
+    state = opt.init(params)
+    updates, state = opt.update(grads_like(params, 1.0), state, params)
+    grads = grads_like(params, -2.0)
+    before = (snapshot(params), snapshot(grads), snapshot(state), snapshot(updates))
+    new_updates, new_state = opt.update(grads, state, params)
+    new_params = optim.apply_updates(params, new_updates)
+    assert same(params, before[0]) and same(grads, before[1])
+    assert same(state, before[2]) and same(updates, before[3])
+    assert not same(new_params, before[0])
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_same_inputs_same_bits(case: Case) -> None:
+    a = run(case.make(), [1.0, -2.0], [[0.5, -1.0], [0.3, 0.2]])
+    b = run(case.make(), [1.0, -2.0], [[0.5, -1.0], [0.3, 0.2]])
+    assert a.tobytes() == b.tobytes()
+
+
+def test_state_survives_save_and_load(tmp_path: Any) -> None:
+    opt = optim.adam(0.1)
+    params = float32_tree()
+    state = opt.init(params)
+    updates, state = opt.update(grads_like(params, 1.0), state, params)
+    fnn.io.save(tmp_path / "state.npz", state)
+    loaded = fnn.io.load(tmp_path / "state.npz")  # without `like`: the count comes back as an int
+    for s in (state, loaded):
+        u, s2 = opt.update(grads_like(params, 2.0), s, params)
+        assert s2[0].count == 2
+        assert same(u, snapshot(opt.update(grads_like(params, 2.0), state, params)[0]))
+
+
+# --- primitive transforms ----------------------------------------------------------------------
+
+
+def test_clip_elementwise() -> None:
+    u, _ = optim.clip(0.5).update({"a": np.array([-2.0, 0.25, 0.75])}, optim.EmptyState())
+    np.testing.assert_array_equal(u["a"], [-0.5, 0.25, 0.5])
+
+
+def test_clip_by_global_norm_rescales_only_above_the_limit() -> None:
+    t = optim.clip_by_global_norm(5.0)
+    g = (np.array([3.0, 0.0], np.float32), {"b": np.array([4.0], np.float32)})  # ‖g‖ = 5: unchanged
+    u, _ = t.update(g, t.init(g))
+    assert same(u, snapshot(g))
+    g2 = (np.array([6.0, 0.0], np.float32), {"b": np.array([8.0], np.float32)})  # ‖g‖ = 10: halved
+    u2, _ = t.update(g2, t.init(g2))
+    np.testing.assert_allclose(u2[0], [3.0, 0.0])
+    np.testing.assert_allclose(u2[1]["b"], [4.0])
+    assert u2[0].dtype == np.float32
+
+
+def test_add_decayed_weights_with_mask() -> None:
+    params = fnn.DenseParams(np.array([[2.0]]), np.array([4.0]))
+    grads = fnn.DenseParams(np.array([[1.0]]), np.array([1.0]))
+    t = optim.add_decayed_weights(0.5, mask=lambda p: fnn.tree.map(lambda w: w.ndim > 1, p))
+    u, _ = t.update(grads, t.init(params), params)
+    np.testing.assert_array_equal(u.w, [[2.0]])  # 1 + 0.5·2
+    np.testing.assert_array_equal(u.b, [1.0])  # the bias is spared
+    with pytest.raises(ValueError, match="needs the params"):
+        t.update(grads, t.init(params))
+
+
+def test_chain_keeps_one_state_per_transform_in_order() -> None:
+    opt = optim.chain(optim.clip(1.0), optim.trace(0.5), optim.scale(-2.0))
+    state = opt.init(np.zeros(1))
+    assert isinstance(state, tuple) and len(state) == 3
+    u, state = opt.update(np.array([3.0]), state)  # clip → 1, v = 1, u = −2
+    u, state = opt.update(np.array([3.0]), state)  # v = 0.5 + 1 = 1.5, u = −3
+    np.testing.assert_array_equal(u, [-3.0])
+    single = optim.sgd(0.1)
+    assert optim.chain(single) is single
+
+
+def test_apply_updates_keeps_the_params_dtype() -> None:
+    new = optim.apply_updates((np.array([1.0], np.float32), None), (np.array([0.5], np.float64), None))
+    assert new[0].dtype == np.float32 and new[1] is None
+
+
+def test_schedule_count_is_kept_in_the_state() -> None:
+    opt = optim.sgd(optim.step_decay(1.0, step_size=2, rate=0.5))
+    params = np.array([0.0])
+    state = opt.init(params)
+    steps = []
+    for _ in range(5):
+        u, state = opt.update(np.array([1.0]), state, params)
+        steps.append(float(-u[0]))
+    assert steps == [1.0, 1.0, 0.5, 0.5, 0.25]
+    assert state.count == 5
+
+
+# --- schedules -----------------------------------------------------------------------------------
+
+
+def test_schedules_by_hand() -> None:
+    assert optim.constant(0.3)(7) == 0.3
+    assert [optim.step_decay(1.0, 3, 0.1)(t) for t in (0, 2, 3, 6)] == pytest.approx([1, 1, 0.1, 0.01])
+    assert optim.exponential_decay(2.0, 0.5, 4)(2) == pytest.approx(2.0 * 0.5**0.5)
+    assert optim.exponential_decay(2.0, 0.5, 4, staircase=True)(7) == 1.0
+    cos = optim.cosine_decay(1.0, 10)
+    assert (cos(0), cos(5), cos(10), cos(20)) == pytest.approx((1.0, 0.5, 0.0, 0.0))
+    assert [optim.linear_warmup(1.0, 4)(t) for t in (0, 1, 4, 8)] == [0.0, 0.25, 1.0, 1.0]
+    joined = optim.join([optim.constant(1.0), optim.linear(1.0, 0.0, 2), optim.constant(0.1)], [2, 4])
+    assert [joined(t) for t in range(6)] == [1.0, 1.0, 1.0, 0.5, 0.1, 0.1]
+    warm = optim.warmup_cosine_decay(1.0, warmup_steps=2, decay_steps=6, end_value=0.2)
+    assert [round(warm(t), 6) for t in (0, 1, 2, 4, 6, 9)] == [0.0, 0.5, 1.0, 0.6, 0.2, 0.2]
+
+
+# --- bad input ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("factory", [optim.sgd, optim.momentum, optim.nesterov, optim.adagrad,
+                                     optim.rmsprop, optim.adam, optim.adamw])
+@pytest.mark.parametrize("lr", [0.0, -0.1, float("nan"), float("inf")])
+def test_non_positive_learning_rate(factory: Callable[[float], GradientTransformation], lr: float) -> None:
+    with pytest.raises(ValueError, match="`learning_rate` must be a positive finite number"):
+        factory(lr)
+
+
+def test_bad_hyperparameters() -> None:
+    with pytest.raises(TypeError, match="`learning_rate` must be a real number"):
+        optim.sgd(True)
+    with pytest.raises(ValueError, match=r"`decay` must be in \[0, 1\)"):
+        optim.momentum(0.1, beta=1.0)
+    with pytest.raises(ValueError, match=r"`b2` must be in \[0, 1\)"):
+        optim.adam(0.1, b2=1.5)
+    with pytest.raises(ValueError, match="`eps` must be a positive finite number"):
+        optim.adagrad(0.1, eps=0.0)
+    with pytest.raises(ValueError, match="`weight_decay` must be a finite number >= 0"):
+        optim.adamw(0.1, weight_decay=-1.0)
+    with pytest.raises(ValueError, match="`max_norm` must be a positive finite number"):
+        optim.clip_by_global_norm(0.0)
+    with pytest.raises(ValueError, match="`max_delta`"):
+        optim.clip(-1.0)
+    with pytest.raises(ValueError, match="`step_size` must be a finite number"):
+        optim.scale(float("nan"))
+    with pytest.raises(TypeError, match="chain: argument 1 is 0.1"):
+        optim.chain(optim.sgd(0.1), 0.1)  # type: ignore[arg-type]
+
+
+def test_bad_schedules() -> None:
+    with pytest.raises(ValueError, match="`decay_steps` must be a positive integer"):
+        optim.cosine_decay(0.1, 0)
+    with pytest.raises(ValueError, match="`value` must be a finite number >= 0"):
+        optim.constant(-1.0)
+    with pytest.raises(ValueError, match=r"join: 2 schedules need 1 boundaries, got 2"):
+        optim.join([optim.constant(1.0), optim.constant(0.5)], [2, 3])
+    with pytest.raises(ValueError, match="`boundaries` must increase"):
+        optim.join([optim.constant(1.0)] * 3, [4, 4])
+    with pytest.raises(ValueError, match="must exceed `warmup_steps`"):
+        optim.warmup_cosine_decay(1.0, 10, 10)
+    opt = optim.sgd(lambda count: 0.1 - 0.1 * count)
+    state = opt.init(np.zeros(1))
+    _, state = opt.update(np.ones(1), state)
+    _, state = opt.update(np.ones(1), state)  # η(1) = 0: allowed
+    with pytest.raises(ValueError, match="schedule gave -0.1 at step count 2"):
+        opt.update(np.ones(1), state)
