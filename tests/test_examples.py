@@ -259,3 +259,41 @@ def test_spiral(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "| epoch 291 |" in capsys.readouterr().out
     for path in r["plots"].values():
         assert_png(path)
+
+
+@needs_mnist
+def test_precision(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [
+        "--data",
+        str(DATA),
+        "--epochs",
+        "2",
+        "--train-limit",
+        "1000",
+        "--f16-train-limit",
+        "200",
+        "--no-gpu",
+    ]
+    r = run("precision", *argv)
+    rows = {row["dtype"]: row for row in r["rows"] if row["backend"] == "numpy"}
+    assert list(rows) == ["float64", "float32", "float16", "float16 (inference)"]
+    params_bytes = 784 * 50 + 50 + 50 * 10 + 10  # parameters of the 784-50-10 network
+    assert rows["float64"]["params bytes"] == 8 * params_bytes
+    assert rows["float32"]["params bytes"] == 4 * params_bytes
+    assert rows["float16"]["params bytes"] == 2 * params_bytes
+    for dtype, params in r["params"].items():
+        assert {leaf.dtype.name for leaf in (params[0].w, params[0].b, params[2].w)} == {dtype}
+    assert rows["float64"]["peak bytes"] > rows["float32"]["peak bytes"] > 0
+    assert rows["float64"]["train images"] == rows["float32"]["train images"] == 1000
+    assert rows["float16"]["train images"] == 200
+    # float32 learns what float64 learns; float16 inference of the float32 weights keeps the accuracy
+    assert rows["float32"]["test accuracy"] > 0.6
+    assert abs(rows["float32"]["test accuracy"] - rows["float64"]["test accuracy"]) < 0.03
+    assert abs(rows["float16 (inference)"]["test accuracy"] - rows["float32"]["test accuracy"]) < 0.01
+    assert rows["float16"]["test accuracy"] > 0.3  # float16 training works, on fewer images
+    gpu_rows = [row for row in r["rows"] if row["backend"] == "cupy"]
+    if r["gpu"]:
+        assert [row["dtype"] for row in gpu_rows] == ["float32", "float16"]
+    else:  # no GPU here: the example says why and skips the rows, without failing
+        assert not gpu_rows and r["gpu_reason"]
+        assert f"GPU rows skipped: {r['gpu_reason']}" in capsys.readouterr().out
