@@ -76,8 +76,18 @@ def fit_overhead(epochs: int, repeats: int) -> None:
 
     def fit(progress: bool) -> Callable[[], None]:
         def run() -> None:
-            fnn.fit(model, loss, optim.sgd(1.0), params0, x, t, key=fnn.random.key(2), epochs=epochs,
-                    batch_size=30, progress=progress)
+            fnn.fit(
+                model,
+                loss,
+                optim.sgd(1.0),
+                params0,
+                x,
+                t,
+                key=fnn.random.key(2),
+                epochs=epochs,
+                batch_size=30,
+                progress=progress,
+            )
 
         return run
 

@@ -146,7 +146,9 @@ def _encode_structure(s: tree.Structure, path: str) -> dict[str, Any]:
     if s.kind == "dict":
         bad = [k for k in s.keys if not isinstance(k, str)]
         if bad:
-            raise StructureError(f"save: dict at {path or 'the root'} has a key {bad[0]!r}; keys must be strings")
+            raise StructureError(
+                f"save: dict at {path or 'the root'} has a key {bad[0]!r}; keys must be strings"
+            )
         out["keys"] = list(s.keys)
     elif s.kind == "attrs" or s.node_type not in (tuple, list):
         out["type"] = _class_name(s.node_type)
@@ -236,7 +238,9 @@ def save(path: str | os.PathLike[str], params: PyTree) -> Path:
     for i, (leaf, where) in enumerate(zip(flat, paths)):
         array, python = _encode_leaf(leaf, where)
         arrays[f"leaf_{i}"] = array
-        leaves_meta.append({"path": where, "dtype": array.dtype.str, "shape": list(array.shape), "python": python})
+        leaves_meta.append(
+            {"path": where, "dtype": array.dtype.str, "shape": list(array.shape), "python": python}
+        )
     meta = {
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
@@ -290,7 +294,9 @@ def _check_leaves(path: Path, meta: dict[str, Any], leaves: list[np.ndarray[Any,
     out: list[Any] = []
     for leaf, info in zip(leaves, meta["leaves"]):
         if leaf.dtype.str != info["dtype"] or list(leaf.shape) != info["shape"]:
-            raise FormatError(f"{path}: leaf {info['path']} does not match its description; the file is corrupt")
+            raise FormatError(
+                f"{path}: leaf {info['path']} does not match its description; the file is corrupt"
+            )
         kind = info.get("python")
         python = _PY_SCALARS.get(kind or "")
         if leaf.ndim == 0 and python is not None:

@@ -65,7 +65,9 @@ def _length(arrays: tuple[Array, ...], names: str) -> int:
             raise ShapeError(f"{names}: every array needs a batch axis, got shape {getattr(a, 'shape', a)!r}")
         lengths.append(int(a.shape[0]))
     if len(set(lengths)) > 1:
-        raise ShapeError(f"{names}: arrays of different lengths {lengths}; all need the same number of samples")
+        raise ShapeError(
+            f"{names}: arrays of different lengths {lengths}; all need the same number of samples"
+        )
     if lengths[0] == 0:
         raise ShapeError(f"{names}: the data is empty (0 samples)")
     return lengths[0]
@@ -241,7 +243,15 @@ class DivergenceError(TrainingError):
     """
 
     def __init__(
-        self, message: str, *, epoch: int, step: int, params: Any, opt_state: Any, state: Any, history: History
+        self,
+        message: str,
+        *,
+        epoch: int,
+        step: int,
+        params: Any,
+        opt_state: Any,
+        state: Any,
+        history: History,
     ) -> None:
         super().__init__(message)
         self.epoch = epoch
@@ -334,7 +344,14 @@ def accuracy(
 
 
 def evaluate(
-    model: Layer[Any], params: Any, x: Array, t: Array, *, loss: Loss, state: Any = None, batch_size: int = 1000
+    model: Layer[Any],
+    params: Any,
+    x: Array,
+    t: Array,
+    *,
+    loss: Loss,
+    state: Any = None,
+    batch_size: int = 1000,
 ) -> Evaluation:
     """The mean loss (and, for categorical losses, the accuracy) over ``x``, computed in batches.
 

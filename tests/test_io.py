@@ -90,7 +90,9 @@ class Pair(typing.NamedTuple):
 def test_user_classes_load_only_once_registered(tmp_path: Path) -> None:
     params = (UserParams(np.ones(2), np.float32(3)), Pair(np.zeros(1), None))
     io.save(tmp_path / "u.npz", params)
-    with pytest.raises(fnn.FormatError, match=r"u.npz: the file names class '(tests\.)?test_io:UserParams'.*fnn.io.register"):
+    with pytest.raises(
+        fnn.FormatError, match=r"u.npz: the file names class '(tests\.)?test_io:UserParams'.*fnn.io.register"
+    ):
         io.load(tmp_path / "u.npz")
     io.register(UserParams)
     io.register(Pair)
@@ -146,17 +148,27 @@ def test_a_new_file_follows_the_umask(tmp_path: Path) -> None:
 def test_like_names_the_first_mismatch(tmp_path: Path) -> None:
     path = io.save(tmp_path / "p.npz", mlp_params())
     deeper = fnn.sequential(fnn.Dense(4), fnn.relu, fnn.Dense(3, use_bias=False), fnn.Dense(2))
-    with pytest.raises(fnn.StructureError, match=r"at the root: the file has a tuple of length 3, `like` has a tuple of length 4"):
+    with pytest.raises(
+        fnn.StructureError,
+        match=r"at the root: the file has a tuple of length 3, `like` has a tuple of length 4",
+    ):
         io.load(path, like=deeper.init(fnn.random.key(0), (2,)))
     with_bias = fnn.sequential(fnn.Dense(4), fnn.relu, fnn.Dense(3)).init(fnn.random.key(0), (2,))
     with pytest.raises(fnn.StructureError, match=r"at \[2\]\.b: the file has None, `like` has an array"):
         io.load(path, like=with_bias)
     wider = fnn.sequential(fnn.Dense(5), fnn.relu, fnn.Dense(3, use_bias=False)).init(fnn.random.key(0), (2,))
-    with pytest.raises(fnn.ShapeError, match=r"leaf \[0\]\.w has shape \(2, 4\) in the file, `like` has \(2, 5\)"):
+    with pytest.raises(
+        fnn.ShapeError, match=r"leaf \[0\]\.w has shape \(2, 4\) in the file, `like` has \(2, 5\)"
+    ):
         io.load(path, like=wider)
-    with pytest.raises(fnn.DTypeError, match=r"leaf \[0\]\.w has dtype float32 in the file, `like` has float64"):
+    with pytest.raises(
+        fnn.DTypeError, match=r"leaf \[0\]\.w has dtype float32 in the file, `like` has float64"
+    ):
         io.load(path, like=mlp_params("float64"))
-    with pytest.raises(fnn.StructureError, match=r"at \[0\]: the file has DenseParams with fields \['w', 'b'\], `like` has a dict"):
+    with pytest.raises(
+        fnn.StructureError,
+        match=r"at \[0\]: the file has DenseParams with fields \['w', 'b'\], `like` has a dict",
+    ):
         io.load(path, like=({"w": 1, "b": 2}, None, mlp_params()[2]))
 
 
@@ -184,15 +196,20 @@ def test_unreadable_and_foreign_files(tmp_path: Path) -> None:
     with pytest.raises(fnn.FormatError, match="not an fnn params file"):
         io.load(tmp_path / "single.npy")
     leaf = {"kind": "leaf"}
-    newer = write_npz(tmp_path / "newer.npz", {"format": "fnn.params", "version": 99, "structure": leaf,
-                                                "leaves": []})
+    newer = write_npz(
+        tmp_path / "newer.npz", {"format": "fnn.params", "version": 99, "structure": leaf, "leaves": []}
+    )
     with pytest.raises(fnn.FormatError, match=r"version 99; this fnn reads versions 1..1"):
         io.load(newer)
 
 
 def test_loading_never_unpickles(tmp_path: Path) -> None:
-    meta = {"format": "fnn.params", "version": 1, "structure": {"kind": "leaf"},
-            "leaves": [{"path": "", "dtype": "|O", "shape": [1], "python": None}]}
+    meta = {
+        "format": "fnn.params",
+        "version": 1,
+        "structure": {"kind": "leaf"},
+        "leaves": [{"path": "", "dtype": "|O", "shape": [1], "python": None}],
+    }
     path = write_npz(tmp_path / "obj.npz", meta, leaf_0=np.array([{"a": 1}], dtype=object))
     with pytest.raises(fnn.FormatError, match="unreadable or corrupt"):
         io.load(path)
@@ -200,13 +217,29 @@ def test_loading_never_unpickles(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["os:system", "builtins:eval", "fnn.io:save", "fnn.io:_registry", "fnn.layers.dense:DenseParams.w",
-     "fnn.layers.dense:Dense", "numpy:ndarray"],
+    [
+        "os:system",
+        "builtins:eval",
+        "fnn.io:save",
+        "fnn.io:_registry",
+        "fnn.layers.dense:DenseParams.w",
+        "fnn.layers.dense:Dense",
+        "numpy:ndarray",
+    ],
 )
 def test_class_names_resolve_only_to_fnn_attrs_classes(tmp_path: Path, name: str) -> None:
-    structure = {"kind": "attrs", "type": name, "keys": ["w", "b"], "children": [{"kind": "leaf"}, {"kind": "none"}]}
-    meta = {"format": "fnn.params", "version": 1, "structure": structure,
-            "leaves": [{"path": ".w", "dtype": "<f4", "shape": [1], "python": None}]}
+    structure = {
+        "kind": "attrs",
+        "type": name,
+        "keys": ["w", "b"],
+        "children": [{"kind": "leaf"}, {"kind": "none"}],
+    }
+    meta = {
+        "format": "fnn.params",
+        "version": 1,
+        "structure": structure,
+        "leaves": [{"path": ".w", "dtype": "<f4", "shape": [1], "python": None}],
+    }
     path = write_npz(tmp_path / "evil.npz", meta, leaf_0=np.zeros(1, np.float32))
     with pytest.raises(fnn.FormatError, match="names class|has fields"):
         io.load(path)
@@ -235,15 +268,31 @@ def dlfs() -> Path:
 @pytest.mark.parametrize(
     ("name", "shapes", "dtype"),
     [
-        ("sample_weight.pkl",
-         {"W1": (784, 50), "b1": (50,), "W2": (50, 100), "b2": (100,), "W3": (100, 10), "b3": (10,)}, "float32"),
-        ("simple_convnet_params.pkl",
-         {"W1": (30, 1, 5, 5), "b1": (30,), "W2": (4320, 100), "b2": (100,), "W3": (100, 10), "b3": (10,)},
-         "float64"),
-        ("deep_convnet_params.pkl",
-         {"W1": (16, 1, 3, 3), "W2": (16, 16, 3, 3), "W3": (32, 16, 3, 3), "W4": (32, 32, 3, 3),
-          "W5": (64, 32, 3, 3), "W6": (64, 64, 3, 3), "W7": (1024, 50), "W8": (50, 10),
-          **{f"b{i}": (n,) for i, n in enumerate((16, 16, 32, 32, 64, 64, 50, 10), start=1)}}, "float64"),
+        (
+            "sample_weight.pkl",
+            {"W1": (784, 50), "b1": (50,), "W2": (50, 100), "b2": (100,), "W3": (100, 10), "b3": (10,)},
+            "float32",
+        ),
+        (
+            "simple_convnet_params.pkl",
+            {"W1": (30, 1, 5, 5), "b1": (30,), "W2": (4320, 100), "b2": (100,), "W3": (100, 10), "b3": (10,)},
+            "float64",
+        ),
+        (
+            "deep_convnet_params.pkl",
+            {
+                "W1": (16, 1, 3, 3),
+                "W2": (16, 16, 3, 3),
+                "W3": (32, 16, 3, 3),
+                "W4": (32, 32, 3, 3),
+                "W5": (64, 32, 3, 3),
+                "W6": (64, 64, 3, 3),
+                "W7": (1024, 50),
+                "W8": (50, 10),
+                **{f"b{i}": (n,) for i, n in enumerate((16, 16, 32, 32, 64, 64, 50, 10), start=1)},
+            },
+            "float64",
+        ),
     ],
 )
 def test_the_books_pickles(dlfs: Path, name: str, shapes: dict[str, tuple[int, ...]], dtype: str) -> None:

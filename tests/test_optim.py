@@ -1,4 +1,4 @@
-"""Tests of fnn.optim: one registry of every optimizer, checked against the textbook, on a parabola, for dtype and purity.
+"""Tests of fnn.optim: a registry of every optimizer against the textbook, a parabola, dtypes, purity.
 
 Steps each optimizer needs to bring the book's ``f(x, y) = x²/20 + y²`` from
 ``(-7, 2)`` to within ``‖(x, y)‖ < 1e-3`` of the minimum (float64; learning rates
@@ -126,33 +126,77 @@ class Case:
 
 CASES = [
     # sgd: θ = 1 − 0.1·0.5 = 0.95;  −2 − 0.1·(−1) = −1.9
-    Case("sgd", lambda: optim.sgd(0.1), lambda th, gs: textbook_sgd(th, gs, 0.1),
-         [0.95, -1.9], lambda: optim.sgd(0.95), 89),
+    Case(
+        "sgd",
+        lambda: optim.sgd(0.1),
+        lambda th, gs: textbook_sgd(th, gs, 0.1),
+        [0.95, -1.9],
+        lambda: optim.sgd(0.95),
+        89,
+    ),
     # momentum: v = −0.1 g, so the first step equals SGD's
-    Case("momentum", lambda: optim.momentum(0.1, beta=0.9),
-         lambda th, gs: textbook_momentum(th, gs, 0.1, 0.9),
-         [0.95, -1.9], lambda: optim.momentum(0.1, beta=0.9), 160),
+    Case(
+        "momentum",
+        lambda: optim.momentum(0.1, beta=0.9),
+        lambda th, gs: textbook_momentum(th, gs, 0.1, 0.9),
+        [0.95, -1.9],
+        lambda: optim.momentum(0.1, beta=0.9),
+        160,
+    ),
     # nesterov: v = g, u = −0.1 (g + 0.9 g) = −0.19 g: 1 − 0.095 = 0.905;  −2 + 0.19 = −1.81
-    Case("nesterov", lambda: optim.nesterov(0.1, beta=0.9),
-         lambda th, gs: textbook_nesterov(th, gs, 0.1, 0.9),
-         [0.905, -1.81], lambda: optim.nesterov(0.1, beta=0.9), 98),
+    Case(
+        "nesterov",
+        lambda: optim.nesterov(0.1, beta=0.9),
+        lambda th, gs: textbook_nesterov(th, gs, 0.1, 0.9),
+        [0.905, -1.81],
+        lambda: optim.nesterov(0.1, beta=0.9),
+        98,
+    ),
     # adagrad: h = g², u = −0.1 g / (|g| + 1e-7) ≈ −0.1 sign(g): 0.9, −1.9
-    Case("adagrad", lambda: optim.adagrad(0.1), lambda th, gs: textbook_adagrad(th, gs, 0.1, 1e-7),
-         [0.9, -1.9], lambda: optim.adagrad(1.5), 69),
+    Case(
+        "adagrad",
+        lambda: optim.adagrad(0.1),
+        lambda th, gs: textbook_adagrad(th, gs, 0.1, 1e-7),
+        [0.9, -1.9],
+        lambda: optim.adagrad(1.5),
+        69,
+    ),
     # rmsprop: h = 0.01 g², √h = 0.1 |g|, u = −0.1 g / (0.1 |g|) ≈ −sign(g): 0.0, −1.0
-    Case("rmsprop", lambda: optim.rmsprop(0.1, decay=0.99),
-         lambda th, gs: textbook_rmsprop(th, gs, 0.1, 0.99, 1e-7),
-         [0.0, -1.0], lambda: optim.rmsprop(0.1), 107),
+    Case(
+        "rmsprop",
+        lambda: optim.rmsprop(0.1, decay=0.99),
+        lambda th, gs: textbook_rmsprop(th, gs, 0.1, 0.99, 1e-7),
+        [0.0, -1.0],
+        lambda: optim.rmsprop(0.1),
+        107,
+    ),
     # adam: m̂ = g, v̂ = g², u = −0.1 g / (|g| + 1e-8) ≈ −0.1 sign(g): 0.9, −1.9
-    Case("adam", lambda: optim.adam(0.1), lambda th, gs: textbook_adam(th, gs, 0.1, 0.9, 0.999, 1e-8),
-         [0.9, -1.9], lambda: optim.adam(0.3), 144),
+    Case(
+        "adam",
+        lambda: optim.adam(0.1),
+        lambda th, gs: textbook_adam(th, gs, 0.1, 0.9, 0.999, 1e-8),
+        [0.9, -1.9],
+        lambda: optim.adam(0.3),
+        144,
+    ),
     # adamw, λ = 0.5: u = −0.1 (sign(g) + 0.5 θ): 1 − 0.1·1.5 = 0.85;  −2 − 0.1·(−1 − 1) = −1.8
-    Case("adamw", lambda: optim.adamw(0.1, weight_decay=0.5),
-         lambda th, gs: textbook_adam(th, gs, 0.1, 0.9, 0.999, 1e-8, wd=0.5),
-         [0.85, -1.8], lambda: optim.adamw(0.3, weight_decay=0.01), 141),
+    Case(
+        "adamw",
+        lambda: optim.adamw(0.1, weight_decay=0.5),
+        lambda th, gs: textbook_adam(th, gs, 0.1, 0.9, 0.999, 1e-8, wd=0.5),
+        [0.85, -1.8],
+        lambda: optim.adamw(0.3, weight_decay=0.01),
+        141,
+    ),
     # sgd on a schedule: the first step uses η(0) = 0.1 of a constant schedule
-    Case("sgd-schedule", lambda: optim.sgd(optim.constant(0.1)), lambda th, gs: textbook_sgd(th, gs, 0.1),
-         [0.95, -1.9], lambda: optim.sgd(optim.warmup_cosine_decay(0.95, 10, 1000, 0.1)), 95),
+    Case(
+        "sgd-schedule",
+        lambda: optim.sgd(optim.constant(0.1)),
+        lambda th, gs: textbook_sgd(th, gs, 0.1),
+        [0.95, -1.9],
+        lambda: optim.sgd(optim.warmup_cosine_decay(0.95, 10, 1000, 0.1)),
+        95,
+    ),
 ]
 IDS = [c.name for c in CASES]
 
@@ -357,8 +401,10 @@ def test_schedules_by_hand() -> None:
 # --- bad input ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("factory", [optim.sgd, optim.momentum, optim.nesterov, optim.adagrad,
-                                     optim.rmsprop, optim.adam, optim.adamw])
+@pytest.mark.parametrize(
+    "factory",
+    [optim.sgd, optim.momentum, optim.nesterov, optim.adagrad, optim.rmsprop, optim.adam, optim.adamw],
+)
 @pytest.mark.parametrize("lr", [0.0, -0.1, float("nan"), float("inf")])
 def test_non_positive_learning_rate(factory: Callable[[float], GradientTransformation], lr: float) -> None:
     with pytest.raises(ValueError, match="`learning_rate` must be a positive finite number"):

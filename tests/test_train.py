@@ -35,7 +35,9 @@ def test_batches_without_shuffle_are_views_in_order() -> None:
     out = list(fnn.batches(None, x, t, batch_size=3, shuffle=False))
     assert [tb.tolist() for _, tb in out] == [[0, 1, 2], [3, 4, 5], [6]]
     assert all(np.shares_memory(xb, x) for xb, _ in out)
-    assert [tb.tolist() for _, tb in fnn.batches(None, x, t, batch_size=3, shuffle=False, drop_last=True)] == [
+    assert [
+        tb.tolist() for _, tb in fnn.batches(None, x, t, batch_size=3, shuffle=False, drop_last=True)
+    ] == [
         [0, 1, 2],
         [3, 4, 5],
     ]
@@ -83,8 +85,16 @@ def test_spiral_network_learns_the_spiral(seed: int) -> None:
     model = spiral_model()
     params = model.init(init_key, (2,))
     params, opt_state, history = fnn.fit(
-        model, SCE, fnn.optim.sgd(1.0), params, x, t,
-        key=fit_key, epochs=300, batch_size=30, progress=False,
+        model,
+        SCE,
+        fnn.optim.sgd(1.0),
+        params,
+        x,
+        t,
+        key=fit_key,
+        epochs=300,
+        batch_size=30,
+        progress=False,
     )
     acc = fnn.accuracy(model, params, x, t)
     assert acc >= 0.95, f"seed {seed}: training accuracy {acc}"
@@ -97,13 +107,26 @@ def test_same_key_same_bits_and_another_key_differs() -> None:
     stochastic = fnn.sequential(fnn.Dense(8), fnn.relu, fnn.Dropout(0.3), fnn.Dense(3))
     for m, p in ((model, params), (stochastic, stochastic.init(fnn.random.key(1), (2,)))):
         runs = [
-            fnn.fit(m, SCE, fnn.optim.adam(0.01), p, x, t, key=fnn.random.key(k), epochs=4,
-                    batch_size=16, eval_data=(x, t), progress=False)
+            fnn.fit(
+                m,
+                SCE,
+                fnn.optim.adam(0.01),
+                p,
+                x,
+                t,
+                key=fnn.random.key(k),
+                epochs=4,
+                batch_size=16,
+                eval_data=(x, t),
+                progress=False,
+            )
             for k in (7, 7, 8)
         ]
         a, b, c = runs
         assert a.history == b.history
-        assert all(u.tobytes() == v.tobytes() for u, v in zip(fnn.tree.leaves(a.params), fnn.tree.leaves(b.params)))
+        assert all(
+            u.tobytes() == v.tobytes() for u, v in zip(fnn.tree.leaves(a.params), fnn.tree.leaves(b.params))
+        )
         assert a.history.loss != c.history.loss
 
 
@@ -112,8 +135,20 @@ def test_fit_returns_params_opt_state_history_and_never_mutates() -> None:
     before = [leaf.copy() for leaf in fnn.tree.leaves(params)]
     x_before, t_before = x.copy(), t.copy()
     opt = fnn.optim.momentum(0.5)
-    result = fnn.fit(model, SCE, opt, params, x, t, key=fnn.random.key(0), epochs=3, batch_size=7,
-                     eval_data=(x, t), train_accuracy=True, progress=False)
+    result = fnn.fit(
+        model,
+        SCE,
+        opt,
+        params,
+        x,
+        t,
+        key=fnn.random.key(0),
+        epochs=3,
+        batch_size=7,
+        eval_data=(x, t),
+        train_accuracy=True,
+        progress=False,
+    )
     assert isinstance(result, FitResult) and result.state is None
     new_params, opt_state, history = result
     assert new_params is result.params and opt_state is result.opt_state and history is result.history
@@ -135,20 +170,46 @@ def test_fit_resumes_from_opt_state() -> None:
     kwargs: dict[str, Any] = dict(batch_size=60, shuffle=False, progress=False)
     whole = fnn.fit(model, SCE, opt, params, x, t, key=fnn.random.key(0), epochs=2, **kwargs)
     half = fnn.fit(model, SCE, opt, params, x, t, key=fnn.random.key(0), epochs=1, **kwargs)
-    rest = fnn.fit(model, SCE, opt, half.params, x, t, key=fnn.random.key(0), epochs=1,
-                   opt_state=half.opt_state, **kwargs)
+    rest = fnn.fit(
+        model,
+        SCE,
+        opt,
+        half.params,
+        x,
+        t,
+        key=fnn.random.key(0),
+        epochs=1,
+        opt_state=half.opt_state,
+        **kwargs,
+    )
     assert rest.opt_state[0].count == 2
-    assert all(np.array_equal(a, b) for a, b in zip(fnn.tree.leaves(whole.params), fnn.tree.leaves(rest.params)))
+    assert all(
+        np.array_equal(a, b) for a, b in zip(fnn.tree.leaves(whole.params), fnn.tree.leaves(rest.params))
+    )
 
 
 def test_fit_threads_model_state() -> None:
     x, t = fnn.datasets.spiral(fnn.random.key(0), n_per_class=20, one_hot=False)
     model = fnn.sequential(fnn.Dense(8), fnn.BatchNorm(), fnn.relu, fnn.Dense(3))
     params, state = model.init(fnn.random.key(1), (2,)), model.init_state((2,))
-    result = fnn.fit(model, SCE, fnn.optim.sgd(0.1), params, x, t, key=fnn.random.key(2), epochs=2,
-                     batch_size=20, state=state, eval_data=(x, t), progress=False)
+    result = fnn.fit(
+        model,
+        SCE,
+        fnn.optim.sgd(0.1),
+        params,
+        x,
+        t,
+        key=fnn.random.key(2),
+        epochs=2,
+        batch_size=20,
+        state=state,
+        eval_data=(x, t),
+        progress=False,
+    )
     assert result.state is not None
-    assert not all(np.array_equal(a, b) for a, b in zip(fnn.tree.leaves(state), fnn.tree.leaves(result.state)))
+    assert not all(
+        np.array_equal(a, b) for a, b in zip(fnn.tree.leaves(state), fnn.tree.leaves(result.state))
+    )
     acc = fnn.accuracy(model, result.params, x, t, state=result.state)
     assert result.history.eval_accuracy[-1] == acc
 
@@ -157,8 +218,18 @@ def test_progress_bar_writes_to_stderr(capsys: pytest.CaptureFixture[str]) -> No
     model, params, x, t = small_problem()
     fnn.fit(model, SCE, fnn.optim.sgd(1.0), params, x, t, key=fnn.random.key(0), epochs=2, batch_size=30)
     assert "2/2" in capsys.readouterr().err
-    fnn.fit(model, SCE, fnn.optim.sgd(1.0), params, x, t, key=fnn.random.key(0), epochs=2, batch_size=30,
-            progress=False)
+    fnn.fit(
+        model,
+        SCE,
+        fnn.optim.sgd(1.0),
+        params,
+        x,
+        t,
+        key=fnn.random.key(0),
+        epochs=2,
+        batch_size=30,
+        progress=False,
+    )
     assert capsys.readouterr().err == ""
 
 
@@ -168,8 +239,19 @@ def test_nan_loss_stops_with_epoch_step_and_last_good_params() -> None:
     x[25] = np.nan  # in the third batch of 10 (no shuffle) of the first epoch
     opt = fnn.optim.sgd(0.5)
     with pytest.raises(fnn.TrainingError, match=r"loss became nan at epoch 1/2, step 3/6") as info:
-        fnn.fit(model, SCE, opt, params, x, t, key=fnn.random.key(0), epochs=2, batch_size=10,
-                shuffle=False, progress=False)
+        fnn.fit(
+            model,
+            SCE,
+            opt,
+            params,
+            x,
+            t,
+            key=fnn.random.key(0),
+            epochs=2,
+            batch_size=10,
+            shuffle=False,
+            progress=False,
+        )
     error = info.value
     assert isinstance(error, DivergenceError) and (error.epoch, error.step) == (1, 3)
     # the last params with a finite loss: those of step 2, i.e. after one update
@@ -187,8 +269,18 @@ def test_divergence_from_a_huge_learning_rate() -> None:
     params = model.init(fnn.random.key(0), (1,))
     diverging = pytest.raises(DivergenceError, match=r"loss became (nan|inf) at epoch \d+/50, step \d/4")
     with diverging as info, np.errstate(over="ignore", invalid="ignore"):  # NumPy warns as it overflows
-        fnn.fit(model, fnn.losses.mse, fnn.optim.sgd(1e3), params, x, t, key=fnn.random.key(0),
-                epochs=50, batch_size=8, progress=False)
+        fnn.fit(
+            model,
+            fnn.losses.mse,
+            fnn.optim.sgd(1e3),
+            params,
+            x,
+            t,
+            key=fnn.random.key(0),
+            epochs=50,
+            batch_size=8,
+            progress=False,
+        )
     assert all(np.isfinite(leaf).all() for leaf in fnn.tree.leaves(info.value.params))
 
 
@@ -215,7 +307,9 @@ def test_fit_bad_input() -> None:
         fit(t=t[:-1])
     labels = np.argmax(t, axis=1)
     labels[17] = 3
-    with pytest.raises(fnn.DataError, match=r"label 3 at index 17 is out of range .* 3 outputs \(labels must be 0..2\)"):
+    with pytest.raises(
+        fnn.DataError, match=r"label 3 at index 17 is out of range .* 3 outputs \(labels must be 0..2\)"
+    ):
         fit(t=labels)
     labels[17] = -1
     with pytest.raises(fnn.DataError, match="label -1 at index 17"):
@@ -229,8 +323,18 @@ def test_fit_bad_input() -> None:
 
 def test_accuracy_and_evaluate_in_batches_equal_one_pass() -> None:
     model, params, x, t = small_problem()
-    params = fnn.fit(model, SCE, fnn.optim.sgd(1.0), params, x, t, key=fnn.random.key(0), epochs=20,
-                     batch_size=10, progress=False).params
+    params = fnn.fit(
+        model,
+        SCE,
+        fnn.optim.sgd(1.0),
+        params,
+        x,
+        t,
+        key=fnn.random.key(0),
+        epochs=20,
+        batch_size=10,
+        progress=False,
+    ).params
     labels = np.argmax(t, axis=1)
     y = model.apply(params, x)
     full = float(np.mean(np.argmax(y, axis=1) == labels))

@@ -1,15 +1,13 @@
 """Optimizers as pure ``(init, update)`` pairs, optax style, with chaining, clipping and schedules.
 
-=========================  ===================================================================
-module                     contents
-=========================  ===================================================================
-:mod:`fnn.optim.base`      :class:`GradientTransformation` (alias ``Optimizer``), :func:`chain`,
-                           :func:`apply_updates`
-:mod:`fnn.optim.transforms` primitive transforms (``scale_by_adam``, ``clip_by_global_norm``, …)
-:mod:`fnn.optim.aliases`   ``sgd``, ``momentum``, ``nesterov``, ``adagrad``, ``rmsprop``,
-                           ``adam``, ``adamw``
-:mod:`fnn.optim.schedules` learning-rate schedules (``cosine_decay``, ``linear_warmup``, ``join``, …)
-=========================  ===================================================================
+===========================  ==========================================================================
+module                       contents
+===========================  ==========================================================================
+:mod:`fnn.optim.base`        ``GradientTransformation`` (``Optimizer``), ``chain``, ``apply_updates``
+:mod:`fnn.optim.transforms`  primitive transforms (``scale_by_adam``, ``clip_by_global_norm``, …)
+:mod:`fnn.optim.aliases`     ``sgd``, ``momentum``, ``nesterov``, ``adagrad``, ``rmsprop``, ``adam``, …
+:mod:`fnn.optim.schedules`   schedules (``cosine_decay``, ``linear_warmup``, ``join``, …)
+===========================  ==========================================================================
 
 One training step::
 

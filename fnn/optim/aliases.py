@@ -1,20 +1,25 @@
 """The named optimizers of the course, each a short chain of primitive transforms.
 
-``η`` is the learning rate (a positive float or a schedule, see
+``η`` is the learning rate (a positive float or a schedule, se e
 :mod:`fnn.optim.schedules`), ``g`` the gradient, ``θ`` the parameters, ``u`` the
 update that :func:`~fnn.optim.base.apply_updates` adds (``θ ← θ + u``).
 
-=========================  ================================================================  ============================================
-optimizer                  update rule                                                       chain
-=========================  ================================================================  ============================================
-``sgd(η)``                 ``u = −η g``                                                      ``scale_by_learning_rate``
-``momentum(η, β)``         ``v ← β v + g``; ``u = −η v``                                      ``trace``, lr
-``nesterov(η, β)``         ``v ← β v + g``; ``u = −η (g + β v)``                              ``trace(nesterov=True)``, lr
-``adagrad(η, ε)``          ``h ← h + g²``; ``u = −η g / (√h + ε)``                            ``scale_by_rss``, lr
-``rmsprop(η, ρ, ε)``       ``h ← ρ h + (1 − ρ) g²``; ``u = −η g / (√h + ε)``                  ``scale_by_rms``, lr
-``adam(η, β₁, β₂, ε)``     ``u = −η m̂ / (√v̂ + ε)``                                            ``scale_by_adam``, lr
-``adamw(η, β₁, β₂, ε, λ)``  ``u = −η (m̂ / (√v̂ + ε) + λ θ)``                                    ``scale_by_adam``, ``add_decayed_weights``, lr
-=========================  ================================================================  ============================================
+==========================  ====================================================
+optimizer                   update rule
+==========================  ====================================================
+``sgd(η)``                  ``u = −η g``
+``momentum(η, β)``          ``v ← β v + g``; ``u = −η v``
+``nesterov(η, β)``          ``v ← β v + g``; ``u = −η (g + β v)``
+``adagrad(η, ε)``           ``h ← h + g²``; ``u = −η g / (√h + ε)``
+``rmsprop(η, ρ, ε)``        ``h ← ρ h + (1 − ρ) g²``; ``u = −η g / (√h + ε)``
+``adam(η, β₁, β₂, ε)``      ``u = −η m̂ / (√v̂ + ε)``
+``adamw(η, β₁, β₂, ε, λ)``  ``u = −η (m̂ / (√v̂ + ε) + λ θ)``
+==========================  ====================================================
+
+Each is a chain of primitive transforms (:mod:`fnn.optim.transforms`) ending in
+``scale_by_learning_rate(η)``: ``trace`` for the momenta, ``scale_by_rss` `
+(AdaGrad), ``scale_by_rms`` (RMSprop), ``scale_by_adam``, plus
+``add_decayed_weights`` for AdamW .
 
 Defaults follow the book where it gives them (``ε = 1e-7`` for AdaGrad and
 RMSprop, ``ρ = 0.99``, ``β = 0.9``) and the paper otherwise (Adam: ``η = 0.001``,
@@ -117,7 +122,9 @@ def adagrad(learning_rate: ScalarOrSchedule, eps: float = 1e-7) -> GradientTrans
     return chain(scale_by_rss(eps), scale_by_learning_rate(learning_rate))
 
 
-def rmsprop(learning_rate: ScalarOrSchedule, decay: float = 0.99, eps: float = 1e-7) -> GradientTransformation:
+def rmsprop(
+    learning_rate: ScalarOrSchedule, decay: float = 0.99, eps: float = 1e-7
+) -> GradientTransformation:
     """RMSprop (Tieleman & Hinton, 2012): ``h ← ρ h + (1 − ρ) g²``; ``u = −η g / (√h + ε)``.
 
     Args:

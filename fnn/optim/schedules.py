@@ -224,9 +224,7 @@ def join(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> Schedule:
     parts = tuple(schedules)
     bounds = tuple(_steps("boundaries", b) for b in boundaries)
     if len(parts) != len(bounds) + 1:
-        raise ValueError(
-            f"join: {len(parts)} schedules need {len(parts) - 1} boundaries, got {len(bounds)}"
-        )
+        raise ValueError(f"join: {len(parts)} schedules need {len(parts) - 1} boundaries, got {len(bounds)}")
     if any(b2 <= b1 for b1, b2 in zip(bounds, bounds[1:])):
         raise ValueError(f"join: `boundaries` must increase, got {list(bounds)}")
     starts = (0,) + bounds

@@ -6,21 +6,20 @@ Each function returns a :class:`~fnn.optim.base.GradientTransformation`. Notatio
 Every rule is applied leaf by leaf; all arithmetic keeps the dtype of the leaves
 (float32 params give float32 state and updates), and step counts are Python ints.
 
-==============================  =============================================  ==========================
-transform                       rule                                           state
-==============================  =============================================  ==========================
-``scale(α)``                    ``u = α g``                                    :class:`EmptyState`
-``scale_by_schedule(s)``        ``u = s(t − 1) g``                             ``ScaleByScheduleState``
-``scale_by_learning_rate(η)``   ``u = −η g`` (``η`` a float or a schedule)     empty or schedule state
-``trace(β)``                    ``v ← β v + g``; ``u = v`` (``g + β v``        ``TraceState``
-                                with Nesterov)
-``scale_by_rss(ε)``             ``h ← h + g²``; ``u = g / (√h + ε)``           ``ScaleByRssState``
-``scale_by_rms(ρ, ε)``          ``h ← ρ h + (1 − ρ) g²``; ``u = g / (√h + ε)``  ``ScaleByRmsState``
-``scale_by_adam(β₁, β₂, ε)``    see :func:`scale_by_adam`                      ``ScaleByAdamState``
-``add_decayed_weights(λ)``      ``u = g + λ θ``                                :class:`EmptyState`
-``clip(δ)``                     ``u = clip(g, −δ, δ)``                         :class:`EmptyState`
-``clip_by_global_norm(c)``      ``u = g · min(1, c / ‖g‖)``                     :class:`EmptyState`
-==============================  =============================================  ==========================
+=============================  ==================================================  ========================
+transform                      rule                                                state
+=============================  ==================================================  ========================
+``scale(α)``                   ``u = α g``                                         :class:`EmptyState`
+``scale_by_schedule(s)``       ``u = s(t − 1) g``                                  ``ScaleByScheduleState``
+``scale_by_learning_rate(η)``  ``u = −η g`` (``η`` a float or a schedule)          empty or schedule state
+``trace(β)``                   ``v ← β v + g``; ``u = v`` (Nesterov: ``g + β v``)  ``TraceState``
+``scale_by_rss(ε)``            ``h ← h + g²``; ``u = g / (√h + ε)``                ``ScaleByRssState``
+``scale_by_rms(ρ, ε)``         ``h ← ρ h + (1 − ρ) g²``; ``u = g / (√h + ε)``      ``ScaleByRmsState``
+``scale_by_adam(β₁, β₂, ε)``   see :func:`scale_by_adam`                           ``ScaleByAdamState``
+``add_decayed_weights(λ)``     ``u = g + λ θ``                                     :class:`EmptyState`
+``clip(δ)``                    ``u = clip(g, −δ, δ)``                              :class:`EmptyState`
+``clip_by_global_norm(c)``     ``u = g · min(1, c / ‖g‖)``                         :class:`EmptyState`
+=============================  ==================================================  ========================
 """
 
 from __future__ import annotations
