@@ -279,10 +279,8 @@ def _labels(t: Array) -> Array:
 
 
 def _check_labels(model: Layer[Any], x: Array, t: Array, name: str) -> None:
-    if getattr(t, "dtype", None) is None or t.dtype.kind not in "iub":
-        return
-    if t.ndim != 1:
-        raise ShapeError(f"{name}: integer labels must have shape (N,), got {tuple(t.shape)}")
+    if getattr(t, "dtype", None) is None or t.dtype.kind not in "iu" or t.ndim != 1:
+        return  # not class labels (one-hot or regression targets): the loss checks their shape
     out = model.out_shape(tuple(x.shape[1:]))
     if len(out) != 1:
         raise ShapeError(f"{name}: integer labels need a model with outputs (N, K), got (N, {out})")
@@ -384,7 +382,8 @@ def evaluate(
     (0.6931, 0.75)
     """
     n = _length((x, t), "evaluate(x, t)")
-    _check_labels(model, x, t, "evaluate")
+    if loss.accepts_labels:
+        _check_labels(model, x, t, "evaluate")
     size = _positive_int("batch_size", batch_size)
     total, correct = 0.0, 0
     for xb, tb in _slices((x, t), size, n):
@@ -459,12 +458,14 @@ def fit(
     size = _positive_int("batch_size", batch_size)
     _positive_int("eval_batch_size", eval_batch_size)
     n = _length((x, t), "fit(x, t)")
-    _check_labels(model, x, t, "fit(t)")
+    if loss.accepts_labels:
+        _check_labels(model, x, t, "fit(t)")
     if eval_data is not None:
         if not isinstance(eval_data, tuple) or len(eval_data) != 2:
             raise ValueError("fit: `eval_data` must be a pair (x_eval, t_eval)")
         _length(eval_data, "fit(eval_data)")
-        _check_labels(model, eval_data[0], eval_data[1], "fit(eval_data)")
+        if loss.accepts_labels:
+            _check_labels(model, eval_data[0], eval_data[1], "fit(eval_data)")
     if drop_last and size > n:
         raise ValueError(f"fit: batch_size={size} with drop_last=True leaves no batch of {n} samples")
     step_fn = value_grad_and_state(model, loss)
