@@ -113,8 +113,14 @@ class MaxPool2D(_Pool2D):
     """
 
     def apply(self, params: None, x: Array) -> Array:
-        result: Array = self._windows(x, float("-inf")).max(axis=(2, 3))
-        return result
+        windows = self._windows(x, float("-inf"))
+        xp = array_module(x)
+        y: Array = windows[:, :, 0, 0].copy()
+        for i in range(self.window[0]):  # a loop over window offsets: kh·kw elementwise maxima
+            for j in range(self.window[1]):
+                if i or j:
+                    xp.maximum(y, windows[:, :, i, j], out=y)
+        return y
 
     def forward(self, params: None, x: Array) -> tuple[Array, tuple[Array, Shape]]:
         windows = self._windows(x, float("-inf"))
