@@ -269,8 +269,10 @@ def render() -> str:
                 refs.append(f"- `{qualified}`: the module [`{obj.__name__}`](#{anchor(obj.__name__)})")
                 continue
             key = id(obj)
-            shareable = inspect.isclass(obj) or inspect.isfunction(obj) or not isinstance(
-                obj, (int, float, str, bytes, tuple, type(None))
+            shareable = (
+                inspect.isclass(obj)
+                or inspect.isfunction(obj)
+                or not isinstance(obj, (int, float, str, bytes, tuple, type(None)))
             )
             if shareable and key in documented:
                 first = documented[key]
