@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-import fnn  # noqa: E402
+import fnn
 
 GATES = {
     # name: (weights, bias), the course's choices

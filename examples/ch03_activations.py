@@ -17,7 +17,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-import fnn  # noqa: E402
+import fnn
 
 
 def activations() -> dict[str, fnn.layers.Activation]:

@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-import fnn  # noqa: E402
+import fnn
 
 QUERIES = [13.0, 11.0, 31.0, 3.0, 3.5]
 

@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-import fnn  # noqa: E402
+import fnn
 
 W1 = [[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]]
 B1 = [0.1, 0.2, 0.3]

@@ -23,8 +23,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-import fnn  # noqa: E402
-from fnn.typing import Array  # noqa: E402
+import fnn
+from fnn.typing import Array
 
 
 def least_squares(x: Array, t: Array, steps: int, lr: float) -> dict[str, Any]:

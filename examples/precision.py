@@ -37,8 +37,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-import fnn  # noqa: E402
-from fnn.typing import Array  # noqa: E402
+import fnn
+from fnn.typing import Array
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 Row = dict[str, Any]
