@@ -103,45 +103,100 @@ def map(f: Callable[..., Any], tree: PyTree, *rest: PyTree) -> PyTree:
     Raises:
         StructureError: a tree in ``rest`` is nested differently; the message names the path.
     """
-    return _map(f, tree, rest, "")
+    try:
+        return _map(f, tree, rest)
+    except _Mismatch:
+        error = _locate(tree, rest, "")
+        assert error is not None
+        raise error from None
 
 
-def _map(f: Callable[..., Any], node: Any, rest: tuple[Any, ...], path: str) -> Any:
-    if node is None:
-        for other in rest:
-            if other is not None:
-                raise _mismatch(path, "None", type(other).__name__)
-        return None
+_LEAF, _NONE, _SEQUENCE, _NAMEDTUPLE, _DICT, _ATTRS = range(6)
+_kinds: dict[type, int] = {type(None): _NONE, tuple: _SEQUENCE, list: _SEQUENCE, dict: _DICT}
+
+
+def _kind(cls: type) -> int:
+    """The node kind of instances of ``cls`` (memoized: a type's kind never changes)."""
+    kind = _kinds.get(cls)
+    if kind is None:
+        if issubclass(cls, tuple):
+            kind = _NAMEDTUPLE
+        elif issubclass(cls, list):
+            kind = _SEQUENCE
+        elif attrs.has(cls):
+            kind = _ATTRS
+        else:
+            kind = _LEAF
+        _kinds[cls] = kind
+    return kind
+
+
+class _Mismatch(Exception):
+    """Internal: the trees passed to :func:`map` differ; :func:`_locate` says where."""
+
+
+def _map(f: Callable[..., Any], node: Any, rest: tuple[Any, ...]) -> Any:
     cls = type(node)
-    if cls is tuple or cls is list or isinstance(node, (tuple, list)):
+    kind = _kind(cls)
+    if kind == _LEAF:
+        return f(node, *rest)
+    for other in rest:
+        if type(other) is not cls:
+            raise _Mismatch
+    if kind == _NONE:
+        return None
+    if kind == _SEQUENCE or kind == _NAMEDTUPLE:
+        n = len(node)
         for other in rest:
-            if type(other) is not cls or len(other) != len(node):
-                raise _mismatch(path, f"{cls.__name__} of length {len(node)}", _describe(other))
-        values = [
-            _map(f, child, tuple(other[i] for other in rest), _path(path, i))
-            for i, child in enumerate(node)
-        ]
-        if cls is tuple or cls is list:
-            return cls(values)
-        return cls(*values)  # a named tuple
-    if cls is dict:
+            if len(other) != n:
+                raise _Mismatch
+        if not rest:
+            values = [_map(f, child, rest) for child in node]
+        elif len(rest) == 1:
+            values = [_map(f, child, (other,)) for child, other in zip(node, rest[0])]
+        else:
+            values = [_map(f, child, tuple(o[i] for o in rest)) for i, child in enumerate(node)]
+        return cls(*values) if kind == _NAMEDTUPLE else cls(values)
+    if kind == _DICT:
         keys = sorted(node)
         for other in rest:
-            if type(other) is not dict or sorted(other) != keys:
-                raise _mismatch(path, f"dict with keys {keys}", _describe(other))
-        return {k: _map(f, node[k], tuple(other[k] for other in rest), _path(path, k)) for k in keys}
-    if _is_attrs(node):
-        names = _attrs_fields(cls)
-        for other in rest:
-            if type(other) is not cls:
-                raise _mismatch(path, cls.__name__, _describe(other))
-        return cls(
-            *(
-                _map(f, getattr(node, n), tuple(getattr(o, n) for o in rest), f"{path}.{n}")
-                for n in names
-            )
-        )
-    return f(node, *rest)
+            if sorted(other) != keys:
+                raise _Mismatch
+        return {k: _map(f, node[k], tuple(other[k] for other in rest)) for k in keys}
+    names = _attrs_fields(cls)
+    if len(rest) == 1:
+        other = rest[0]
+        return cls(*[_map(f, getattr(node, n), (getattr(other, n),)) for n in names])
+    return cls(*[_map(f, getattr(node, n), tuple(getattr(o, n) for o in rest)) for n in names])
+
+
+def _locate(node: Any, rest: tuple[Any, ...], path: str) -> StructureError | None:
+    """The error describing the first place where ``rest`` differs from ``node``."""
+    cls = type(node)
+    kind = _kind(cls)
+    if kind == _LEAF:
+        return None
+    for other in rest:
+        if type(other) is not cls or (kind in (_SEQUENCE, _NAMEDTUPLE) and len(other) != len(node)):
+            expected = "None" if kind == _NONE else _describe(node)
+            return _mismatch(path, expected, _describe(other))
+        if kind == _DICT and sorted(other) != sorted(node):
+            return _mismatch(path, _describe(node), _describe(other))
+    if kind in (_SEQUENCE, _NAMEDTUPLE):
+        children = [(f"{path}[{i}]", child, tuple(o[i] for o in rest)) for i, child in enumerate(node)]
+    elif kind == _DICT:
+        children = [(_path(path, k), node[k], tuple(o[k] for o in rest)) for k in sorted(node)]
+    elif kind == _ATTRS:
+        children = [
+            (f"{path}.{n}", getattr(node, n), tuple(getattr(o, n) for o in rest)) for n in _attrs_fields(cls)
+        ]
+    else:
+        children = []
+    for child_path, child, others in children:
+        error = _locate(child, others, child_path)
+        if error is not None:
+            return error
+    return None
 
 
 def _describe(node: object) -> str:
