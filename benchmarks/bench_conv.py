@@ -70,7 +70,9 @@ def offset_loop_col2im(dcol: Any, shape: tuple[int, ...], k: int, s: int, p: int
     return dx[:, :, p : p + h, p : p + w]
 
 
-def loop_conv(im2col: Any, col2im: Any, w: Any, b: Any, x: Any, k: int, s: int, p: int, backward: bool) -> Any:
+def loop_conv(
+    im2col: Any, col2im: Any, w: Any, b: Any, x: Any, k: int, s: int, p: int, backward: bool
+) -> Any:
     col, o = im2col(x, k, s, p)
     f = w.shape[0]
     y = col @ w.reshape(f, -1).T + b
@@ -101,7 +103,9 @@ def bench_conv(config: Conv, number: int, repeat: int) -> dict[str, float]:
         return layer.grad(params, residuals, dy)
 
     for im2col, col2im in [(pixel_loop_im2col, pixel_loop_col2im), (offset_loop_im2col, offset_loop_col2im)]:
-        np.testing.assert_allclose(loop_conv(im2col, col2im, params.w, params.b, x, k, s, p, False), y, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(
+            loop_conv(im2col, col2im, params.w, params.b, x, k, s, p, False), y, rtol=1e-4, atol=1e-4
+        )
         dx_loop = loop_conv(im2col, col2im, params.w, params.b, x, k, s, p, True)[2]
         np.testing.assert_allclose(dx_loop, fnn_train()[1], rtol=1e-4, atol=1e-4)
     times = {
@@ -112,8 +116,12 @@ def bench_conv(config: Conv, number: int, repeat: int) -> dict[str, float]:
         "pixel-loop": (pixel_loop_im2col, pixel_loop_col2im),
         "offset-loop": (offset_loop_im2col, offset_loop_col2im),
     }.items():
-        times[f"{label} fwd"] = best(lambda: loop_conv(im2col, col2im, params.w, params.b, x, k, s, p, False), number, repeat)
-        times[f"{label} fwd+bwd"] = best(lambda: loop_conv(im2col, col2im, params.w, params.b, x, k, s, p, True), number, repeat)
+        times[f"{label} fwd"] = best(
+            lambda: loop_conv(im2col, col2im, params.w, params.b, x, k, s, p, False), number, repeat
+        )
+        times[f"{label} fwd+bwd"] = best(
+            lambda: loop_conv(im2col, col2im, params.w, params.b, x, k, s, p, True), number, repeat
+        )
     times.update(torch_conv(params.w, params.b, x, s, p, number, repeat))
     return times
 

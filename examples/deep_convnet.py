@@ -5,10 +5,10 @@ after every second one, then ``affine 50 → ReLU → dropout → affine 10 → 
 (:func:`fnn.dlfs.deep_convnet`).
 
 1. The book's weights (``../shared/data/dlfs/deep_convnet_params.pkl``) are converted
-   with :func:`fnn.dlfs.deep_convnet_params` and evaluated in float64 on the full
-   10,000-image test set: 0.9935. The book's dropout is non-inverted (test time
-   multiplies by 0.5); fnn's is inverted (test time is the identity), so the
-   conversion folds the two test-time factors into the last affine layer,
+   with :func:`fnn.dlfs.deep_convnet_params` and evaluated on the full 10,000-image
+   test set: 0.9935 (in float32, the default, and in float64, ``--dtype float64``).
+   The book's dropout is non-inverted (test time multiplies by 0.5); fnn's is
+   inverted (test time is the identity), so the conversion folds the two test-time factors into the last affine layer,
    ``W8' = 0.25·W8`` and ``b8' = 0.5·b8`` (see :mod:`fnn.dlfs`).
 2. A fresh DeepConvNet is trained with Adam (inverted dropout, a new key every
    step, from ``fit``) on the offline training files, with test accuracy after
@@ -27,17 +27,17 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 import fnn  # noqa: E402
-from examples.simple_convnet import parse, plot  # noqa: E402
+from examples.simple_convnet import epoch_line, parse, plot  # noqa: E402
 from fnn import dlfs  # noqa: E402
 from fnn.typing import Array  # noqa: E402
 
 
-def pretrained_accuracy(data: Path, x_test: Array, t_test: Array) -> float:
-    """Test accuracy of the book's DeepConvNet weights (dropout folded in), computed in float64."""
+def pretrained_accuracy(data: Path, x_test: Array, t_test: Array, dtype: str = "float32") -> float:
+    """Test accuracy of the book's DeepConvNet weights (dropout folded in), computed in ``dtype``."""
     weights = fnn.io.load_pickle_arrays(data / "dlfs" / "deep_convnet_params.pkl")
-    b64 = fnn.backend(dtype="float64")
+    b64 = fnn.backend(dtype=dtype)
     params = dlfs.deep_convnet_params(weights, b64)
-    return fnn.accuracy(dlfs.deep_convnet(), params, b64.asarray(x_test), t_test, batch_size=500)
+    return fnn.accuracy(dlfs.deep_convnet(), params, b64.asarray(x_test), t_test, batch_size=100)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -49,8 +49,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     results: dict[str, Any] = {}
     if not args.no_pretrained:
-        results["pretrained_accuracy"] = pretrained_accuracy(args.data, x_test, t_test)
-        print(f"book's weights: test accuracy {results['pretrained_accuracy']:.4f} on {len(t_test)} images")
+        results["pretrained_accuracy"] = pretrained_accuracy(args.data, x_test, t_test, args.dtype)
+        print(
+            f"book's weights: test accuracy {results['pretrained_accuracy']:.4f} on {len(t_test)} images "
+            f"({args.dtype})"
+        )
 
     x_train, t_train = x_train[: args.train_size], t_train[: args.train_size]
     x_eval, t_eval = x_test[: args.test_size], t_test[: args.test_size]
@@ -59,16 +62,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     params = model.init(fnn.random.key(args.seed), (1, 28, 28), b)
     start = time.perf_counter()
     params, _, history = fnn.fit(
-        model, fnn.losses.softmax_cross_entropy, fnn.optim.adam(args.lr), params, x_train, t_train,
-        key=fnn.random.key(args.seed + 1), epochs=args.epochs, batch_size=args.batch_size,
-        eval_data=(x_eval, t_eval), train_accuracy=True, progress=False,
+        model,
+        fnn.losses.softmax_cross_entropy,
+        fnn.optim.adam(args.lr),
+        params,
+        x_train,
+        t_train,
+        key=fnn.random.key(args.seed + 1),
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        eval_data=(x_eval, t_eval),
+        train_accuracy=args.train_accuracy,
+        progress=False,
     )
     seconds = time.perf_counter() - start
     for epoch in range(history.epochs):
-        print(
-            f"epoch {epoch + 1:2d}: loss {history.loss[epoch]:.4f}  train acc "
-            f"{history.train_accuracy[epoch]:.4f}  test acc {history.eval_accuracy[epoch]:.4f}"
-        )
+        print(f"epoch {epoch + 1:2d}: {epoch_line(history, epoch)}")
     results["test_accuracy"] = history.eval_accuracy[-1]
     print(
         f"trained on {len(t_train)} images for {history.epochs} epochs in {seconds:.1f} s: "

@@ -64,7 +64,9 @@ _DEEP_CONV = ((16, 1), (16, 1), (32, 1), (32, 2), (64, 1), (64, 1))
 """``(filters, padding)`` of DeepConvNet's six 3x3 convolutions."""
 
 
-def simple_convnet(filters: int = 30, kernel_size: int = 5, hidden: int = 100, classes: int = 10) -> Sequential:
+def simple_convnet(
+    filters: int = 30, kernel_size: int = 5, hidden: int = 100, classes: int = 10
+) -> Sequential:
     """The book's SimpleConvNet: conv - ReLU - maxpool 2x2 - flatten - affine - ReLU - affine.
 
     Outputs logits (the book's ``predict``; its softmax lives in the loss).
@@ -90,7 +92,7 @@ def deep_convnet(hidden: int = 50, classes: int = 10, dropout: float = BOOK_DROP
     the book does.
 
     >>> len(deep_convnet().layers)
-    24
+    21
     """
     layers: list[Layer[Any]] = []
     for i, (filters, padding) in enumerate(_DEEP_CONV):

@@ -50,13 +50,19 @@ def test_matches_loop_reference_and_gradients(config: dict[str, Any]) -> None:
     x = rng.standard_normal((2, 2, 7, 6))
     y = layer.apply(params, x)
     assert y.shape == (2, *layer.out_shape((2, 7, 6)))
-    np.testing.assert_allclose(y, conv_reference(x, params.w, params.b, layer.stride, layer.padding), atol=1e-12)
+    np.testing.assert_allclose(
+        y, conv_reference(x, params.w, params.b, layer.stride, layer.padding), atol=1e-12
+    )
     fnn.check_grads(layer, params, x)
 
 
 def test_col2im_is_the_adjoint_of_the_window_gather() -> None:
     rng = np.random.default_rng(0)
-    for kernel, stride, padding in [((3, 3), (1, 1), (1, 1)), ((2, 3), (2, 3), (0, 1)), ((2, 2), (3, 2), (1, 0))]:
+    for kernel, stride, padding in [
+        ((3, 3), (1, 1), (1, 1)),
+        ((2, 3), (2, 3), (0, 1)),
+        ((2, 2), (3, 2), (1, 0)),
+    ]:
         x = rng.standard_normal((2, 3, 7, 8))
         windows = sliding_windows(pad2d(x, padding), kernel, stride)
         d = rng.standard_normal(windows.shape)
@@ -117,7 +123,9 @@ def test_bad_hyperparameters(kwargs: dict[str, Any], match: str) -> None:
 
 def test_shape_and_dtype_errors_name_the_layer() -> None:
     layer = fnn.Conv2D(2, 3)
-    with pytest.raises(fnn.ShapeError, match=r"Conv2D\(filters=2, kernel_size=\(3, 3\)\).*got in_shape \(1, 28\)"):
+    with pytest.raises(
+        fnn.ShapeError, match=r"Conv2D\(filters=2, kernel_size=\(3, 3\)\).*got in_shape \(1, 28\)"
+    ):
         layer.init(fnn.random.key(0), (1, 28))
     with pytest.raises(fnn.ShapeError, match=r"3x3 window does not fit.*2x5"):
         layer.out_shape((1, 2, 5))

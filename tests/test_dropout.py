@@ -73,9 +73,13 @@ def test_model_with_dropout_trains_with_a_key_and_refuses_without() -> None:
 
 def test_errors() -> None:
     for bad in (1.0, -0.1, True, "0.5"):
-        with pytest.raises(ValueError, match=r"`rate` is the probability of DROPPING an element and must be in \[0, 1\)"):
+        with pytest.raises(
+            ValueError, match=r"`rate` is the probability of DROPPING an element and must be in \[0, 1\)"
+        ):
             fnn.Dropout(bad)  # type: ignore[arg-type]
-    with pytest.raises(fnn.StateError, match=r"Dropout\(rate=0.5\): training needs a random key.*key=fnn.random.key"):
+    with pytest.raises(
+        fnn.StateError, match=r"Dropout\(rate=0.5\): training needs a random key.*key=fnn.random.key"
+    ):
         fnn.Dropout(0.5).forward(None, F32.ones((2, 2)))
     with pytest.raises(fnn.StateError, match="use apply"):
         fnn.Dropout(0.5).forward_train(None, None, F32.ones((2, 2)))

@@ -40,7 +40,9 @@ def test_batch_norm_inference_uses_running_statistics() -> None:
     assert model_state[0] is None and isinstance(model_state[1], fnn.BatchNormState)
     np.testing.assert_array_equal(model_state[1].mean, [0.0, 0.0])
     np.testing.assert_array_equal(model_state[1].var, [1.0, 1.0])
-    np.testing.assert_array_equal(model.apply(model_params, x, (None, state)), model.apply_stateful(model_params, (None, state), x))
+    np.testing.assert_array_equal(
+        model.apply(model_params, x, (None, state)), model.apply_stateful(model_params, (None, state), x)
+    )
 
 
 def test_batch_norm_over_channels_of_images() -> None:
@@ -81,9 +83,13 @@ def test_batch_norm_without_state_raises_state_error_with_the_fix() -> None:
     layer = fnn.BatchNorm()
     params = layer.init(fnn.random.key(0), (3,))
     x = F32.zeros((2, 3))
-    with pytest.raises(fnn.StateError, match=r"BatchNorm.*inference needs the running statistics.*init_state"):
+    with pytest.raises(
+        fnn.StateError, match=r"BatchNorm.*inference needs the running statistics.*init_state"
+    ):
         layer.apply(params, x)
-    with pytest.raises(fnn.StateError, match=r"training needs the running statistics.*model.init_state\(in_shape\)"):
+    with pytest.raises(
+        fnn.StateError, match=r"training needs the running statistics.*model.init_state\(in_shape\)"
+    ):
         layer.forward_train(params, None, x)
     model = fnn.sequential(fnn.Dense(3), layer)
     model_params = model.init(fnn.random.key(0), (3,))
@@ -98,7 +104,9 @@ def test_batch_norm_errors() -> None:
         fnn.BatchNorm(momentum=1.5)
     with pytest.raises(ValueError, match="`eps` must be positive, got 0"):
         fnn.BatchNorm(eps=0)
-    with pytest.raises(fnn.ShapeError, match=r"expected inputs of shape \(N, D\) or \(N, C, H, W\), got in_shape \(2, 3\)"):
+    with pytest.raises(
+        fnn.ShapeError, match=r"expected inputs of shape \(N, D\) or \(N, C, H, W\), got in_shape \(2, 3\)"
+    ):
         fnn.BatchNorm().init(fnn.random.key(0), (2, 3))
     layer = fnn.BatchNorm()
     params, state = layer.init(fnn.random.key(0), (3,)), layer.init_state((3,))

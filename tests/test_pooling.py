@@ -13,7 +13,9 @@ F64 = fnn.backend(dtype="float64")
 F32 = fnn.backend()
 
 
-def pool_reference(x: Any, window: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int], op: str) -> Any:
+def pool_reference(
+    x: Any, window: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int], op: str
+) -> Any:
     ph, pw = padding
     fill = -np.inf if op == "max" else 0.0
     x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
@@ -22,7 +24,9 @@ def pool_reference(x: Any, window: tuple[int, int], stride: tuple[int, int], pad
     y = np.zeros(x.shape[:2] + (oh, ow))
     for p in range(oh):
         for q in range(ow):
-            patch = x[:, :, p * stride[0] : p * stride[0] + window[0], q * stride[1] : q * stride[1] + window[1]]
+            patch = x[
+                :, :, p * stride[0] : p * stride[0] + window[0], q * stride[1] : q * stride[1] + window[1]
+            ]
             y[:, :, p, q] = patch.max(axis=(2, 3)) if op == "max" else patch.mean(axis=(2, 3))
     return y
 
@@ -43,7 +47,9 @@ def test_matches_loop_reference_and_gradients(cls: Any, config: dict[str, Any]) 
     x = np.random.default_rng(0).standard_normal((2, 2, 6, 7))
     y = layer.apply(None, x)
     op = "max" if cls is fnn.MaxPool2D else "avg"
-    np.testing.assert_allclose(y, pool_reference(x, layer.window, layer.stride, layer.padding, op), atol=1e-12)
+    np.testing.assert_allclose(
+        y, pool_reference(x, layer.window, layer.stride, layer.padding, op), atol=1e-12
+    )
     assert y.shape == (2, *layer.out_shape((2, 6, 7)))
     np.testing.assert_array_equal(layer.forward(None, x)[0], y)
     fnn.check_grads(layer, None, x)
@@ -75,7 +81,9 @@ def test_tie_rule_with_overlapping_windows_and_padding() -> None:
     assert dx.sum() == 9.0  # every window's gradient goes to exactly one element
 
 
-@pytest.mark.parametrize("config", [dict(window=2), dict(window=3, stride=1, padding=1), dict(window=3, stride=2)])
+@pytest.mark.parametrize(
+    "config", [dict(window=2), dict(window=3, stride=1, padding=1), dict(window=3, stride=2)]
+)
 def test_check_grads_with_ties_where_the_gradient_is_defined(config: dict[str, Any]) -> None:
     """Many exact ties below each window's maximum, and maxima shared by overlapping windows.
 
@@ -89,7 +97,9 @@ def test_check_grads_with_ties_where_the_gradient_is_defined(config: dict[str, A
     h, w = np.indices((6, 6))
     x[:, :, (h + w) % 2 == 1] = -1.0
     flat = layer.forward(None, x)[0]
-    windows = fnn.layers.conv.sliding_windows(fnn.layers.conv.pad2d(x, layer.padding, -np.inf), layer.window, layer.stride)
+    windows = fnn.layers.conv.sliding_windows(
+        fnn.layers.conv.pad2d(x, layer.padding, -np.inf), layer.window, layer.stride
+    )
     assert ((windows == flat[:, :, None, None]).sum(axis=(2, 3)) == 1).all(), "a window's maximum ties"
     assert (x == -1.0).sum() > 30
     fnn.check_grads(layer, None, x)
@@ -114,7 +124,12 @@ def test_flatten_is_c_order_over_channels_height_width() -> None:
 
 def test_float32_stays_float32() -> None:
     x = fnn.random.normal(fnn.random.key(0), (2, 3, 6, 6), F32)
-    for layer in [fnn.MaxPool2D(3, stride=2, padding=1), fnn.AvgPool2D(2, padding=1), fnn.GlobalAvgPool2D(), fnn.Flatten()]:
+    for layer in [
+        fnn.MaxPool2D(3, stride=2, padding=1),
+        fnn.AvgPool2D(2, padding=1),
+        fnn.GlobalAvgPool2D(),
+        fnn.Flatten(),
+    ]:
         y, residuals = layer.forward(None, x)
         _, dx = layer.grad(None, residuals, F32.ones(y.shape))
         assert y.dtype == dx.dtype == np.float32, layer
@@ -125,7 +140,10 @@ def test_float32_stays_float32() -> None:
     [
         (lambda: fnn.MaxPool2D(0), "`window` must be an integer >= 1"),
         (lambda: fnn.MaxPool2D(2, stride=0), "`stride` must be an integer >= 1"),
-        (lambda: fnn.AvgPool2D(2, padding=2), r"`padding` must be at most half the window \(2, 2\), got \(2, 2\)"),
+        (
+            lambda: fnn.AvgPool2D(2, padding=2),
+            r"`padding` must be at most half the window \(2, 2\), got \(2, 2\)",
+        ),
         (lambda: fnn.AvgPool2D((2, 2, 2)), "`window` must be an integer >= 1 or a pair"),
     ],
 )
@@ -143,4 +161,7 @@ def test_shape_errors() -> None:
         fnn.AvgPool2D(2).apply(None, F32.zeros((2, 8)))
     with pytest.raises(fnn.DTypeError, match="expected a float array, got int64"):
         fnn.GlobalAvgPool2D().apply(None, np.zeros((1, 1, 2, 2), dtype="int64"))
-    assert repr(fnn.MaxPool2D(3, stride=2, padding=1)) == "MaxPool2D(window=(3, 3), stride=(2, 2), padding=(1, 1))"
+    assert (
+        repr(fnn.MaxPool2D(3, stride=2, padding=1))
+        == "MaxPool2D(window=(3, 3), stride=(2, 2), padding=(1, 1))"
+    )

@@ -200,9 +200,7 @@ class Conv2D(Layer[Conv2DParams]):
     stride: Pair = attrs.field(default=(1, 1), converter=to_pair, validator=positive_pair, kw_only=True)
     padding: Pair = attrs.field(default=(0, 0), converter=to_pair, validator=non_negative_pair, kw_only=True)
     use_bias: bool = attrs.field(default=True, kw_only=True)
-    w_init: initializers.Initializer = attrs.field(
-        factory=initializers.he_normal, kw_only=True, repr=False
-    )
+    w_init: initializers.Initializer = attrs.field(factory=initializers.he_normal, kw_only=True, repr=False)
 
     @filters.validator
     def _check_filters(self, attribute: attrs.Attribute[int], value: int) -> None:

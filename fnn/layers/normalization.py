@@ -163,8 +163,10 @@ class BatchNorm(Layer[BatchNormParams]):
 
     def apply_stateful(self, params: BatchNormParams, state: BatchNormState, x: Array) -> Array:
         if not isinstance(state, BatchNormState):
-            raise StateError(f"{self!r}: expected a BatchNormState, got {state!r}; create it with "
-                             "model.init_state(in_shape)")
+            raise StateError(
+                f"{self!r}: expected a BatchNormState, got {state!r}; create it with "
+                "model.init_state(in_shape)"
+            )
         _, shape = self._axes(params, x)
         scale = params.gamma / array_module(x).sqrt(state.var + self.eps)
         result: Array = (x - state.mean.reshape(shape)) * scale.reshape(shape) + params.beta.reshape(shape)

@@ -112,21 +112,27 @@ class MaxPool2D(_Pool2D):
              [13., 15.]]]], dtype=float32)
     """
 
-    def apply(self, params: None, x: Array) -> Array:
+    def _max(self, x: Array, track: bool) -> tuple[Array, Array | None]:
+        """The window maxima and (with ``track``) the first winner's offset, by a loop over offsets."""
         windows = self._windows(x, float("-inf"))
         xp = array_module(x)
         y: Array = windows[:, :, 0, 0].copy()
-        for i in range(self.window[0]):  # a loop over window offsets: kh·kw elementwise maxima
-            for j in range(self.window[1]):
-                if i or j:
-                    xp.maximum(y, windows[:, :, i, j], out=y)
-        return y
+        winner = xp.zeros(y.shape, dtype=xp.int32) if track else None
+        for k in range(1, self.window[0] * self.window[1]):
+            v = windows[:, :, k // self.window[1], k % self.window[1]]
+            if winner is not None:
+                better = v > y  # strictly greater: on ties the earlier offset stays the winner
+                xp.copyto(winner, k, where=better)
+            xp.maximum(y, v, out=y)
+        return y, winner
+
+    def apply(self, params: None, x: Array) -> Array:
+        return self._max(x, track=False)[0]
 
     def forward(self, params: None, x: Array) -> tuple[Array, tuple[Array, Shape]]:
-        windows = self._windows(x, float("-inf"))
-        n, c, kh, kw, oh, ow = windows.shape
-        flat = array_module(x).ascontiguousarray(windows).reshape(n, c, kh * kw, oh, ow)
-        return flat.max(axis=2), (flat.argmax(axis=2), tuple(x.shape))
+        y, winner = self._max(x, track=True)
+        assert winner is not None
+        return y, (winner, tuple(x.shape))
 
     def grad(self, params: None, residuals: tuple[Array, Shape], dy: Array) -> tuple[None, Array]:
         winner, in_shape = residuals
