@@ -8,8 +8,9 @@ after every second one, then ``affine 50 → ReLU → dropout → affine 10 → 
    with :func:`fnn.dlfs.deep_convnet_params` and evaluated on the full 10,000-image
    test set: 0.9935 (in float32, the default, and in float64, ``--dtype float64``).
    The book's dropout is non-inverted (test time multiplies by 0.5); fnn's is
-   inverted (test time is the identity), so the conversion folds the two test-time factors into the last affine layer,
-   ``W8' = 0.25·W8`` and ``b8' = 0.5·b8`` (see :mod:`fnn.dlfs`).
+   inverted (test time is the identity), so the conversion folds the two test-time
+   factors into the last affine layer, ``W8' = 0.25·W8`` and ``b8' = 0.5·b8``
+   (see :mod:`fnn.dlfs`).
 2. A fresh DeepConvNet is trained with Adam (inverted dropout, a new key every
    step, from ``fit``) on the offline training files, with test accuracy after
    every epoch; the curves go to ``deep_convnet.png``.
