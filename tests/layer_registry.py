@@ -75,7 +75,9 @@ CASES: list[LayerCase] = [
     LayerCase("max_pool_overlap_pad", lambda: fnn.MaxPool2D(3, stride=2, padding=1), (2, 5, 6), batch=2),
     LayerCase("max_pool_nonsquare", lambda: fnn.MaxPool2D((2, 3), stride=(1, 2)), (1, 4, 7), batch=2),
     LayerCase("avg_pool", lambda: fnn.AvgPool2D(2), (2, 4, 4), batch=2),
-    LayerCase("avg_pool_overlap_pad", lambda: fnn.AvgPool2D((3, 2), stride=1, padding=(1, 1)), (2, 4, 5), batch=2),
+    LayerCase(
+        "avg_pool_overlap_pad", lambda: fnn.AvgPool2D((3, 2), stride=1, padding=(1, 1)), (2, 4, 5), batch=2
+    ),
     LayerCase("global_avg_pool", lambda: fnn.GlobalAvgPool2D(), (3, 4, 5), batch=2),
     LayerCase("flatten", lambda: fnn.Flatten(), (2, 3, 4), batch=2),
     LayerCase("batch_norm_features", lambda: fnn.BatchNorm(), (4,), batch=5),

@@ -19,10 +19,15 @@ from fnn.layers.activations import sigmoid as sigmoid
 from fnn.layers.activations import softmax as softmax
 from fnn.layers.activations import step as step
 from fnn.layers.activations import tanh as tanh
-from fnn.layers.core import Layer as Layer
 from fnn.layers.conv import Conv2D as Conv2D
 from fnn.layers.conv import Conv2DParams as Conv2DParams
+from fnn.layers.core import Layer as Layer
+from fnn.layers.dense import Dense as Dense
+from fnn.layers.dense import DenseParams as DenseParams
 from fnn.layers.dropout import Dropout as Dropout
+from fnn.layers.maxout import Maxout as Maxout
+from fnn.layers.nodes import Repeat as Repeat
+from fnn.layers.nodes import Sum as Sum
 from fnn.layers.normalization import BatchNorm as BatchNorm
 from fnn.layers.normalization import BatchNormParams as BatchNormParams
 from fnn.layers.normalization import BatchNormState as BatchNormState
@@ -32,11 +37,6 @@ from fnn.layers.pooling import AvgPool2D as AvgPool2D
 from fnn.layers.pooling import GlobalAvgPool2D as GlobalAvgPool2D
 from fnn.layers.pooling import MaxPool2D as MaxPool2D
 from fnn.layers.reshape import Flatten as Flatten
-from fnn.layers.dense import Dense as Dense
-from fnn.layers.dense import DenseParams as DenseParams
-from fnn.layers.maxout import Maxout as Maxout
-from fnn.layers.nodes import Repeat as Repeat
-from fnn.layers.nodes import Sum as Sum
 from fnn.layers.sequential import Sequential as Sequential
 from fnn.layers.sequential import sequential as sequential
 
