@@ -66,7 +66,9 @@ def compare(name: str, sizes: list[int], batch: int, repeat: int) -> float:
     t_fnn = min(timeit.repeat(lambda: fnn_step(params, x, t), number=repeat, repeat=5)) / repeat
     t_hand = min(timeit.repeat(lambda: by_hand(raw, x, t), number=repeat, repeat=5)) / repeat
     ratio = t_fnn / t_hand
-    print(f"{name:8s} fnn {t_fnn * 1e6:8.1f} µs/step   by hand {t_hand * 1e6:8.1f} µs/step   ratio {ratio:.2f}")
+    print(
+        f"{name:8s} fnn {t_fnn * 1e6:8.1f} µs/step   by hand {t_hand * 1e6:8.1f} µs/step   ratio {ratio:.2f}"
+    )
     return ratio
 
 

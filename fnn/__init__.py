@@ -18,6 +18,10 @@ from fnn.backend import Backend as Backend
 from fnn.backend import array_module as array_module
 from fnn.backend import backend as backend
 from fnn.backend import default_backend as default_backend
+from fnn.backprop import grad as grad
+from fnn.backprop import numerical_grad as numerical_grad
+from fnn.backprop import value_and_grad as value_and_grad
+from fnn.backprop import value_grad_and_state as value_grad_and_state
 from fnn.errors import BackendError as BackendError
 from fnn.errors import DataError as DataError
 from fnn.errors import DTypeError as DTypeError
@@ -28,10 +32,6 @@ from fnn.errors import ShapeError as ShapeError
 from fnn.errors import StateError as StateError
 from fnn.errors import StructureError as StructureError
 from fnn.errors import TrainingError as TrainingError
-from fnn.grad import grad as grad
-from fnn.grad import numerical_grad as numerical_grad
-from fnn.grad import value_and_grad as value_and_grad
-from fnn.grad import value_grad_and_state as value_grad_and_state
 from fnn.gradcheck import check_grads as check_grads
 from fnn.layers import ELU as ELU
 from fnn.layers import AvgPool2D as AvgPool2D

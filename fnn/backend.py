@@ -35,9 +35,7 @@ def _float_dtype(dtype: DTypeLike) -> np.dtype[Any]:
     try:
         resolved = np.dtype(dtype)
     except TypeError:
-        raise DTypeError(
-            f"`dtype` must be one of {FLOAT_DTYPES}, got {dtype!r}"
-        ) from None
+        raise DTypeError(f"`dtype` must be one of {FLOAT_DTYPES}, got {dtype!r}") from None
     if resolved.name not in FLOAT_DTYPES:
         raise DTypeError(f"`dtype` must be one of {FLOAT_DTYPES}, got {resolved.name!r}")
     return resolved

@@ -69,7 +69,9 @@ def check_grads(
         analytic = {"y": target.grad(y, labels)}
         point = {"y": y}
     else:
-        point, scalar, analytic = _layer_problem(target, _float64(first), _float64(second), loss, t, state, key, seed)
+        point, scalar, analytic = _layer_problem(
+            target, _float64(first), _float64(second), loss, t, state, key, seed
+        )
     _compare(repr(target), scalar, point, analytic, eps, rtol, atol, directions, seed)
 
 
@@ -134,7 +136,7 @@ def _compare(
             raise GradCheckError(f"{name}: gradient of {path} has shape {g.shape}, expected {leaf.shape}")
     total = sum(int(leaf.size) for leaf in leaves)
     if total <= FULL_JACOBIAN_LIMIT:
-        from fnn.grad import numerical_grad
+        from fnn.backprop import numerical_grad
 
         numeric = [to_numpy(n) for n in tree.leaves(numerical_grad(scalar, point, eps))]
         _worst_element(name, names, grads, numeric, rtol, atol)

@@ -108,7 +108,9 @@ def check_labels(loss: object, y: Array, labels: Array) -> None:
         low, high = int(labels.min()), int(labels.max())
         if low < 0 or high >= classes:
             bad = low if low < 0 else high
-            raise ValueError(f"{loss!r}: label {bad} is out of range for {classes} classes (0..{classes - 1})")
+            raise ValueError(
+                f"{loss!r}: label {bad} is out of range for {classes} classes (0..{classes - 1})"
+            )
 
 
 def one_hot_like(loss: object, y: Array, labels: Array) -> Array:
@@ -291,4 +293,3 @@ binary_cross_entropy: Loss = BinaryCrossEntropy()
 sigmoid_binary_cross_entropy: Loss = SigmoidBinaryCrossEntropy()
 categorical_cross_entropy: Loss = CategoricalCrossEntropy()
 softmax_cross_entropy: Loss = SoftmaxCrossEntropy()
-

@@ -38,8 +38,8 @@ import attrs
 
 from fnn import random
 from fnn.backend import array_module, backend, is_cupy_array
+from fnn.backprop import value_grad_and_state
 from fnn.errors import DataError, ShapeError, StateError, TrainingError
-from fnn.grad import value_grad_and_state
 from fnn.layers.core import Layer
 from fnn.losses import Loss
 from fnn.optim.base import GradientTransformation, apply_updates

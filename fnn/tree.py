@@ -286,9 +286,7 @@ def unflatten(struct: Structure, values: list[Any] | tuple[Any, ...]) -> PyTree:
         StructureError: ``values`` holds more or fewer leaves than ``struct`` needs.
     """
     if len(values) != struct.num_leaves:
-        raise StructureError(
-            f"structure {struct!r} has {struct.num_leaves} leaves, got {len(values)} values"
-        )
+        raise StructureError(f"structure {struct!r} has {struct.num_leaves} leaves, got {len(values)} values")
     iterator = iter(values)
     return _build(struct, iterator)
 

@@ -89,8 +89,13 @@ CASES: list[LayerCase] = [
     LayerCase(
         "small_convnet",
         lambda: fnn.sequential(
-            fnn.Conv2D(3, 3, padding=1), fnn.BatchNorm(), fnn.relu, fnn.MaxPool2D(2),
-            fnn.Flatten(), fnn.Dropout(0.3), fnn.Dense(4),
+            fnn.Conv2D(3, 3, padding=1),
+            fnn.BatchNorm(),
+            fnn.relu,
+            fnn.MaxPool2D(2),
+            fnn.Flatten(),
+            fnn.Dropout(0.3),
+            fnn.Dense(4),
         ),
         (2, 4, 4),
         batch=3,

@@ -33,7 +33,9 @@ def test_float64_input_to_a_float32_model() -> None:
 
 def test_integer_input() -> None:
     model, params = model_and_params()
-    with pytest.raises(fnn.DTypeError, match=r"layer 0 \(Dense\(features=5\)\): expected a float array, got int64"):
+    with pytest.raises(
+        fnn.DTypeError, match=r"layer 0 \(Dense\(features=5\)\): expected a float array, got int64"
+    ):
         model.apply(params, np.ones((2, 4), dtype=np.int64))
     with pytest.raises(fnn.DTypeError, match=r"relu: expected a float array, got int64"):
         fnn.relu(np.ones(3, dtype=np.int64))
@@ -41,13 +43,21 @@ def test_integer_input() -> None:
 
 def test_wrong_feature_size_names_the_layer_and_shapes() -> None:
     model, params = model_and_params()
-    with pytest.raises(fnn.ShapeError, match=r"layer 0 \(Dense\(features=5\)\): expected input of shape \(N, 4\), got \(2, 7\)"):
+    with pytest.raises(
+        fnn.ShapeError,
+        match=r"layer 0 \(Dense\(features=5\)\): expected input of shape \(N, 4\), got \(2, 7\)",
+    ):
         model.apply(params, np.ones((2, 7), dtype=np.float32))
     b = fnn.backend()
     mismatched = (params[0], None, fnn.DenseParams(b.zeros((6, 3)), b.zeros((3,))))
-    with pytest.raises(fnn.ShapeError, match=r"layer 2 \(Dense\(features=3\)\): expected input of shape \(N, 6\), got \(2, 5\)"):
+    with pytest.raises(
+        fnn.ShapeError,
+        match=r"layer 2 \(Dense\(features=3\)\): expected input of shape \(N, 6\), got \(2, 5\)",
+    ):
         model.apply(mismatched, np.ones((2, 4), dtype=np.float32))
-    with pytest.raises(fnn.ShapeError, match=r"expected input of shape \(N, 4\), got \(2, 28, 28\); add a Flatten"):
+    with pytest.raises(
+        fnn.ShapeError, match=r"expected input of shape \(N, 4\), got \(2, 28, 28\); add a Flatten"
+    ):
         model.forward(params, np.ones((2, 28, 28), dtype=np.float32))
 
 
@@ -55,13 +65,19 @@ def test_nested_sequential_errors_carry_every_place() -> None:
     inner = fnn.sequential(fnn.Dense(3), fnn.Dense(2))
     model = fnn.sequential(fnn.tanh, inner)
     params = model.init(fnn.random.key(0), (4,))
-    with pytest.raises(fnn.ShapeError, match=r"layer 1 \(Sequential\(2 layers\)\): layer 0 \(Dense\(features=3\)\): expected input of shape \(N, 4\)"):
+    with pytest.raises(
+        fnn.ShapeError,
+        match=r"layer 1 \(Sequential\(2 layers\)\): layer 0 \(Dense\(features=3\)\): expected input of shape \(N, 4\)",
+    ):
         model.apply(params, np.ones((1, 5), dtype=np.float32))
 
 
 def test_shape_errors_at_init_before_data_flows() -> None:
     model = fnn.sequential(fnn.Dense(3), fnn.Dense(2))
-    with pytest.raises(fnn.ShapeError, match=r"layer 0 \(Dense\(features=3\)\): expected inputs of 1 axis\(es\).*got in_shape \(28, 28\); add a Flatten"):
+    with pytest.raises(
+        fnn.ShapeError,
+        match=r"layer 0 \(Dense\(features=3\)\): expected inputs of 1 axis\(es\).*got in_shape \(28, 28\); add a Flatten",
+    ):
         model.init(fnn.random.key(0), (28, 28))
     with pytest.raises(fnn.ShapeError, match=r"layer 0 \(Sum\(\)\): .*got in_shape \(4,\)"):
         fnn.sequential(fnn.Sum()).out_shape((4,))
@@ -82,12 +98,16 @@ def test_bad_hyperparameters_at_construction() -> None:
 
 def test_wrong_params_structure() -> None:
     model, params = model_and_params()
-    with pytest.raises(fnn.StateError, match="expected params as a tuple of 3 entries .* got tuple of length 2"):
+    with pytest.raises(
+        fnn.StateError, match="expected params as a tuple of 3 entries .* got tuple of length 2"
+    ):
         model.apply(params[:2], np.ones((1, 4), dtype=np.float32))
 
 
 def test_backend_errors() -> None:
     with pytest.raises(fnn.BackendError, match="unknown backend 'torch'"):
         fnn.backend("torch")  # type: ignore[arg-type]
-    with pytest.raises(fnn.DTypeError, match=r"`dtype` must be one of \('float16', 'float32', 'float64'\), got 'int32'"):
+    with pytest.raises(
+        fnn.DTypeError, match=r"`dtype` must be one of \('float16', 'float32', 'float64'\), got 'int32'"
+    ):
         fnn.backend(dtype="int32")

@@ -50,7 +50,9 @@ class WrongDense(fnn.Layer[fnn.DenseParams]):
 
     inner: fnn.Dense = fnn.Dense(3)
 
-    def init(self, key: fnn.random.Key, in_shape: Shape, backend: fnn.Backend | None = None) -> fnn.DenseParams:
+    def init(
+        self, key: fnn.random.Key, in_shape: Shape, backend: fnn.Backend | None = None
+    ) -> fnn.DenseParams:
         return self.inner.init(key, in_shape, backend)
 
     def out_shape(self, in_shape: Shape) -> Shape:
@@ -68,7 +70,9 @@ def test_a_deliberately_wrong_gradient_is_caught_and_located() -> None:
     layer = WrongDense()
     params = layer.init(fnn.random.key(0), (2,), F64)
     x = fnn.random.normal(fnn.random.key(1), (4, 2), F64)
-    with pytest.raises(fnn.GradCheckError, match=r"WrongDense.*gradient wrong at \['params'\]\.w\[\d, \d\]: hand-derived"):
+    with pytest.raises(
+        fnn.GradCheckError, match=r"WrongDense.*gradient wrong at \['params'\]\.w\[\d, \d\]: hand-derived"
+    ):
         fnn.check_grads(layer, params, x)
     model = fnn.sequential(fnn.Dense(2), layer)
     with pytest.raises(fnn.GradCheckError, match=r"gradient wrong at \['params'\]\[1\]\.w"):

@@ -46,9 +46,7 @@ LOSSES: list[tuple[Loss, Targets, Targets, Callable[[np.ndarray, np.ndarray], fl
         fnn.losses.huber,
         lambda r, s: 2 * r.standard_normal(s),
         real,
-        lambda y, t: float(
-            np.mean(np.where(np.abs(y - t) <= 1, 0.5 * (y - t) ** 2, np.abs(y - t) - 0.5))
-        ),
+        lambda y, t: float(np.mean(np.where(np.abs(y - t) <= 1, 0.5 * (y - t) ** 2, np.abs(y - t) - 0.5))),
     ),
     (
         fnn.losses.binary_cross_entropy,
@@ -103,9 +101,7 @@ def test_value_and_gradient(
 
 @pytest.mark.parametrize(("loss", "make_y", "make_t", "reference"), LOSSES, ids=ids)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_dtype_is_kept(
-    loss: Loss, make_y: Targets, make_t: Targets, reference: object, dtype: str
-) -> None:
+def test_dtype_is_kept(loss: Loss, make_y: Targets, make_t: Targets, reference: object, dtype: str) -> None:
     rng = np.random.default_rng(0)
     y = make_y(rng, (4, 3)).astype(dtype)
     t = make_t(rng, (4, 3))  # float64 targets are cast down to the predictions' dtype
@@ -153,7 +149,9 @@ def test_labels_out_of_range_are_rejected() -> None:
 
 
 def test_mismatched_targets_are_rejected_with_a_hint() -> None:
-    with pytest.raises(fnn.ShapeError, match=r"targets of shape \(4,\) do not match predictions of shape \(4, 1\); reshape"):
+    with pytest.raises(
+        fnn.ShapeError, match=r"targets of shape \(4,\) do not match predictions of shape \(4, 1\); reshape"
+    ):
         fnn.losses.mse(np.zeros((4, 1)), np.zeros(4))
     with pytest.raises(fnn.ShapeError, match="3 labels for 2 predictions"):
         fnn.losses.softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 1, 2]))

@@ -43,7 +43,9 @@ def test_flatten_unflatten_round_trip_keeps_types() -> None:
 
 def test_map_over_several_trees_and_mismatches() -> None:
     assert tree.map(lambda u, v: u + v, (1, [2]), (10, [20])) == (11, [22])
-    with pytest.raises(fnn.StructureError, match=r"pytrees differ at \[1\]: expected list of length 1, got list of length 2"):
+    with pytest.raises(
+        fnn.StructureError, match=r"pytrees differ at \[1\]: expected list of length 1, got list of length 2"
+    ):
         tree.map(lambda u, v: u + v, (1, [2]), (10, [20, 30]))
     with pytest.raises(fnn.StructureError, match=r"structure .* has 2 leaves, got 3 values"):
         tree.unflatten(tree.structure((1, 2)), [1, 2, 3])
@@ -100,7 +102,10 @@ def test_cupy_backend_is_lazy_and_fails_clearly_without_a_gpu() -> None:
     try:
         import cupy  # noqa: F401
     except ImportError:
-        with pytest.raises(fnn.BackendError, match=r"needs CuPy, which is not installed; install it with `pip install 'fnn\[gpu\]'`"):
+        with pytest.raises(
+            fnn.BackendError,
+            match=r"needs CuPy, which is not installed; install it with `pip install 'fnn\[gpu\]'`",
+        ):
             fnn.backend("cupy")
     else:  # pragma: no cover - only on machines with CuPy
         try:
@@ -114,3 +119,10 @@ def test_cupy_backend_is_lazy_and_fails_clearly_without_a_gpu() -> None:
 def test_array_module_dispatch() -> None:
     assert fnn.array_module(np.zeros(2)) is np
     assert fnn.backend().to_numpy(np.zeros(2)).shape == (2,)
+
+
+def test_params_compare_by_identity_without_raising() -> None:
+    params = fnn.Dense(2).init(fnn.random.key(0), (3,))
+    again = fnn.Dense(2).init(fnn.random.key(0), (3,))
+    assert params == params and params != again  # no "truth value is ambiguous" error
+    assert len({params, again}) == 2

@@ -2,6 +2,14 @@
 
 Each keeps the smallest residual its backward needs (``y`` where the derivative
 is a function of the output, ``x`` otherwise).
+
+>>> import numpy as np, fnn
+>>> x = np.array([[-2.0, 0.5]])
+>>> fnn.relu(x), fnn.LeakyReLU(0.1).apply(None, x)
+(array([[0. , 0.5]]), array([[-0.2,  0.5]]))
+>>> y, residual = fnn.sigmoid.forward(None, x)
+>>> fnn.sigmoid.grad(None, residual, np.ones_like(y))[1].round(4)  # σ'(x) = y(1 − y)
+array([[0.105, 0.235]])
 """
 
 from __future__ import annotations
@@ -228,7 +236,7 @@ class ELU(Activation):
         return F.elu_grad(residual, dy, self.alpha)
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class PReLUParams:
     """Parameters of :class:`PReLU`.
 
@@ -291,4 +299,3 @@ tanh = Tanh()
 relu = ReLU()
 softmax = Softmax()
 log_softmax = LogSoftmax()
-

@@ -144,7 +144,7 @@ def col2im(dwindows: Array, in_shape: Shape, stride: Pair, padding: Pair) -> Arr
     return result
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class Conv2DParams:
     """Parameters of :class:`Conv2D`.
 
@@ -252,9 +252,14 @@ class Conv2D(Layer[Conv2DParams]):
     ) -> tuple[Conv2DParams, Array]:
         col, in_shape = residuals
         n, f, oh, ow = dy.shape
-        w2 = params.w.reshape(f, -1)
         dy3 = dy.reshape(n, f, oh * ow)
-        dw = (dy3 @ col.transpose(0, 2, 1)).sum(axis=0).reshape(params.w.shape)
-        db = dy.sum(axis=(0, 2, 3)) if params.b is not None else None
-        dwindows = (w2.T @ dy3).reshape(n, in_shape[1], *self.kernel_size, oh, ow)
-        return Conv2DParams(dw, db), col2im(dwindows, in_shape, self.stride, self.padding)
+        dwindows = (params.w.reshape(f, -1).T @ dy3).reshape(n, in_shape[1], *self.kernel_size, oh, ow)
+        dx = col2im(dwindows, in_shape, self.stride, self.padding)
+        return self.param_grad(params, residuals, dy), dx
+
+    def param_grad(self, params: Conv2DParams, residuals: tuple[Array, Shape], dy: Array) -> Conv2DParams:
+        """``dW`` and ``db`` alone: a first convolution skips ``dcol`` and :func:`col2im`."""
+        col, _ = residuals
+        n, f, oh, ow = dy.shape
+        dw = (dy.reshape(n, f, oh * ow) @ col.transpose(0, 2, 1)).sum(axis=0).reshape(params.w.shape)
+        return Conv2DParams(dw, dy.sum(axis=(0, 2, 3)) if params.b is not None else None)

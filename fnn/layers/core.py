@@ -109,8 +109,7 @@ def check_float_input(layer: object, x: Array) -> None:
     if kind != "f":
         got = getattr(x, "dtype", type(x).__name__)
         raise DTypeError(
-            f"{layer!r}: expected a float array, got {got}; "
-            "convert the input with backend.asarray(x) first"
+            f"{layer!r}: expected a float array, got {got}; convert the input with backend.asarray(x) first"
         )
 
 
@@ -126,9 +125,7 @@ def check_dtype(layer: object, x: Array, expected: Any) -> None:
 
 def check_ndim(layer: object, x: Array, expected: Shape, hint: str = "") -> None:
     """Raise :class:`ShapeError` unless ``x.shape == (N, *expected)``; ``-1`` matches any size."""
-    ok = x.ndim == len(expected) + 1 and all(
-        e == -1 or e == s for e, s in zip(expected, x.shape[1:])
-    )
+    ok = x.ndim == len(expected) + 1 and all(e == -1 or e == s for e, s in zip(expected, x.shape[1:]))
     if not ok:
         pattern = ", ".join("?" if e == -1 else str(e) for e in expected)
         raise ShapeError(

@@ -14,7 +14,7 @@ from fnn.typing import Array, Shape
 __all__ = ["Dense", "DenseParams"]
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class DenseParams:
     """Parameters of :class:`Dense`.
 

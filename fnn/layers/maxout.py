@@ -38,6 +38,12 @@ class Maxout(Layer[DenseParams]):
         features: Outputs per example.
         pieces: Affine pieces per output (at least 2).
         w_init: Initializer of ``W`` (Glorot normal).
+
+    >>> import fnn
+    >>> layer = Maxout(4, pieces=3)
+    >>> params = layer.init(fnn.random.key(0), (5,))
+    >>> params.w.shape, layer.apply(params, fnn.backend().ones((2, 5))).shape
+    ((5, 12), (2, 4))
     """
 
     features: int = attrs.field(validator=_at_least(1))

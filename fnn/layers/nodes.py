@@ -4,6 +4,18 @@
 times and its backward sums; Sum adds ``T`` vectors and its backward copies.
 Here both act on axis 1 (the first axis after the batch), so they compose with
 every other layer.
+
+>>> import numpy as np
+>>> x = np.array([[1.0, 2.0]])
+>>> y, _ = Repeat(3).forward(None, x)
+>>> y
+array([[[1., 2.],
+        [1., 2.],
+        [1., 2.]]])
+>>> Repeat(3).grad(None, None, np.ones_like(y))[1]  # the backward of Repeat is a Sum
+array([[3., 3.]])
+>>> Sum().grad(None, 3, x)[1].shape  # the backward of Sum is a Repeat
+(1, 3, 2)
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ __all__ = ["BatchNorm", "BatchNormParams", "BatchNormState", "LayerNorm", "Layer
 Axes = tuple[int, ...]
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class BatchNormParams:
     """Learned scale and shift of :class:`BatchNorm`: ``gamma`` and ``beta``, shape ``(D,)`` or ``(C,)``."""
 
@@ -35,7 +35,7 @@ class BatchNormParams:
     beta: Array
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class BatchNormState:
     """Running statistics of :class:`BatchNorm` (not parameters: optimizers never see them).
 
@@ -48,7 +48,7 @@ class BatchNormState:
     var: Array
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class LayerNormParams:
     """Learned elementwise scale and shift of :class:`LayerNorm`, each of shape ``in_shape``."""
 

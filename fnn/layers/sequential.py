@@ -69,9 +69,7 @@ class Sequential(Layer[SequentialParams]):
             yield i, layer, shape
             shape = self._guard(i, lambda: layer.out_shape(shape))
 
-    def init(
-        self, key: random.Key, in_shape: Shape, backend: Backend | None = None
-    ) -> SequentialParams:
+    def init(self, key: random.Key, in_shape: Shape, backend: Backend | None = None) -> SequentialParams:
         b = resolve(backend)
         keys = random.split(key, max(len(self.layers), 1))
         return tuple(
@@ -82,8 +80,7 @@ class Sequential(Layer[SequentialParams]):
     def init_state(self, in_shape: Shape, backend: Backend | None = None) -> Any:
         b = resolve(backend)
         states = tuple(
-            self._guard(i, lambda: layer.init_state(shape, b))
-            for i, layer, shape in self._shapes(in_shape)
+            self._guard(i, lambda: layer.init_state(shape, b)) for i, layer, shape in self._shapes(in_shape)
         )
         return None if all(s is None for s in states) else states
 
@@ -178,9 +175,11 @@ class Sequential(Layer[SequentialParams]):
 
     def _check_params(self, params: SequentialParams) -> None:
         if not isinstance(params, tuple) or len(params) != len(self.layers):
-            got = f"{type(params).__name__} of length {len(params)}" if isinstance(
-                params, (tuple, list)
-            ) else type(params).__name__
+            got = (
+                f"{type(params).__name__} of length {len(params)}"
+                if isinstance(params, (tuple, list))
+                else type(params).__name__
+            )
             raise StateError(
                 f"{self.name}: expected params as a tuple of {len(self.layers)} entries "
                 f"(one per layer, as init returns), got {got}"

@@ -174,7 +174,7 @@ def scale_by_learning_rate(learning_rate: ScalarOrSchedule) -> GradientTransform
     return scale(-check_number("learning_rate", learning_rate, low=0.0))
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class TraceState:
     """State of :func:`trace`: ``trace``, the velocity ``v`` (like the params)."""
 
@@ -215,7 +215,7 @@ def trace(decay: float, nesterov: bool = False) -> GradientTransformation:
     return GradientTransformation(init, update)
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class ScaleByRssState:
     """State of :func:`scale_by_rss`: ``sum_of_squares``, ``h = Σ g²`` (like the params)."""
 
@@ -254,7 +254,7 @@ def scale_by_rss(eps: float = 1e-7, initial_accumulator_value: float = 0.0) -> G
     return GradientTransformation(init, update)
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class ScaleByRmsState:
     """State of :func:`scale_by_rms`: ``nu``, the running mean of ``g²`` (like the params)."""
 
@@ -293,7 +293,7 @@ def scale_by_rms(decay: float = 0.99, eps: float = 1e-7) -> GradientTransformati
     return GradientTransformation(init, update)
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class ScaleByAdamState:
     """State of :func:`scale_by_adam`.
 

@@ -1,4 +1,4 @@
-"""Gradients of a model's loss by the chain rule, and their check by central differences.
+"""Backpropagation: gradients of a model's loss by the chain rule, and their check by central differences.
 
 :func:`value_and_grad` runs the model's forward pass keeping residuals, the
 loss's fused gradient, and the layers' hand-written ``grad`` in reverse order. No
