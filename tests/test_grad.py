@@ -133,3 +133,34 @@ def test_random_sequential_compositions_pass_check_grads(
     params = model.init(fnn.random.key(seed), (d,), F64)
     x = fnn.random.normal(fnn.random.key(seed + 1), (n, d), F64)
     fnn.check_grads(model, params, x, rtol=1e-4, atol=1e-7)
+
+
+SHAPED_LAYERS = [
+    lambda k: fnn.Dense(k),
+    lambda k: fnn.Dense(k, use_bias=False),
+    lambda k: fnn.Maxout(k, pieces=2),
+    lambda k: fnn.sigmoid,
+    lambda k: fnn.tanh,
+    lambda k: fnn.softmax,
+    lambda k: fnn.log_softmax,
+    lambda k: fnn.identity,
+    lambda k: fnn.ELU(0.5),
+    lambda k: fnn.PReLU(),
+    lambda k: fnn.Repeat(k),
+]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    make=st.sampled_from(SHAPED_LAYERS),
+    k=st.integers(1, 4),
+    d=st.integers(1, 5),
+    n=st.integers(1, 4),
+    seed=st.integers(0, 1000),
+)
+def test_layers_pass_check_grads_over_shapes(make: Any, k: int, d: int, n: int, seed: int) -> None:
+    layer: fnn.Layer[Any] = make(k)
+    params = layer.init(fnn.random.key(seed), (d,), F64)
+    x = fnn.random.normal(fnn.random.key(seed + 1), (n, d), F64)
+    x = x + 0.1 * np.sign(x)  # PReLU's kink at zero stays out of reach of the differences
+    fnn.check_grads(layer, params, x, rtol=1e-5, atol=1e-8)
