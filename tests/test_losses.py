@@ -11,34 +11,35 @@ from hypothesis import strategies as st
 
 import fnn
 from fnn.losses import Loss
+from fnn.typing import Array
 
-Targets = Callable[[np.random.Generator, tuple[int, int]], np.ndarray]
+Targets = Callable[[np.random.Generator, tuple[int, int]], Array]
 
 
-def real(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+def real(rng: np.random.Generator, shape: tuple[int, int]) -> Array:
     return rng.standard_normal(shape)
 
 
-def binary(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+def binary(rng: np.random.Generator, shape: tuple[int, int]) -> Array:
     return (rng.random(shape) > 0.5).astype(np.float64)
 
 
-def distribution(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+def distribution(rng: np.random.Generator, shape: tuple[int, int]) -> Array:
     p = rng.random(shape) + 0.1
-    result: np.ndarray = p / p.sum(axis=1, keepdims=True)
+    result: Array = p / p.sum(axis=1, keepdims=True)
     return result
 
 
-def probabilities(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+def probabilities(rng: np.random.Generator, shape: tuple[int, int]) -> Array:
     return 0.1 + 0.8 * rng.random(shape)
 
 
-def softmaxed(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+def softmaxed(rng: np.random.Generator, shape: tuple[int, int]) -> Array:
     return np.asarray(fnn.softmax(rng.standard_normal(shape)))
 
 
 # (loss, predictions, targets, reference formula)
-LOSSES: list[tuple[Loss, Targets, Targets, Callable[[np.ndarray, np.ndarray], float]]] = [
+LOSSES: list[tuple[Loss, Targets, Targets, Callable[[Array, Array], float]]] = [
     (fnn.losses.mse, real, real, lambda y, t: float(np.mean((y - t) ** 2))),
     (fnn.losses.mae, real, real, lambda y, t: float(np.mean(np.abs(y - t)))),
     (fnn.losses.rmse, real, real, lambda y, t: float(np.sqrt(np.mean((y - t) ** 2)))),
@@ -85,7 +86,7 @@ def test_value_and_gradient(
     loss: Loss,
     make_y: Targets,
     make_t: Targets,
-    reference: Callable[[np.ndarray, np.ndarray], float],
+    reference: Callable[[Array, Array], float],
     n: int,
     k: int,
     seed: int,
