@@ -279,6 +279,19 @@ def test_float32_params_give_float32_state_and_updates(case: Case) -> None:
             assert isinstance(leaf, (np.ndarray, np.generic, int)), type(leaf)
 
 
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_float64_grads_do_not_promote_a_float32_state(case: Case) -> None:
+    params = float32_tree()
+    opt = case.make()
+    state = opt.init(params)
+    for step in range(2):
+        grads = fnn.tree.map(lambda p: p.astype(np.float64) * 0.5 + 0.1, params)  # e.g. a float64 loss
+        updates, state = opt.update(grads, state, params)
+        assert all(leaf.dtype == np.float32 for leaf in float_leaves(state)), state
+        params = optim.apply_updates(params, updates)
+        assert all(leaf.dtype == np.float32 for leaf in fnn.tree.leaves(params))
+
+
 def snapshot(tree: Any) -> list[Any]:
     return [np.array(leaf, copy=True) for leaf in fnn.tree.leaves(tree)]
 
@@ -449,3 +462,56 @@ def test_bad_schedules() -> None:
     _, state = opt.update(np.ones(1), state)  # η(1) = 0: allowed
     with pytest.raises(ValueError, match="schedule gave -0.1 at step count 2"):
         opt.update(np.ones(1), state)
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: optim.step_decay(1.0, 10, rate=1.5), r"`rate` must be in \(0, 1\], got 1.5"),
+        (lambda: optim.step_decay(1.0, 0), "`step_size` must be a positive integer, got 0"),
+        (lambda: optim.exponential_decay(1.0, 0.0), "`decay_rate` must be a positive finite number, got 0.0"),
+        (
+            lambda: optim.exponential_decay(1.0, 0.5, True),
+            "`transition_steps` must be a positive integer, got True",
+        ),
+        (lambda: optim.cosine_decay(1.0, 10, alpha=1.5), r"`alpha` must be in \[0, 1\], got 1.5"),
+        (lambda: optim.linear(1.0, -1.0, 5), "`end_value` must be a finite number >= 0, got -1.0"),
+        (lambda: optim.linear_warmup(float("inf"), 5), "`peak_value` must be a finite number >= 0, got inf"),
+        (lambda: optim.linear_warmup(1.0, 0), "`warmup_steps` must be a positive integer, got 0"),
+        (
+            lambda: optim.warmup_cosine_decay(1.0, 2, 10, end_value=2.0),
+            r"`end_value` \(2.0\) must not exceed `peak_value` \(1.0\)",
+        ),
+        (
+            lambda: optim.warmup_cosine_decay(0.0, 2, 10),
+            "`peak_value` must be a positive finite number, got 0.0",
+        ),
+        (
+            lambda: optim.join([optim.constant(1.0)] * 2, [0]),
+            "`boundaries` must be a positive integer, got 0",
+        ),
+        (
+            lambda: optim.scale_by_schedule(0.1),  # type: ignore[arg-type]
+            r"`schedule` must be callable as schedule\(count\), got 0.1",
+        ),
+        (lambda: optim.rmsprop(0.1, decay=-0.1), r"`decay` must be a finite number >= 0, got -0.1"),
+        (
+            lambda: optim.scale_by_rss(initial_accumulator_value=-1.0),
+            "`initial_accumulator_value` must be a finite number >= 0",
+        ),
+    ],
+)
+def test_bad_schedule_and_transform_arguments(make: Callable[[], Any], match: str) -> None:
+    with pytest.raises((ValueError, TypeError), match=match):
+        make()
+
+
+def test_a_schedule_that_is_not_finite_stops_the_update() -> None:
+    t = optim.scale_by_schedule(lambda count: float("nan"))
+    with pytest.raises(ValueError, match="the schedule gave nan at step count 0"):
+        t.update(np.ones(1), t.init(np.zeros(1)))
+    opt = optim.sgd(lambda count: float("inf"))
+    with pytest.raises(
+        ValueError, match="the learning-rate schedule gave inf at step count 0; learning rates must be finite"
+    ):
+        opt.update(np.ones(1), opt.init(np.zeros(1)))

@@ -1,6 +1,6 @@
 """The named optimizers of the course, each a short chain of primitive transforms.
 
-``η`` is the learning rate (a positive float or a schedule, se e
+``η`` is the learning rate (a positive float or a schedule, see
 :mod:`fnn.optim.schedules`), ``g`` the gradient, ``θ`` the parameters, ``u`` the
 update that :func:`~fnn.optim.base.apply_updates` adds (``θ ← θ + u``).
 
@@ -17,9 +17,9 @@ optimizer                   update rule
 ==========================  ====================================================
 
 Each is a chain of primitive transforms (:mod:`fnn.optim.transforms`) ending in
-``scale_by_learning_rate(η)``: ``trace`` for the momenta, ``scale_by_rss` `
+``scale_by_learning_rate(η)``: ``trace`` for the momenta, ``scale_by_rss``
 (AdaGrad), ``scale_by_rms`` (RMSprop), ``scale_by_adam``, plus
-``add_decayed_weights`` for AdamW .
+``add_decayed_weights`` for AdamW.
 
 Defaults follow the book where it gives them (``ε = 1e-7`` for AdaGrad and
 RMSprop, ``ρ = 0.99``, ``β = 0.9``) and the paper otherwise (Adam: ``η = 0.001``,

@@ -202,7 +202,9 @@ def linear_warmup(peak_value: float, warmup_steps: int, init_value: float = 0.0)
     >>> [s(t) for t in range(4)]
     [0.0, 0.05, 0.1, 0.1]
     """
-    return linear(init_value, peak_value, warmup_steps)
+    v = check_number("peak_value", peak_value, low=0.0, inclusive=True)  # named as the caller knows them
+    v0 = check_number("init_value", init_value, low=0.0, inclusive=True)
+    return linear(v0, v, _steps("warmup_steps", warmup_steps))
 
 
 def join(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> Schedule:

@@ -4,7 +4,8 @@ Each function returns a :class:`~fnn.optim.base.GradientTransformation`. Notatio
 ``g`` the incoming gradient (or the update of the previous transform in a chain),
 ``u`` the outgoing update, ``t = 1, 2, …`` the step number, ``θ`` the parameters.
 Every rule is applied leaf by leaf; all arithmetic keeps the dtype of the leaves
-(float32 params give float32 state and updates), and step counts are Python ints.
+(float32 params give float32 state and updates; a state leaf stays in its dtype even
+if gradients of a wider dtype arrive), and step counts are Python ints.
 
 =============================  ==================================================  ========================
 transform                      rule                                                state
@@ -67,6 +68,16 @@ def _check_unit(name: str, value: object) -> float:
 def _zeros_like(p: Array) -> Array:
     z: Array = array_module(p).zeros_like(p)
     return z
+
+
+def _keep_dtype(new: Array, old: Array) -> Array:
+    """``new`` in the dtype of the state leaf ``old`` it replaces (no copy when they agree).
+
+    Gradients in another dtype than the params (float64 grads for float32 params) would
+    otherwise promote the moments to float64 for good; the state stays in the params' dtype.
+    """
+    result: Array = new.astype(old.dtype, copy=False)
+    return result
 
 
 def _count(state_count: Any) -> int:
@@ -208,7 +219,7 @@ def trace(decay: float, nesterov: bool = False) -> GradientTransformation:
         return TraceState(tree.map(_zeros_like, params))
 
     def update(grads: PyTree, state: Any, params: PyTree = None) -> tuple[PyTree, Any]:
-        v = tree.map(lambda g, v: v * beta + g, grads, state.trace)
+        v = tree.map(lambda g, v: _keep_dtype(v * beta + g, v), grads, state.trace)
         u = tree.map(lambda g, v: g + v * beta, grads, v) if nesterov else v
         return u, TraceState(v)
 
@@ -247,7 +258,7 @@ def scale_by_rss(eps: float = 1e-7, initial_accumulator_value: float = 0.0) -> G
         return ScaleByRssState(tree.map(lambda p: _zeros_like(p) + h0, params))
 
     def update(grads: PyTree, state: Any, params: PyTree = None) -> tuple[PyTree, Any]:
-        h = tree.map(lambda g, h: h + g * g, grads, state.sum_of_squares)
+        h = tree.map(lambda g, h: _keep_dtype(h + g * g, h), grads, state.sum_of_squares)
         u = tree.map(lambda g, h: g / (array_module(h).sqrt(h) + epsilon), grads, h)
         return u, ScaleByRssState(h)
 
@@ -286,7 +297,7 @@ def scale_by_rms(decay: float = 0.99, eps: float = 1e-7) -> GradientTransformati
         return ScaleByRmsState(tree.map(_zeros_like, params))
 
     def update(grads: PyTree, state: Any, params: PyTree = None) -> tuple[PyTree, Any]:
-        h = tree.map(lambda g, h: h * rho + (g * g) * (1 - rho), grads, state.nu)
+        h = tree.map(lambda g, h: _keep_dtype(h * rho + (g * g) * (1 - rho), h), grads, state.nu)
         u = tree.map(lambda g, h: g / (array_module(h).sqrt(h) + epsilon), grads, h)
         return u, ScaleByRmsState(h)
 
@@ -341,8 +352,8 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
     def update(grads: PyTree, state: Any, params: PyTree = None) -> tuple[PyTree, Any]:
         count = _count(state.count) + 1
         c1, c2 = 1 - beta1**count, 1 - beta2**count
-        mu = tree.map(lambda g, m: m * beta1 + g * (1 - beta1), grads, state.mu)
-        nu = tree.map(lambda g, v: v * beta2 + (g * g) * (1 - beta2), grads, state.nu)
+        mu = tree.map(lambda g, m: _keep_dtype(m * beta1 + g * (1 - beta1), m), grads, state.mu)
+        nu = tree.map(lambda g, v: _keep_dtype(v * beta2 + (g * g) * (1 - beta2), v), grads, state.nu)
 
         def rule(m: Array, v: Array) -> Array:
             u: Array = (m * (1 / c1)) / (array_module(v).sqrt(v * (1 / c2)) + epsilon)
