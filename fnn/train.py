@@ -30,6 +30,7 @@ A hand-written loop needs only the public pieces::
 from __future__ import annotations
 
 import math
+import numbers
 import os
 from pathlib import Path
 from typing import Any, Generic, Iterator, TypeVar
@@ -40,6 +41,7 @@ from fnn import random
 from fnn.backend import array_module, backend, is_cupy_array
 from fnn.backprop import value_grad_and_state
 from fnn.errors import DataError, ShapeError, StateError, TrainingError
+from fnn.io import _create_temp
 from fnn.layers.core import Layer
 from fnn.losses import Loss
 from fnn.optim.base import GradientTransformation, apply_updates
@@ -51,9 +53,9 @@ P = TypeVar("P")
 
 
 def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
-    return value
+    return int(value)  # NumPy integers (a size from an array's shape) are welcome
 
 
 def _length(arrays: tuple[Array, ...], names: str) -> int:
@@ -165,7 +167,8 @@ class History:
         """Draw the loss curves (and accuracy curves, if any) against the epoch to a PNG file.
 
         Uses matplotlib without pyplot (no window, no global state); install it with
-        ``pip install 'fnn[plot]'``.
+        ``pip install 'fnn[plot]'``. The file is written atomically (a temporary file
+        beside it, then a rename), so an existing file is replaced whole or not at all.
 
         Args:
             path: The PNG file to write.
@@ -204,7 +207,13 @@ class History:
         if title:
             figure.suptitle(title)
         target = Path(path)
-        figure.savefig(target, format="png", dpi=100)
+        fd, tmp = _create_temp(target)  # atomic, as every file fnn writes: temp file, then rename
+        try:
+            with os.fdopen(fd, "wb") as f:
+                figure.savefig(f, format="png", dpi=100)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
         return target
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -316,6 +317,26 @@ def test_fit_bad_input() -> None:
         fit(eval_data=(x, labels))
     with pytest.raises(ValueError, match="`eval_data` must be a pair"):
         fit(eval_data=(x,))
+    with pytest.raises(ValueError, match="`eval_batch_size` must be a positive integer, got 0"):
+        fit(eval_batch_size=0)
+    with pytest.raises(ValueError, match="`epochs` must be a positive integer, got 2.0"):
+        fit(epochs=2.0)
+    with pytest.raises(ValueError, match="fit: batch_size=61 with drop_last=True leaves no batch of 60"):
+        fit(batch_size=61, drop_last=True)
+    with pytest.raises(ValueError, match="`batch_size` must be a positive integer, got 0"):
+        fnn.accuracy(model, params, x, t, batch_size=0)
+    with pytest.raises(ValueError, match="`batch_size` must be a positive integer, got -1"):
+        fnn.evaluate(model, params, x, t, loss=SCE, batch_size=-1)
+
+
+def test_numpy_integers_are_accepted_as_sizes() -> None:
+    model, params, x, t = small_problem()
+    n = np.int64(x.shape[0] // 2)  # sizes computed from arrays are NumPy integers
+    assert [len(xb) for xb, _ in fnn.batches(None, x, t, batch_size=n, shuffle=False)] == [30, 30]
+    args: tuple[Any, ...] = (model, SCE, fnn.optim.sgd(0.1), params, x, t)
+    a = fnn.fit(*args, key=fnn.random.key(0), epochs=np.int32(2), batch_size=n, progress=False)
+    b = fnn.fit(*args, key=fnn.random.key(0), epochs=2, batch_size=30, progress=False)
+    assert a.history == b.history
 
 
 # --- accuracy, evaluate, history ----------------------------------------------------------------
@@ -350,13 +371,40 @@ def test_accuracy_and_evaluate_in_batches_equal_one_pass() -> None:
         fnn.accuracy(model, params, x, labels[:3])
 
 
+def png_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from the IHDR chunk of a PNG file, after checking the signature."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", data[:16]
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
 def test_history_plot_writes_a_png(tmp_path: Path) -> None:
     history = fnn.History(loss=(1.0, 0.5, 0.2), eval_loss=(1.1, 0.6, 0.3), eval_accuracy=(0.3, 0.6, 0.9))
     path = history.plot(tmp_path / "history.png", title="spiral")
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    fnn.History(loss=(1.0, 0.5)).plot(tmp_path / "loss.png")
+    assert path == tmp_path / "history.png"
+    data = path.read_bytes()
+    assert png_size(data) == (1000, 400)  # two panels (loss, accuracy) of 5 x 4 inches at 100 dpi
+    assert len(data) > 10_000  # curves, axes and labels, not an empty canvas
+    loss_only = fnn.History(loss=(1.0, 0.5)).plot(tmp_path / "loss.png").read_bytes()
+    assert png_size(loss_only) == (500, 400) and len(loss_only) > 5_000
+    assert sorted(os.listdir(tmp_path)) == ["history.png", "loss.png"]  # no temporary file left
     with pytest.raises(ValueError, match="the history is empty"):
         fnn.History().plot(tmp_path / "empty.png")
+
+
+def test_history_plot_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from matplotlib.figure import Figure
+
+    path = fnn.History(loss=(1.0, 0.5)).plot(tmp_path / "h.png")
+    original = path.read_bytes()
+
+    def half_write(self: Any, file: Any, **kwargs: Any) -> None:
+        file.write(b"\x89PNG half an image")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Figure, "savefig", half_write)
+    with pytest.raises(OSError, match="disk full"):
+        fnn.History(loss=(1.0, 0.2, 0.1)).plot(path)
+    assert path.read_bytes() == original and os.listdir(tmp_path) == ["h.png"]
 
 
 def test_history_plot_without_matplotlib(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
