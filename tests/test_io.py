@@ -204,15 +204,21 @@ def test_unreadable_and_foreign_files(tmp_path: Path) -> None:
 
 
 def test_loading_never_unpickles(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
     meta = {
         "format": "fnn.params",
         "version": 1,
         "structure": {"kind": "leaf"},
         "leaves": [{"path": "", "dtype": "|O", "shape": [1], "python": None}],
     }
-    path = write_npz(tmp_path / "obj.npz", meta, leaf_0=np.array([{"a": 1}], dtype=object))
-    with pytest.raises(fnn.FormatError, match="unreadable or corrupt"):
+    evil = np.empty(1, dtype=object)
+    evil[0] = Evil(marker)  # unpickling this array would run `touch marker`
+    path = write_npz(tmp_path / "obj.npz", meta, leaf_0=evil)
+    with pytest.raises(
+        fnn.FormatError, match=r"obj\.npz: unreadable or corrupt fnn params file .*allow_pickle"
+    ):
         io.load(path)
+    assert not marker.exists()
 
 
 @pytest.mark.parametrize(
