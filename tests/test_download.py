@@ -116,7 +116,28 @@ def test_no_mirrors_is_a_clear_error(tmp_path: Path) -> None:
         download_file(LABELS, tmp_path, [], sha256=None, progress=False)
 
 
-def test_load_mnist_downloads_missing_files_then_loads(server: str, data_dir: Path, tmp_path: Path) -> None:
+def test_offline_load_lists_the_missing_files_the_directory_and_the_fix(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    closed = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    offline = f"http://127.0.0.1:{closed.server_address[1]}/"
+    closed.server_close()  # nothing listens there: as good as no network
+    root = tmp_path / "mnist"
+    root.mkdir()
+    (root / LABELS).write_bytes((data_dir / LABELS).read_bytes())
+    with pytest.raises(DataError) as info:
+        load_mnist(root, mirrors=[offline], cache=False, progress=False)
+    message = str(info.value)
+    missing = [name for name in MNIST_FILES.values() if name != LABELS]
+    assert message.startswith(f"MNIST files missing from {root}: {', '.join(missing)}.\n")
+    assert f"{offline}train-images-idx3-ubyte.gz: network error: " in message
+    assert f"put it in {root} (or pass `root=` / set FNN_DATA_DIR" in message
+    assert sorted(p.name for p in root.iterdir()) == [LABELS]
+
+
+def test_load_mnist_downloads_missing_files_then_loads(
+    server: str, data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # The local training files are a 5,000-image subset, so the digests checked are those of the served files.
     checksums = {
         name: hashlib.sha256((data_dir / name).read_bytes()).hexdigest() for name in MNIST_FILES.values()
@@ -132,6 +153,8 @@ def test_load_mnist_downloads_missing_files_then_loads(server: str, data_dir: Pa
     assert sorted(p.name for p in root.iterdir()) == sorted(MNIST_FILES.values())
     assert train[0].shape == (5000, 784) and test[0].shape == (10000, 784)
     assert np.bincount(train[1]).tolist() == [500] * 10
+    progress = capsys.readouterr().err  # tqdm's bar, one per downloaded file
+    assert all(name in progress for name in MNIST_FILES.values()) and "B/s" in progress
 
 
 def test_load_mnist_rejects_a_download_that_fails_the_canonical_digest(server: str, tmp_path: Path) -> None:
@@ -139,5 +162,8 @@ def test_load_mnist_rejects_a_download_that_fails_the_canonical_digest(server: s
     with pytest.raises(DataError, match=r"could not download train-images-idx3-ubyte\.gz") as info:
         load_mnist(tmp_path, mirrors=[f"{server}/good/"], cache=False, progress=False)
     assert f"expected sha256 {MNIST_SHA256['train-images-idx3-ubyte.gz']}" in str(info.value)
+    assert str(info.value).startswith(
+        f"MNIST files missing from {tmp_path}: {', '.join(MNIST_FILES.values())}.\n"
+    )
     assert not (tmp_path / "train-images-idx3-ubyte.gz").exists()
     assert _leftovers(tmp_path) == []

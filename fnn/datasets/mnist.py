@@ -117,7 +117,11 @@ def _ensure_files(
             "or pass `root=` / set FNN_DATA_DIR to a directory that holds them."
         )
     for name in missing:
-        dl.download_file(name, root, mirrors, sha256=checksums.get(name), progress=progress)
+        try:
+            dl.download_file(name, root, mirrors, sha256=checksums.get(name), progress=progress)
+        except DataError as error:  # offline, or no mirror serves it intact: say what is still missing
+            still = [n for n in MNIST_FILES.values() if not (root / n).is_file()]
+            raise DataError(f"MNIST files missing from {root}: {', '.join(still)}.\n{error}") from None
     return paths
 
 
