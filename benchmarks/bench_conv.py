@@ -24,13 +24,27 @@ best of 5×3 calls; other jobs were running, so treat ratios as ±20%)::
     32→64, 3x3, stride 2, pad 1, 16x16 (50)     2.1 ms   6.4 ms    1.3 / 1.0    1.7 / 2.0   0.43 / 0.55
     MaxPool2D 2x2 on 30x24x24 (100)                      14.0 ms   1.5 (the book's Pooling)
 
-The backward pass is dominated by :func:`fnn.layers.conv.col2im` for overlapping
-3x3 windows (about half of it: nine strided slab additions).
+Shared-box mode (2026-11, after the stride-1 "flat run" im2col and the offset-loop
+MaxPool2D backward; other jobs at load 5-10 made wall clock useless, so both columns
+are CPU time, one BLAS/torch thread, best of 9x3, old and new code in the same script):
+``OPENBLAS_NUM_THREADS=1 python benchmarks/bench_conv.py --cpu-time --repeat 9``::
+
+    layer                          fnn fwd+bwd before -> after   torch fwd+bwd (x fnn)
+    SimpleConvNet conv1 5x5        8.5 -> 12.6 ms (fwd 2.4 -> 2.5)   2.80 -> 1.89
+    DeepConvNet conv3 3x3 pad 1   18.6 -> 12.2 ms (fwd 4.3 -> 3.5)   0.41 -> 0.62
+    stride 2                       8.0 ->  8.7 ms (fwd 2.5 -> 2.6)   0.73 -> 0.66
+    MaxPool2D 2x2                 13.6 -> 14.4 ms (backward alone 9.1 -> 6.5 ms)
+
+conv1's in-benchmark regression is page faults (~2000 per call, glibc trimming the heap
+between calls; measured with getrusage): in a fresh process the same call takes
+8.7 ms against 9.9 ms before. col2im for stride 1 is now one contiguous run per
+kernel offset (1.3 ms instead of 5.5 ms for conv3); the GEMMs are ~70% of the rest.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 import timeit
 from typing import Any, Callable
 
@@ -96,9 +110,12 @@ def loop_conv(
     return dw, db, col2im(dy @ w.reshape(f, -1), x.shape, k, s, p, o)
 
 
+TIMER: Callable[[], float] = time.perf_counter
+
+
 def best(fn: Callable[[], Any], number: int, repeat: int) -> float:
-    """Best time of one call in milliseconds."""
-    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e3
+    """Best time of one call in milliseconds (wall clock, or CPU time with ``--cpu-time``)."""
+    return min(timeit.repeat(fn, number=number, repeat=repeat, timer=TIMER)) / number * 1e3
 
 
 def bench_conv(config: Conv, number: int, repeat: int) -> dict[str, float]:
@@ -186,8 +203,24 @@ def bench_pool(n: int, c: int, h: int, number: int, repeat: int) -> dict[str, fl
 def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat (smoke test)")
+    parser.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="time process CPU time, torch on one thread (run with OPENBLAS_NUM_THREADS=1): "
+        "steadier than wall clock on a shared machine",
+    )
+    parser.add_argument("--repeat", type=int, default=5, help="timing repeats (best is kept)")
     args = parser.parse_args(argv)
-    number, repeat = (1, 1) if args.quick else (3, 5)
+    global TIMER
+    if args.cpu_time:
+        TIMER = time.process_time
+        try:
+            import torch
+
+            torch.set_num_threads(1)
+        except ImportError:
+            pass
+    number, repeat = (1, 1) if args.quick else (3, args.repeat)
     batch = 8 if args.quick else 100
     configs: list[Conv] = [
         ("SimpleConvNet conv1 (1x28x28 -> 30x24x24, 5x5)", batch, 1, 28, 30, 5, 1, 0),

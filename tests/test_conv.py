@@ -37,6 +37,9 @@ CONFIGS = [
     dict(kernel_size=2, stride=2),
     dict(kernel_size=2, stride=3, padding=1),
     dict(kernel_size=5, padding=2, use_bias=False),
+    dict(kernel_size=(3, 1)),  # stride 1 without the spare row
+    dict(kernel_size=(2, 3), padding=(0, 1)),  # stride 1, asymmetric window and padding
+    dict(kernel_size=1, use_bias=False),
 ]
 
 

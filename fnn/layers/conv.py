@@ -162,17 +162,30 @@ class Conv2D(Layer[Conv2DParams]):
     """2-D cross-correlation of NCHW images with learned kernels (the book's Convolution).
 
     **Forward**: ``yₙ,f,p,q = Σ_c,i,j Wf,c,i,j · x̃ₙ,c,p·sh+i,q·sw+j + bf`` with ``x̃`` the
-    zero-padded input; no kernel flip. Computed by im2col: the windows of ``x̃`` (a
-    strided view) are copied once into ``col`` of shape ``(N, C·kh·kw, OH·OW)`` and
-    ``yₙ = W colₙ + b`` with ``W`` reshaped to ``(F, C·kh·kw)``: one (batched) matrix
-    product, whose ``(N, F, OH·OW)`` result is already NCHW.
+    zero-padded input; no kernel flip. Computed by im2col: ``colₙ`` of shape
+    ``(C·kh·kw, OH·G)`` is copied once from a strided view of ``x̃`` and
+    ``yₙ = W colₙ + b`` with ``W`` reshaped to ``(F, C·kh·kw)`` (one batched product whose
+    ``(N, F, OH, G)`` result is already NCHW). For stride 1, ``G = Wp`` (the padded width):
+    row ``(c, i, j)`` of ``colₙ`` is then the single contiguous run of ``x̃ₙ,c`` flattened
+    that starts at ``i·Wp + j``, so the copy moves long runs instead of ``OW``-wide rows;
+    grid columns ``q >= OW`` are unused and ``y`` is returned as the ``[..., :OW]`` view of
+    the grid (rows contiguous, row stride ``Wp``). Other strides use ``G = OW``.
 
     **Backward (VJP)**: ``yₙ`` is linear in ``W`` and in ``colₙ``, so with ``dYₙ`` the
-    ``(F, OH·OW)`` matrix of ``dyₙ``: ``dW = Σₙ dYₙ colₙᵀ``, ``db = Σₙ,p,q dy``,
-    ``dcolₙ = Wᵀ dYₙ``; and since ``col`` is a linear gather of ``x``, its adjoint
-    :func:`col2im` scatter-adds ``dcol`` back onto ``x`` (then crops the padding).
+    ``(F, OH·G)`` grid of ``dyₙ`` (zeros in the unused columns, so they add nothing):
+    ``dW = Σₙ dYₙ colₙᵀ``, ``db = Σₙ,p,q dy``, ``dcolₙ = Wᵀ dYₙ``; ``col`` is a linear gather
+    of ``x̃``, so its adjoint scatter-adds ``dcol`` back (then crops the padding): for
+    stride 1 one contiguous run ``x̃ₙ,c[i·Wp + j : i·Wp + j + OH·Wp] += dcolₙ[c, i, j]`` per
+    kernel offset (the unused columns carry zeros into the wrap-around), otherwise
+    :func:`col2im`. (``dx`` as a full correlation of ``dy`` padded by ``k − 1 − p`` with the
+    flipped, channel-transposed kernel, ``dxₙ,c,h,w = Σ_f,i,j dy′ₙ,f,h+i,w+j Wf,c,kh−1−i,kw−1−j``,
+    gathers ``F·kh·kw`` rows instead of scattering ``C·kh·kw``: measured slower unless
+    ``F < C``, so not used.)
 
-    **Residuals**: ``col`` (so the backward does not gather again) and the input shape.
+    **Residuals**: ``x̃`` (the padded input; for stride 1 with one spare bottom row) and the
+    input shape. Keeping ``col`` instead (``kh·kw·G/OW`` times larger) would save one
+    gather copy in the backward pass (about 3% of it for 3x3 layers) but costs that
+    much memory per layer and measured no faster (allocator page faults dominate).
 
     **Shapes**: ``x: (N, C, H, W)`` → ``y: (N, F, OH, OW)``,
     ``OH = (H + 2·ph − kh) // sh + 1``, ``OW = (W + 2·pw − kw) // sw + 1``.
@@ -223,43 +236,100 @@ class Conv2D(Layer[Conv2DParams]):
         _, h, w = check_spatial(self, in_shape, self.kernel_size, self.padding)
         return (self.filters, *output_size((h, w), self.kernel_size, self.stride, self.padding))
 
-    def _col(self, params: Conv2DParams, x: Array) -> tuple[Array, Pair]:
+    def _pad(self, params: Conv2DParams, x: Array) -> Array:
+        """The validated input, zero-padded; for stride 1 C-contiguous with one spare bottom row."""
         check_ndim(self, x, (params.w.shape[1], -1, -1))
         check_dtype(self, x, params.w.dtype)
         check_spatial(self, x.shape[1:], self.kernel_size, self.padding)
-        windows = sliding_windows(pad2d(x, self.padding), self.kernel_size, self.stride)
-        n, c, kh, kw, oh, ow = windows.shape
-        col: Array = array_module(x).ascontiguousarray(windows).reshape(n, c * kh * kw, oh * ow)
-        return col, (oh, ow)
+        if self.stride != (1, 1):
+            return pad2d(x, self.padding)
+        xp = array_module(x)
+        (ph, pw), spare = self.padding, int(self.kernel_size[1] > 1)
+        if (ph, pw, spare) == (0, 0, 0):
+            contiguous: Array = xp.ascontiguousarray(x)
+            return contiguous
+        padded: Array = xp.pad(x, ((0, 0), (0, 0), (ph, ph + spare), (pw, pw)))
+        return padded
 
-    def _affine(self, params: Conv2DParams, col: Array, size: Pair) -> Array:
-        y = params.w.reshape(self.filters, -1) @ col
+    def _col(self, xpad: Array, size: Pair) -> tuple[Array, int]:
+        """``(col, G)``: ``col`` of shape ``(N, C·kh·kw, OH·G)`` gathered from ``xpad`` in one copy.
+
+        Stride 1: ``G = Wp`` and row ``(c, i, j)`` of ``colₙ`` is one contiguous run of
+        ``x̃ₙ,c`` flattened over ``(H, W)``, starting at ``i·Wp + j`` (grid columns
+        ``OW … Wp − 1`` wrap into the next row: unused). Otherwise ``G = OW`` and ``col`` is
+        the :func:`sliding_windows` view, copied.
+        """
+        xp = array_module(xpad)
+        (kh, kw), (oh, ow) = self.kernel_size, size
+        n, c, _, wp = xpad.shape
+        if self.stride == (1, 1):
+            s0, s1, s2, s3 = xpad.strides
+            view = xp.lib.stride_tricks.as_strided(
+                xpad, shape=(n, c, kh, kw, oh * wp), strides=(s0, s1, s2, s3, s3)
+            )
+            grid = wp
+        else:
+            view = sliding_windows(xpad, self.kernel_size, self.stride)
+            grid = ow
+        col: Array = xp.ascontiguousarray(view).reshape(n, c * kh * kw, oh * grid)
+        return col, grid
+
+    def _affine(self, params: Conv2DParams, xpad: Array, size: Pair) -> Array:
+        col, grid = self._col(xpad, size)
+        y_grid = params.w.reshape(self.filters, -1) @ col
         if params.b is not None:
-            y += params.b[:, None]
-        result: Array = y.reshape(col.shape[0], self.filters, *size)
-        return result
+            y_grid += params.b[:, None]
+        y: Array = y_grid.reshape(col.shape[0], self.filters, size[0], grid)[..., : size[1]]
+        return y
+
+    def _size(self, x: Array) -> Pair:
+        return output_size(x.shape[2:], self.kernel_size, self.stride, self.padding)
 
     def apply(self, params: Conv2DParams, x: Array) -> Array:
-        col, size = self._col(params, x)
-        return self._affine(params, col, size)
+        return self._affine(params, self._pad(params, x), self._size(x))
 
     def forward(self, params: Conv2DParams, x: Array) -> tuple[Array, tuple[Array, Shape]]:
-        col, size = self._col(params, x)
-        return self._affine(params, col, size), (col, tuple(x.shape))
+        xpad = self._pad(params, x)
+        return self._affine(params, xpad, self._size(x)), (xpad, tuple(x.shape))
+
+    def _dw(
+        self, params: Conv2DParams, residuals: tuple[Array, Shape], dy: Array
+    ) -> tuple[Conv2DParams, Array]:
+        """``(dparams, dY)`` with ``dY`` the ``(N, F, OH·G)`` grid of ``dy`` (zero in unused columns)."""
+        xp = array_module(dy)
+        n, f, oh, ow = dy.shape
+        col, grid = self._col(residuals[0], (oh, ow))
+        if grid == ow:
+            dy_grid = dy.reshape(n, f, oh * ow)
+        else:
+            dy_grid = xp.zeros((n, f, oh, grid), dtype=dy.dtype)
+            dy_grid[..., :ow] = dy
+            dy_grid = dy_grid.reshape(n, f, oh * grid)
+        dw = (dy_grid @ col.transpose(0, 2, 1)).sum(axis=0).reshape(params.w.shape)
+        return Conv2DParams(dw, dy.sum(axis=(0, 2, 3)) if params.b is not None else None), dy_grid
 
     def grad(
         self, params: Conv2DParams, residuals: tuple[Array, Shape], dy: Array
     ) -> tuple[Conv2DParams, Array]:
-        col, in_shape = residuals
-        n, f, oh, ow = dy.shape
-        dy3 = dy.reshape(n, f, oh * ow)
-        dwindows = (params.w.reshape(f, -1).T @ dy3).reshape(n, in_shape[1], *self.kernel_size, oh, ow)
-        dx = col2im(dwindows, in_shape, self.stride, self.padding)
-        return self.param_grad(params, residuals, dy), dx
+        xpad, in_shape = residuals
+        xp = array_module(dy)
+        dparams, dy_grid = self._dw(params, residuals, dy)
+        (n, c, h, w), (kh, kw), (ph, pw) = in_shape, self.kernel_size, self.padding
+        dcol = params.w.reshape(self.filters, -1).T @ dy_grid
+        if self.stride != (1, 1):
+            return dparams, col2im(
+                dcol.reshape(n, c, kh, kw, *dy.shape[2:]), in_shape, self.stride, self.padding
+            )
+        run = dcol.shape[2]
+        dcol = dcol.reshape(n, c, kh, kw, run)
+        rows, wp = xpad.shape[2:]
+        dx_flat = xp.zeros((n, c, rows * wp), dtype=dy.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                dx_flat[:, :, i * wp + j : i * wp + j + run] += dcol[:, :, i, j]
+        dx: Array = dx_flat.reshape(n, c, rows, wp)[:, :, ph : ph + h, pw : pw + w]
+        return dparams, dx
 
     def param_grad(self, params: Conv2DParams, residuals: tuple[Array, Shape], dy: Array) -> Conv2DParams:
-        """``dW`` and ``db`` alone: a first convolution skips ``dcol`` and :func:`col2im`."""
-        col, _ = residuals
-        n, f, oh, ow = dy.shape
-        dw = (dy.reshape(n, f, oh * ow) @ col.transpose(0, 2, 1)).sum(axis=0).reshape(params.w.shape)
-        return Conv2DParams(dw, dy.sum(axis=(0, 2, 3)) if params.b is not None else None)
+        """``dW`` and ``db`` alone: a first convolution skips ``dcol`` and the scatter."""
+        return self._dw(params, residuals, dy)[0]

@@ -1,9 +1,9 @@
 """Pooling over the spatial axes of NCHW input: max, average and global average.
 
 Windows come from :func:`fnn.layers.conv.sliding_windows` (a strided view, no
-Python loop over pixels) and gradients go back through
-:func:`fnn.layers.conv.col2im` (a loop over the window offsets at most; one strided
-assignment when windows do not overlap). No ``np.add.at``.
+Python loop over pixels). Gradients go back by a loop over the window offsets, each
+adding one strided slab (:func:`fnn.layers.conv.col2im` for the average; for the
+maximum only the winners' ``dy``). No ``np.add.at``.
 """
 
 from __future__ import annotations
@@ -96,7 +96,13 @@ class MaxPool2D(_Pool2D):
     (smallest ``i``, then smallest ``j``): the winner is ``argmax`` over the flattened
     window.
 
-    **Residuals**: the winner's index in each (flattened) window, ``(N, C, OH, OW)``, and the input shape.
+    The backward pass loops over the ``kh·kw`` offsets ``k``, adding
+    ``where(winner == k, dy, 0)`` to the strided slab of ``dx`` that offset ``k`` covers
+    (never materializing the ``kh·kw``-times larger window gradients).
+
+    **Residuals**: the winner's offset in each (flattened) window, ``(N, C, OH, OW)``, as
+    int8 (int32 for windows over 127 elements: a quarter of the memory of int32), and
+    the input shape.
 
     **Shapes**: ``(N, C, H, W)`` → ``(N, C, OH, OW)``, ``OH = (H + 2·ph − kh) // sh + 1``.
 
@@ -116,8 +122,9 @@ class MaxPool2D(_Pool2D):
         """The window maxima and (with ``track``) the first winner's offset, by a loop over offsets."""
         windows = self._windows(x, float("-inf"))
         xp = array_module(x)
+        kh, kw = self.window
         y: Array = windows[:, :, 0, 0].copy()
-        winner = xp.zeros(y.shape, dtype=xp.int32) if track else None
+        winner = xp.zeros(y.shape, dtype=xp.int8 if kh * kw <= 127 else xp.int32) if track else None
         for k in range(1, self.window[0] * self.window[1]):
             v = windows[:, :, k // self.window[1], k % self.window[1]]
             if winner is not None:
@@ -137,11 +144,16 @@ class MaxPool2D(_Pool2D):
     def grad(self, params: None, residuals: tuple[Array, Shape], dy: Array) -> tuple[None, Array]:
         winner, in_shape = residuals
         xp = array_module(dy)
-        n, c, oh, ow = dy.shape
-        kh, kw = self.window
-        chosen = winner[:, :, None] == xp.arange(kh * kw)[:, None, None]
-        dwindows = (chosen * dy[:, :, None]).reshape(n, c, kh, kw, oh, ow)
-        return None, col2im(dwindows, in_shape, self.stride, self.padding)
+        (kh, kw), (sh, sw), (ph, pw) = self.window, self.stride, self.padding
+        oh, ow = dy.shape[2:]
+        dx = xp.zeros((*in_shape[:2], in_shape[2] + 2 * ph, in_shape[3] + 2 * pw), dtype=dy.dtype)
+        for k in range(kh * kw):
+            i, j = divmod(k, kw)
+            dx[:, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw] += xp.where(
+                winner == k, dy, 0
+            )
+        result: Array = dx[:, :, ph : ph + in_shape[2], pw : pw + in_shape[3]]
+        return None, result
 
 
 @attrs.frozen(repr=False)
