@@ -16,6 +16,8 @@ from typing import Any, cast
 import numpy as np
 import pytest
 
+import fnn
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 DATA = ROOT.parent / "shared" / "data"
@@ -297,3 +299,100 @@ def test_precision(capsys: pytest.CaptureFixture[str]) -> None:
     else:  # no GPU here: the example says why and skips the rows, without failing
         assert not gpu_rows and r["gpu_reason"]
         assert f"GPU rows skipped: {r['gpu_reason']}" in capsys.readouterr().out
+
+
+def test_weight_init_histograms(tmp_path: Path) -> None:
+    r = run("ch06_weight_init", "--samples", "200", "--out", str(tmp_path))
+    x, acts = np.asarray(r["x"]), r["activations"]
+    for name, outputs in acts.items():  # recomputed layer by layer from the returned weights
+        a = x
+        for layer, p in zip(outputs, [p for p in r["params"][name] if p is not None]):
+            z = a @ np.asarray(p.w)
+            a = sigmoid(z) if "sigmoid" in name else np.maximum(z, 0)
+            np.testing.assert_allclose(layer, a, rtol=1e-10, atol=1e-12)
+            if "Xavier" in name:
+                assert np.asarray(p.w).std() == pytest.approx(0.1, rel=0.05)  # 1/sqrt(100)
+            if "He" in name:
+                assert np.asarray(p.w).std() == pytest.approx(np.sqrt(0.02), rel=0.05)  # sqrt(2/100)
+    saturated = np.mean(np.abs(acts["sigmoid, std 1"][-1] - 0.5) > 0.4)
+    assert saturated > 0.5  # std 1: most sigmoids sit near 0 or 1
+    assert acts["sigmoid, std 0.01"][-1].std() < 0.02  # std 0.01: all near 0.5
+    assert 0.05 < acts["sigmoid, Xavier (1/sqrt(n))"][-1].std() < 0.3  # Xavier: spread kept
+    assert acts["ReLU, std 0.01"][-1].std() < 1e-3 < acts["ReLU, He (sqrt(2/n))"][-1].std()
+    he = [a.std() for a in acts["ReLU, He (sqrt(2/n))"]]
+    assert max(he) / min(he) < 2  # He keeps the spread from layer to layer
+    assert_png(r["plot"])
+
+
+@needs_mnist
+def test_optimizer_comparison(tmp_path: Path) -> None:
+    r = run("ch06_optimizers", "--data", str(DATA), "--steps", "300", "--out", str(tmp_path))
+    losses = r["losses"]
+    assert list(losses) == ["SGD", "Momentum", "AdaGrad", "Adam"]
+    first = {name: curve[0] for name, curve in losses.items()}
+    assert len(set(first.values())) == 1  # the same start and the same first batch for every optimizer
+    assert 2.0 < first["SGD"] < 3.0  # about ln 10 for an untrained 10-class network
+    late = {name: float(np.mean(curve[-50:])) for name, curve in losses.items()}
+    for name in ("Momentum", "AdaGrad", "Adam"):  # the book's finding: SGD is the slowest
+        assert late[name] < late["SGD"] < first["SGD"]
+    start, sgd = r["start_params"], r["params"]["SGD"]
+    assert not np.allclose(np.asarray(start[0].w), np.asarray(sgd[0].w))  # training returned new params
+    assert np.asarray(start[0].w).std() == pytest.approx(np.sqrt(2 / 784), rel=0.05)  # He initialisation
+    assert r["test_accuracy"]["Adam"] > 0.85
+    assert_png(r["plot"])
+
+
+@needs_mnist
+def test_batch_norm_comparison(tmp_path: Path) -> None:
+    r = run("ch06_batch_norm", "--data", str(DATA), "--stds", "0.01", "--epochs", "8", "--out", str(tmp_path))
+    runs = r["runs"][0.01]
+    bn, plain = runs["batch norm"].train_accuracy, runs["no batch norm"].train_accuracy
+    assert len(bn) == len(plain) == 8
+    assert plain[-1] < 0.2  # tiny weights without batch norm: the signal vanishes, nothing is learned
+    assert bn[-1] > 0.8  # with batch norm the same start learns
+    params, state = r["trained"][0.01]
+    model = r["model"](0.01, True)
+    x, t = r["x"], r["t"]
+    assert fnn.accuracy(model, params, x, t, state=state) == pytest.approx(bn[-1])
+    bn_states = [s for s in state if s is not None]
+    assert len(bn_states) == 5
+    for s in bn_states:  # the running statistics were threaded through training and moved
+        assert isinstance(s, fnn.BatchNormState)
+        assert np.abs(np.asarray(s.mean)).max() > 1e-3 and not np.allclose(np.asarray(s.var), 1.0)
+    assert_png(r["plot"])
+
+
+@needs_mnist
+def test_overfitting(tmp_path: Path) -> None:
+    r = run(
+        "ch06_overfitting",
+        "--data",
+        str(DATA),
+        "--epochs",
+        "120",
+        "--test-size",
+        "1000",
+        "--out",
+        str(tmp_path),
+    )
+    h = r["histories"]
+    assert list(h) == ["none", "weight decay λ=0.1", "dropout rate=0.2"]
+    gap = {name: hist.train_accuracy[-1] - hist.eval_accuracy[-1] for name, hist in h.items()}
+    assert h["none"].train_accuracy[-1] > 0.97  # 300 images are memorised
+    assert gap["none"] > 0.1
+    assert gap["weight decay λ=0.1"] < gap["none"] and gap["dropout rate=0.2"] < gap["none"]
+    none, decayed = r["params"]["none"], r["params"]["weight decay λ=0.1"]
+    norm = {
+        k: sum(float(np.sum(np.asarray(p.w) ** 2)) for p in v if p is not None)
+        for k, v in (("none", none), ("decay", decayed))
+    }
+    assert norm["decay"] < norm["none"]  # weight decay keeps the weights small
+    x_test, t_test = np.asarray(r["x_test"]), np.asarray(r["t_test"])
+    a = x_test
+    for p in none[:-1:2]:  # the plain network, recomputed: (Dense, ReLU) x 6, Dense
+        a = np.maximum(a @ np.asarray(p.w, dtype=np.float64) + np.asarray(p.b), 0)
+    logits = a @ np.asarray(none[-1].w, dtype=np.float64) + np.asarray(none[-1].b)
+    assert h["none"].eval_accuracy[-1] == pytest.approx(
+        float(np.mean(logits.argmax(axis=1) == t_test)), abs=2e-3
+    )
+    assert_png(r["plot"])
