@@ -13,7 +13,9 @@ after every second one, then ``affine 50 → ReLU → dropout → affine 10 → 
    (see :mod:`fnn.dlfs`).
 2. A fresh DeepConvNet is trained with Adam (inverted dropout, a new key every
    step, from ``fit``) on the offline training files, with test accuracy after
-   every epoch; the curves go to ``deep_convnet.png``.
+   every epoch; the curves go to ``deep_convnet.png``. The default, 3 epochs, takes
+   about a minute and reaches about 0.935; ``--epochs 8`` reaches about 0.97
+   (``--train-accuracy`` adds the training-accuracy curve, one more pass per epoch).
 
 Run: ``python examples/deep_convnet.py`` (``--epochs 1 --train-size 200 --test-size 200`` for a quick run)
 """
@@ -32,6 +34,12 @@ from examples.simple_convnet import epoch_line, parse, plot  # noqa: E402
 from fnn import dlfs  # noqa: E402
 from fnn.typing import Array  # noqa: E402
 
+#: What longer runs reach (the 5,000 offline training images, seed 0, test accuracy on all 10,000).
+MORE_EPOCHS = (
+    "more epochs learn more: --epochs 5 reaches about 0.96 and --epochs 8 about 0.97 "
+    "(about 20 s an epoch on one CPU core; --train-accuracy adds the training curve)"
+)
+
 
 def pretrained_accuracy(data: Path, x_test: Array, t_test: Array, dtype: str = "float32") -> float:
     """Test accuracy of the book's DeepConvNet weights (dropout folded in), computed in ``dtype``."""
@@ -43,7 +51,7 @@ def pretrained_accuracy(data: Path, x_test: Array, t_test: Array, dtype: str = "
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Evaluate the book's weights, train a DeepConvNet, plot accuracy curves; return the numbers."""
-    args = parse(argv, "DeepConvNet (DLfS ch. 8) on MNIST.", epochs=8, lr=1e-3)
+    args = parse(argv, "DeepConvNet (DLfS ch. 8) on MNIST.", epochs=3, lr=1e-3, train_accuracy=False)
     b = fnn.backend()
     (x_train, t_train), (x_test, t_test) = fnn.datasets.load_mnist(
         args.data / "mnist", flatten=False, download=False, cache=False, progress=False, backend=b
@@ -84,6 +92,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"trained on {len(t_train)} images for {history.epochs} epochs in {seconds:.1f} s: "
         f"test accuracy {results['test_accuracy']:.4f} on {len(t_eval)} images"
     )
+    if history.epochs < 8:
+        print(MORE_EPOCHS)
     args.out.mkdir(parents=True, exist_ok=True)
     png = args.out / "deep_convnet.png"
     plot(png, history, f"DeepConvNet, {len(t_train)} training images")

@@ -74,7 +74,9 @@ def epoch_line(history: fnn.History, epoch: int) -> str:
     return f"loss {history.loss[epoch]:.4f}{train}  test acc {history.eval_accuracy[epoch]:.4f}"
 
 
-def parse(argv: list[str] | None, description: str, epochs: int, lr: float) -> argparse.Namespace:
+def parse(
+    argv: list[str] | None, description: str, epochs: int, lr: float, train_accuracy: bool = True
+) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--epochs", type=int, default=epochs)
     parser.add_argument("--train-size", type=int, default=None, help="use the first N training images")
@@ -94,7 +96,7 @@ def parse(argv: list[str] | None, description: str, epochs: int, lr: float) -> a
     parser.add_argument(
         "--train-accuracy",
         action=argparse.BooleanOptionalAction,
-        default=True,
+        default=train_accuracy,
         help="also measure the training accuracy after every epoch (one more pass over the data)",
     )
     parser.add_argument("--data", type=Path, default=DATA, help="directory holding mnist/ and dlfs/")
@@ -134,7 +136,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         epochs=args.epochs,
         batch_size=args.batch_size,
         eval_data=(x_eval, t_eval),
-        train_accuracy=True,
+        train_accuracy=args.train_accuracy,
         progress=False,
     )
     seconds = time.perf_counter() - start

@@ -59,6 +59,7 @@ def test_simple_convnet_book_weights_and_training(tmp_path: Path, capsys: pytest
     assert r["pretrained_accuracy"] == 0.989  # 9,890 of 10,000 test images, as the book's ~0.99
     assert r["test_accuracy"] >= 0.95  # trained on the 5,000-image subset, full test set
     assert r["history"].epochs == 4 and r["history"].eval_accuracy[-1] > r["history"].eval_accuracy[0]
+    assert r["history"].train_accuracy == ()  # --no-train-accuracy skips that pass
     assert_png(r["png"])
     out = capsys.readouterr().out
     assert "book's weights: test accuracy 0.9890 on 10000 images (float32)" in out
