@@ -16,8 +16,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
@@ -26,7 +28,7 @@ import fnn
 QUERIES = [13.0, 11.0, 31.0, 3.0, 3.5]
 
 
-def plot(path: Path, x: np.ndarray, t: np.ndarray, hours: np.ndarray, p: np.ndarray) -> None:
+def plot(path: Path, x: NDArray[Any], t: NDArray[Any], hours: NDArray[Any], p: NDArray[Any]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -66,7 +68,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     w, b = float(params.w[0, 0]), float(params.b[0])
     print(f"w = {w:.4f}, b = {b:.4f}: P(pass) = 0.5 at {-b / w:.2f} hours")
 
-    def probability(hours: np.ndarray) -> np.ndarray:
+    def probability(hours: NDArray[Any]) -> NDArray[Any]:
         return fnn.sigmoid(model.apply(params, backend.asarray(hours).reshape(-1, 1)))[:, 0]
 
     predictions = probability(np.asarray(QUERIES))

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
@@ -36,7 +37,7 @@ W2 = [[0.4], [0.5], [0.6]]
 B2 = [0.1]
 
 
-def show(name: str, value: np.ndarray) -> None:
+def show(name: str, value: NDArray[Any]) -> None:
     text = np.array2string(np.asarray(value), precision=6, separator=", ", prefix=" " * 7)
     print(f"{name:>4} = {text}")
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
@@ -55,7 +56,7 @@ def network(activation: fnn.Layer[None], w_init: fnn.initializers.Initializer) -
     return fnn.sequential(*layers)
 
 
-def activations(model: fnn.Sequential, params: tuple[Any, ...], x: Array) -> list[np.ndarray]:
+def activations(model: fnn.Sequential, params: tuple[Any, ...], x: Array) -> list[NDArray[Any]]:
     """The output of every activation layer (inference, one layer at a time)."""
     outputs = []
     for i, layer in enumerate(model.layers):
@@ -65,7 +66,7 @@ def activations(model: fnn.Sequential, params: tuple[Any, ...], x: Array) -> lis
     return outputs
 
 
-def plot(path: Path, results: dict[str, list[np.ndarray]]) -> None:
+def plot(path: Path, results: dict[str, list[NDArray[Any]]]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     backend = fnn.backend("numpy", "float64")
     data_key, init_key = fnn.random.split(fnn.random.key(args.seed))
     x = fnn.random.normal(data_key, (args.samples, NODES), backend)
-    results: dict[str, list[np.ndarray]] = {}
+    results: dict[str, list[NDArray[Any]]] = {}
     params_of: dict[str, object] = {}
     print("mean / std of each layer's activations")
     for name, activation, w_init in EXPERIMENTS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -331,10 +331,10 @@ def test_fit_bad_input() -> None:
 
 def test_numpy_integers_are_accepted_as_sizes() -> None:
     model, params, x, t = small_problem()
-    n = np.int64(x.shape[0] // 2)  # sizes computed from arrays are NumPy integers
+    n = cast(int, np.int64(x.shape[0] // 2))  # sizes computed from arrays are NumPy integers
     assert [len(xb) for xb, _ in fnn.batches(None, x, t, batch_size=n, shuffle=False)] == [30, 30]
     args: tuple[Any, ...] = (model, SCE, fnn.optim.sgd(0.1), params, x, t)
-    a = fnn.fit(*args, key=fnn.random.key(0), epochs=np.int32(2), batch_size=n, progress=False)
+    a = fnn.fit(*args, key=fnn.random.key(0), epochs=cast(int, np.int32(2)), batch_size=n, progress=False)
     b = fnn.fit(*args, key=fnn.random.key(0), epochs=2, batch_size=30, progress=False)
     assert a.history == b.history
 
