@@ -47,11 +47,9 @@ module from their inputs).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import pickle
-import secrets
 import sys
 import zipfile
 from pathlib import Path
@@ -63,6 +61,7 @@ import numpy as np
 from fnn import tree
 from fnn.backend import array_module, is_cupy_array, to_numpy
 from fnn.errors import DTypeError, FormatError, ShapeError, StructureError
+from fnn.files import atomic_write
 from fnn.typing import Array, PyTree
 
 __all__ = ["FORMAT_VERSION", "load", "load_pickle_arrays", "register", "save"]
@@ -196,21 +195,6 @@ def _encode_leaf(leaf: Any, path: str) -> tuple[np.ndarray[Any, Any], str | None
     return np.asarray(array, order="C"), python
 
 
-def _create_temp(target: Path) -> tuple[int, Path]:
-    """A new hidden file ``.name.<random>.tmp`` beside ``target``, open for writing.
-
-    Unlike :func:`tempfile.mkstemp` (mode 0600) its permissions follow the umask, as
-    those of any new file, so the renamed file is as readable as ``open`` would make it.
-    """
-    while True:
-        tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
-        try:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-            return os.open(tmp, flags, 0o666), tmp
-        except FileExistsError:  # pragma: no cover - a 48-bit name collision
-            continue
-
-
 def save(path: str | os.PathLike[str], params: PyTree) -> Path:
     """Write the pytree ``params`` to ``path`` as an fnn ``.npz`` file, atomically.
 
@@ -248,17 +232,8 @@ def save(path: str | os.PathLike[str], params: PyTree) -> Path:
         "leaves": leaves_meta,
     }
     arrays[_META] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-    fd, tmp = _create_temp(target)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **cast(dict[str, Any], arrays))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_write(target) as f:
+        np.savez(f, **cast(dict[str, Any], arrays))
     return target
 
 

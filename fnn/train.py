@@ -41,7 +41,7 @@ from fnn import random
 from fnn.backend import array_module, backend, is_cupy_array
 from fnn.backprop import value_grad_and_state
 from fnn.errors import DataError, ShapeError, StateError, TrainingError
-from fnn.io import _create_temp
+from fnn.files import atomic_write
 from fnn.layers.core import Layer
 from fnn.losses import Loss
 from fnn.optim.base import GradientTransformation, apply_updates
@@ -207,13 +207,8 @@ class History:
         if title:
             figure.suptitle(title)
         target = Path(path)
-        fd, tmp = _create_temp(target)  # atomic, as every file fnn writes: temp file, then rename
-        try:
-            with os.fdopen(fd, "wb") as f:
-                figure.savefig(f, format="png", dpi=100)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with atomic_write(target) as f:  # atomic, as every file fnn writes
+            figure.savefig(f, format="png", dpi=100)
         return target
 
 

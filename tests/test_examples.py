@@ -25,12 +25,12 @@ MNIST = DATA / "mnist"
 WEIGHTS = DATA / "dlfs" / "sample_weight.pkl"
 
 
-
 def test_offline_data_is_beside_the_project() -> None:
     """The data tests read ``../shared/data``; without it they fail (never skip), and this says why."""
     assert MNIST.is_dir() and WEIGHTS.is_file(), (
         f"offline data not found at {DATA}: check out the project with shared/ beside it"
     )
+
 
 Main = Callable[[list[str]], dict[str, Any]]
 

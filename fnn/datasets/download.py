@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import secrets
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -26,8 +25,9 @@ from typing import BinaryIO
 from tqdm import tqdm
 
 from fnn.errors import DataError
+from fnn.files import atomic_write
 
-__all__ = ["download_file", "sha256_of", "mirror_url", "create_temp"]
+__all__ = ["download_file", "sha256_of", "mirror_url"]
 
 _CHUNK = 1 << 16
 
@@ -39,21 +39,6 @@ def sha256_of(path: str | os.PathLike[str]) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def create_temp(directory: Path, name: str, suffix: str) -> tuple[int, Path]:
-    """A new, hidden temporary file ``directory/.name.<random><suffix>``, opened for writing.
-
-    Unlike :func:`tempfile.mkstemp`, its permissions follow the umask (as for any
-    new file), so the file renamed into place is readable as a download should be.
-    """
-    while True:
-        path = directory / f".{name}.{secrets.token_hex(6)}{suffix}"
-        try:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-            return os.open(path, flags, 0o666), path
-        except FileExistsError:  # pragma: no cover - a 48-bit name collision
-            continue
 
 
 def mirror_url(mirror: str, filename: str) -> str:
@@ -89,24 +74,20 @@ def _fetch(
     """Download ``url`` to ``directory/filename`` atomically, or raise with the reason."""
     if not url.startswith(("http://", "https://")):
         raise ValueError("only http:// and https:// mirrors are supported")
-    fd, tmp = create_temp(directory, filename, ".part")
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-            length = response.headers.get("Content-Length")
-            total = int(length) if length and length.isdigit() else None
-            digest = _stream(response, out, total, filename, progress)
-            size = out.tell()
-            out.flush()
-            os.fsync(out.fileno())
+    target = directory / filename
+    with (
+        atomic_write(target, ".part") as out,
+        urllib.request.urlopen(url, timeout=timeout) as response,
+    ):
+        length = response.headers.get("Content-Length")
+        total = int(length) if length and length.isdigit() else None
+        digest = _stream(response, out, total, filename, progress)
+        size = out.tell()
         if total is not None and size != total:
             raise ValueError(f"incomplete download: {size} of {total} bytes")
         if sha256 is not None and digest != sha256.lower():
             raise ValueError(f"checksum mismatch: expected sha256 {sha256.lower()}, got {digest}")
-        target = directory / filename
-        os.replace(tmp, target)
-        return target
-    finally:
-        tmp.unlink(missing_ok=True)
+    return target
 
 
 def _reason(error: BaseException) -> str:

@@ -38,6 +38,7 @@ from fnn.datasets import download as dl
 from fnn.datasets import idx
 from fnn.datasets.encoding import one_hot
 from fnn.errors import DataError
+from fnn.files import atomic_write
 from fnn.typing import Array, DTypeLike
 
 __all__ = [
@@ -147,18 +148,10 @@ def _save_cached(array: Array, directory: Path, name: str, stem: str) -> None:
     """
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = dl.create_temp(directory, name, ".tmp")
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "wb") as out:
+        with atomic_write(directory / name) as out:
             np.save(out, array, allow_pickle=False)
-        os.replace(tmp_name, directory / name)
     except OSError:
         return
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
     for stale in directory.glob(f"{stem}.*.npy"):  # parsed copies of earlier versions of the source
         if stale.name != name:
             with contextlib.suppress(OSError):
