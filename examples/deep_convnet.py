@@ -23,14 +23,13 @@ Run: ``python examples/deep_convnet.py`` (``--epochs 1 --train-size 200 --test-s
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 import fnn  # noqa: E402
-from examples.simple_convnet import epoch_line, parse, plot  # noqa: E402
+from examples.simple_convnet import load_and_train, parse, save_plot  # noqa: E402
 from fnn import dlfs  # noqa: E402
 from fnn.typing import Array  # noqa: E402
 
@@ -52,53 +51,12 @@ def pretrained_accuracy(data: Path, x_test: Array, t_test: Array, dtype: str = "
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Evaluate the book's weights, train a DeepConvNet, plot accuracy curves; return the numbers."""
     args = parse(argv, "DeepConvNet (DLfS ch. 8) on MNIST.", epochs=3, lr=1e-3, train_accuracy=False)
-    b = fnn.backend()
-    (x_train, t_train), (x_test, t_test) = fnn.datasets.load_mnist(
-        args.data / "mnist", flatten=False, download=False, cache=False, progress=False, backend=b
-    )
-    results: dict[str, Any] = {}
-    if not args.no_pretrained:
-        results["pretrained_accuracy"] = pretrained_accuracy(args.data, x_test, t_test, args.dtype)
-        print(
-            f"book's weights: test accuracy {results['pretrained_accuracy']:.4f} on {len(t_test)} images "
-            f"({args.dtype})"
-        )
-
-    x_train, t_train = x_train[: args.train_size], t_train[: args.train_size]
-    x_eval, t_eval = x_test[: args.test_size], t_test[: args.test_size]
-    model = dlfs.deep_convnet()
-    print(model.summary((1, 28, 28)))
-    params = model.init(fnn.random.key(args.seed), (1, 28, 28), b)
-    start = time.perf_counter()
-    params, _, history = fnn.fit(
-        model,
-        fnn.losses.softmax_cross_entropy,
-        fnn.optim.adam(args.lr),
-        params,
-        x_train,
-        t_train,
-        key=fnn.random.key(args.seed + 1),
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        eval_data=(x_eval, t_eval),
-        train_accuracy=args.train_accuracy,
-        progress=False,
-    )
-    seconds = time.perf_counter() - start
-    for epoch in range(history.epochs):
-        print(f"epoch {epoch + 1:2d}: {epoch_line(history, epoch)}")
+    results, _, history, _ = load_and_train(args, dlfs.deep_convnet(), pretrained_accuracy)
     results["test_accuracy"] = history.eval_accuracy[-1]
-    print(
-        f"trained on {len(t_train)} images for {history.epochs} epochs in {seconds:.1f} s: "
-        f"test accuracy {results['test_accuracy']:.4f} on {len(t_eval)} images"
-    )
+    print(f"test accuracy {results['test_accuracy']:.4f} on {results['eval_size']} images")
     if history.epochs < 8:
         print(MORE_EPOCHS)
-    args.out.mkdir(parents=True, exist_ok=True)
-    png = args.out / "deep_convnet.png"
-    plot(png, history, f"DeepConvNet, {len(t_train)} training images")
-    print(f"saved {png}")
-    results.update(history=history, params=params, png=png, seconds=seconds)
+    save_plot(args, results, "deep_convnet.png", "DeepConvNet")
     return results
 
 

@@ -21,7 +21,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
@@ -104,24 +104,28 @@ def parse(
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Evaluate the book's weights, train a SimpleConvNet, plot accuracy curves; return the numbers."""
-    args = parse(argv, "SimpleConvNet (DLfS ch. 7) on MNIST.", epochs=12, lr=1e-3)
+def load_and_train(
+    args: argparse.Namespace,
+    model: fnn.Sequential,
+    pretrained: Callable[[Path, Array, Array, str], float],
+) -> tuple[dict[str, Any], Any, fnn.History, tuple[Array, Array]]:
+    """The part both convnet examples share: evaluate the book's weights, then train ``model``.
+
+    Returns the results so far, the trained params, the history and the full test set.
+    """
     b = fnn.backend()
     (x_train, t_train), (x_test, t_test) = fnn.datasets.load_mnist(
         args.data / "mnist", flatten=False, download=False, cache=False, progress=False, backend=b
     )
     results: dict[str, Any] = {}
     if not args.no_pretrained:
-        results["pretrained_accuracy"] = pretrained_accuracy(args.data, x_test, t_test, args.dtype)
+        results["pretrained_accuracy"] = pretrained(args.data, x_test, t_test, args.dtype)
         print(
             f"book's weights: test accuracy {results['pretrained_accuracy']:.4f} on {len(t_test)} images "
             f"({args.dtype})"
         )
-
     x_train, t_train = x_train[: args.train_size], t_train[: args.train_size]
     x_eval, t_eval = x_test[: args.test_size], t_test[: args.test_size]
-    model = dlfs.simple_convnet()
     print(model.summary((1, 28, 28)))
     params = model.init(fnn.random.key(args.seed), (1, 28, 28), b)
     start = time.perf_counter()
@@ -142,16 +146,30 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     seconds = time.perf_counter() - start
     for epoch in range(history.epochs):
         print(f"epoch {epoch + 1:2d}: {epoch_line(history, epoch)}")
-    results["test_accuracy"] = fnn.accuracy(model, params, x_test, t_test)
-    print(
-        f"trained on {len(t_train)} images for {history.epochs} epochs in {seconds:.1f} s: "
-        f"test accuracy {results['test_accuracy']:.4f} on {len(t_test)} images"
+    print(f"trained on {len(t_train)} images for {history.epochs} epochs in {seconds:.1f} s")
+    results.update(
+        history=history, params=params, seconds=seconds, train_size=len(t_train), eval_size=len(t_eval)
     )
+    return results, params, history, (x_test, t_test)
+
+
+def save_plot(args: argparse.Namespace, results: dict[str, Any], name: str, title: str) -> None:
+    """Plot the accuracy curves to ``args.out / name`` and record the path in ``results``."""
     args.out.mkdir(parents=True, exist_ok=True)
-    png = args.out / "simple_convnet.png"
-    plot(png, history, f"SimpleConvNet, {len(t_train)} training images")
+    png = args.out / name
+    plot(png, results["history"], f"{title}, {results['train_size']} training images")
     print(f"saved {png}")
-    results.update(history=history, params=params, png=png, seconds=seconds)
+    results["png"] = png
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Evaluate the book's weights, train a SimpleConvNet, plot accuracy curves; return the numbers."""
+    args = parse(argv, "SimpleConvNet (DLfS ch. 7) on MNIST.", epochs=12, lr=1e-3)
+    model = dlfs.simple_convnet()
+    results, params, _, (x_test, t_test) = load_and_train(args, model, pretrained_accuracy)
+    results["test_accuracy"] = fnn.accuracy(model, params, x_test, t_test)
+    print(f"test accuracy {results['test_accuracy']:.4f} on {len(t_test)} images")
+    save_plot(args, results, "simple_convnet.png", "SimpleConvNet")
     return results
 
 
