@@ -80,8 +80,20 @@ class Backend:
         return f"Backend(name={self.name!r}, dtype={self.dtype.name!r})"
 
     def asarray(self, x: ArrayLike, dtype: DTypeLike | None = None) -> Array:
-        """``x`` as an array of this backend, in ``dtype`` (default: the backend's float dtype)."""
-        result: Array = self.xp.asarray(x, dtype=self.dtype if dtype is None else dtype)
+        """``x`` as an array of this backend, in ``dtype`` (default: the backend's float dtype).
+
+        Raises:
+            DTypeError: ``x`` is ``None`` or cannot be converted (strings, ragged lists, ...).
+        """
+        target = self.dtype if dtype is None else dtype
+        if x is None:
+            raise DTypeError(f"{self!r}.asarray: expected array-like data, got None")
+        try:
+            result: Array = self.xp.asarray(x, dtype=target)
+        except (TypeError, ValueError) as error:
+            raise DTypeError(
+                f"{self!r}.asarray: cannot convert {type(x).__name__} to {target}: {error}"
+            ) from None
         return result
 
     def zeros(self, shape: Shape) -> Array:
@@ -168,5 +180,13 @@ def to_numpy(x: Any) -> Array:
 
 
 def resolve(b: Backend | None) -> Backend:
-    """``b``, or the default backend when ``b`` is ``None``."""
-    return default_backend() if b is None else b
+    """``b``, or the default backend when ``b`` is ``None``.
+
+    Raises:
+        TypeError: ``b`` is neither ``None`` nor a :class:`Backend` (say, a dtype name).
+    """
+    if b is None:
+        return default_backend()
+    if not isinstance(b, Backend):
+        raise TypeError(f"expected an fnn.Backend such as fnn.backend(dtype='float64') or None, got {b!r}")
+    return b

@@ -62,9 +62,15 @@ def split(k: Key, num: int = 2) -> tuple[Key, ...]:
 
 
 def fold_in(k: Key, data: int) -> Key:
-    """A new key that mixes the integer ``data`` (a step number, say) into ``k``."""
+    """A new key that mixes the non-negative integer ``data`` (a step number, say) into ``k``.
+
+    The path grows by ``2³² + data``, which no :func:`split` index reaches, so
+    ``fold_in(k, d)`` differs from every ``split(k, n)[i]`` and from ``fold_in(k, d')``, ``d' ≠ d``.
+    """
     k = _check_key(k)
-    return Key(k.seed, k.path + (1 << 32 | int(data),))
+    if isinstance(data, bool) or not isinstance(data, (int, np.integer)) or data < 0:
+        raise ValueError(f"`data` must be a non-negative integer, got {data!r}")
+    return Key(k.seed, k.path + ((1 << 32) + int(data),))
 
 
 def _generator(k: Key, b: Backend) -> Any:
@@ -96,7 +102,9 @@ def uniform(
 
 
 def bernoulli(k: Key, p: float, shape: Shape, backend: Backend | None = None) -> Array:
-    """Boolean samples that are ``True`` with probability ``p``."""
+    """Boolean samples that are ``True`` with probability ``p`` (``0 ≤ p ≤ 1``)."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"`p` must be a probability in [0, 1], got {p!r}")
     b = resolve(backend)
     u = _generator(_check_key(k), b).random(shape, dtype=np.float32)
     result: Array = u < p
@@ -104,7 +112,9 @@ def bernoulli(k: Key, p: float, shape: Shape, backend: Backend | None = None) ->
 
 
 def permutation(k: Key, n: int, backend: Backend | None = None) -> Array:
-    """A random permutation of ``0 .. n-1`` as an integer array."""
+    """A random permutation of ``0 .. n-1`` as an integer array (``n ≥ 0``)."""
+    if n < 0:
+        raise ValueError(f"`n` must be non-negative, got {n}")
     b = resolve(backend)
     result: Array = _generator(_check_key(k), b).permutation(n)
     return result

@@ -22,7 +22,7 @@ True
 from __future__ import annotations
 
 import builtins
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import attrs
 
@@ -32,6 +32,7 @@ from fnn.typing import PyTree
 __all__ = ["Structure", "flatten", "leaves", "map", "paths", "structure", "unflatten", "param_count"]
 
 _fields_cache: dict[type, tuple[str, ...]] = {}
+_builders: dict[type, Callable[[list[Any]], Any]] = {}
 
 
 def _attrs_fields(cls: type) -> tuple[str, ...]:
@@ -40,6 +41,30 @@ def _attrs_fields(cls: type) -> tuple[str, ...]:
         names = tuple(field.name for field in attrs.fields(cls))
         _fields_cache[cls] = names
     return names
+
+
+def _attrs_builder(cls: type) -> Callable[[list[Any]], Any]:
+    """A function building ``cls`` from its field values in field order (memoized per class).
+
+    Positional when every field is a positional ``__init__`` argument (the fast, common
+    case); otherwise by keyword (``kw_only`` fields), with ``init=False`` fields set after.
+    """
+    build = _builders.get(cls)
+    if build is None:
+        fields = attrs.fields(cls)
+        if all(f.init and not f.kw_only for f in fields):
+            build = lambda values: cls(*values)  # noqa: E731
+        else:
+
+            def build(values: list[Any]) -> Any:
+                node = cls(**{f.alias: v for f, v in zip(fields, values) if f.init})
+                for f, v in zip(fields, values):
+                    if not f.init:
+                        object.__setattr__(node, f.name, v)
+                return node
+
+        _builders[cls] = build
+    return build
 
 
 def _is_attrs(node: object) -> bool:
@@ -164,10 +189,11 @@ def _map(f: Callable[..., Any], node: Any, rest: tuple[Any, ...]) -> Any:
                 raise _Mismatch
         return {k: _map(f, node[k], tuple(other[k] for other in rest)) for k in keys}
     names = _attrs_fields(cls)
+    build = _attrs_builder(cls)
     if len(rest) == 1:
         other = rest[0]
-        return cls(*[_map(f, getattr(node, n), (getattr(other, n),)) for n in names])
-    return cls(*[_map(f, getattr(node, n), tuple(getattr(o, n) for o in rest)) for n in names])
+        return build([_map(f, getattr(node, n), (getattr(other, n),)) for n in names])
+    return build([_map(f, getattr(node, n), tuple(getattr(o, n) for o in rest)) for n in names])
 
 
 def _locate(node: Any, rest: tuple[Any, ...], path: str) -> StructureError | None:
@@ -279,12 +305,18 @@ def flatten(tree: PyTree) -> tuple[list[Any], Structure]:
     return leaves(tree), structure(tree)
 
 
-def unflatten(struct: Structure, values: list[Any] | tuple[Any, ...]) -> PyTree:
+def unflatten(struct: Structure, values: Iterable[Any]) -> PyTree:
     """Rebuild a tree of structure ``struct`` from its leaves, in leaf order.
 
     Raises:
+        TypeError: ``struct`` is not a :class:`Structure` (pass ``structure(tree)``).
         StructureError: ``values`` holds more or fewer leaves than ``struct`` needs.
     """
+    if not isinstance(struct, Structure):
+        raise TypeError(
+            f"unflatten: expected a Structure from fnn.tree.structure(tree) or flatten(tree), got {struct!r}"
+        )
+    values = list(values)
     if len(values) != struct.num_leaves:
         raise StructureError(f"structure {struct!r} has {struct.num_leaves} leaves, got {len(values)} values")
     iterator = iter(values)
@@ -301,8 +333,10 @@ def _build(struct: Structure, values: Any) -> Any:
     assert cls is not None
     if struct.kind == "dict":
         return dict(zip(struct.keys, children))
-    if cls is tuple or cls is list:
+    if cls is tuple or struct.kind == "list":
         return cls(children)
+    if struct.kind == "attrs":
+        return _attrs_builder(cls)(children)
     return cls(*children)
 
 

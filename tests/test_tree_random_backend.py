@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import collections
+from typing import Any, NamedTuple
 
 import attrs
 import numpy as np
@@ -126,3 +127,62 @@ def test_params_compare_by_identity_without_raising() -> None:
     again = fnn.Dense(2).init(fnn.random.key(0), (3,))
     assert params == params and params != again  # no "truth value is ambiguous" error
     assert len({params, again}) == 2
+
+
+def test_tree_edge_cases_round_trip() -> None:
+    pair = collections.namedtuple("pair", "a b")
+
+    @attrs.frozen
+    class KwOnly:
+        x: Any
+        y: Any = attrs.field(default=None, kw_only=True)
+        z: Any = attrs.field(init=False, default=5)
+
+    class Items(list[Any]):
+        pass
+
+    cases: list[Any] = [
+        (),
+        [],
+        {},
+        None,
+        [None, (None, {})],
+        pair(1, (2, None)),
+        KwOnly(1, y=[2, 3]),
+        Items([1, 2]),
+    ]
+    for case in cases:
+        flat, struct = fnn.tree.flatten(case)
+        back = fnn.tree.unflatten(struct, iter(flat))
+        assert back == case and type(back) is type(case)
+        doubled = fnn.tree.map(lambda v: v * 2, case)
+        assert type(doubled) is type(case) and fnn.tree.leaves(doubled) == [v * 2 for v in flat]
+    assert fnn.tree.leaves(KwOnly(1, y=2)) == [1, 2, 5]
+    with pytest.raises(TypeError, match=r"unflatten: expected a Structure from fnn.tree.structure"):
+        fnn.tree.unflatten((1, 2), [1, 2])  # type: ignore[arg-type]
+
+
+def test_random_misuse() -> None:
+    k = fnn.random.key(0)
+    with pytest.raises(ValueError, match="`data` must be a non-negative integer, got -1"):
+        fnn.random.fold_in(k, -1)
+    assert fnn.random.fold_in(k, 2**32) != fnn.random.fold_in(k, 0)
+    assert fnn.random.fold_in(k, 3) not in fnn.random.split(k, 5)
+    with pytest.raises(ValueError, match=r"`p` must be a probability in \[0, 1\], got 2.0"):
+        fnn.random.bernoulli(k, 2.0, (3,))
+    with pytest.raises(ValueError, match="`n` must be non-negative, got -1"):
+        fnn.random.permutation(k, -1)
+    with pytest.raises(TypeError, match=r"expected an fnn.Backend .* got 'float64'"):
+        fnn.random.normal(k, (2,), "float64")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"expected an fnn.Backend .* got 'float64'"):
+        fnn.Dense(2).init(k, (3,), "float64")  # type: ignore[arg-type]
+
+
+def test_backend_asarray_of_bad_data() -> None:
+    b = fnn.backend()
+    with pytest.raises(fnn.DTypeError, match=r"asarray: cannot convert str to float32: could not convert"):
+        b.asarray("abc")
+    with pytest.raises(fnn.DTypeError, match=r"asarray: cannot convert list to float32: .*inhomogeneous"):
+        b.asarray([[1.0, 2.0], [3.0]])
+    with pytest.raises(fnn.DTypeError, match=r"asarray: expected array-like data, got None"):
+        b.asarray(None)  # type: ignore[arg-type]
