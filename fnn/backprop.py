@@ -110,8 +110,15 @@ def numerical_grad(f: Callable[[PyTree], Any], params: PyTree, eps: float = 1e-4
     element of a private copy is restored before the next). Cost: two calls of ``f``
     per element, so keep it to small models.
 
+    The perturbation is done in the leaf's own dtype, where ``θ ± ε`` rounds; the
+    denominator is the step actually taken, ``(θ + ε)~ − (θ − ε)~``, not ``2ε``. Low
+    precision still limits the result (``f`` itself rounds): use float64 for checks.
+
     Returns:
         A tree like ``params`` with the derivatives (arrays of the same dtypes).
+
+    Raises:
+        ValueError: ``θ ± ε`` rounds back to ``θ`` in the leaf's dtype (raise ``eps`` or use float64).
 
     >>> import numpy as np
     >>> g = numerical_grad(lambda p: (p["x"] ** 2).sum(), {"x": np.array([3.0, 4.0])})
@@ -127,10 +134,17 @@ def numerical_grad(f: Callable[[PyTree], Any], params: PyTree, eps: float = 1e-4
         for index in np.ndindex(*leaf.shape):
             original = host[index].item()
             leaf[index] = original + eps
+            high = leaf[index].item()
             plus = float(f(tree.unflatten(struct, work)))
             leaf[index] = original - eps
+            low = leaf[index].item()
             minus = float(f(tree.unflatten(struct, work)))
             leaf[index] = original
-            g[index] = (plus - minus) / (2 * eps)
+            if high == low:
+                raise ValueError(
+                    f"numerical_grad: {original} ± {eps} rounds to {original} in {leaf.dtype}; "
+                    "use a larger eps or float64"
+                )
+            g[index] = (plus - minus) / (high - low)
         grads.append(g.astype(leaf.dtype))
     return tree.map(lambda like, g: array_module(like).asarray(g), params, tree.unflatten(struct, grads))

@@ -62,15 +62,33 @@ def check_grads(
     Raises:
         GradCheckError: the worst disagreement exceeds ``atol + rtol·|numerical|``;
             the message names the element (or direction), both values and the tolerance.
+        TypeError: ``target`` is neither a layer nor a loss, or ``loss``/``t``/``state``/
+            ``key`` are given with a loss target (they only apply to layers).
+        ValueError: only one of ``loss`` and ``t`` is given, or ``eps`` is not positive.
     """
+    if not eps > 0:
+        raise ValueError(f"check_grads: `eps` must be positive, got {eps!r}")
     if isinstance(target, Loss):
+        extra = [n for n, v in (("loss", loss), ("t", t), ("state", state), ("key", key)) if v is not None]
+        if extra:
+            raise TypeError(
+                f"check_grads: {', '.join(f'`{n}`' for n in extra)} only apply to a layer target; "
+                f"for the loss {target!r}, call check_grads({target!r}, y, t)"
+            )
         y, labels = _float64(first), second
         scalar: Callable[[PyTree], float] = lambda v: float(target(v["y"], labels))
         analytic = {"y": target.grad(y, labels)}
         point = {"y": y}
-    else:
+    elif isinstance(target, Layer):
+        if (loss is None) != (t is None):
+            raise ValueError("check_grads: give both `loss` and `t`, or neither (then s = Σ y ⊙ r)")
         point, scalar, analytic = _layer_problem(
             target, _float64(first), _float64(second), loss, t, state, key, seed
+        )
+    else:
+        raise TypeError(
+            f"check_grads: expected an fnn layer or loss, got {target!r}; wrap a plain function "
+            "in a Layer subclass with forward and grad"
         )
     _compare(repr(target), scalar, point, analytic, eps, rtol, atol, directions, seed)
 
@@ -94,9 +112,7 @@ def _layer_problem(
 ) -> tuple[PyTree, Callable[[PyTree], float], PyTree]:
     y, residuals, _ = layer.forward_train(params, _float64(state), x, key)
     xp = array_module(y)
-    if loss is not None:
-        if t is None:
-            raise ValueError("check_grads: `t` is needed with `loss`")
+    if loss is not None and t is not None:
         dy = loss.grad(y, t)
         objective: Callable[[Array], float] = lambda out: float(loss(out, t))
     else:

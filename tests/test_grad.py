@@ -93,8 +93,34 @@ def test_check_grads_with_a_loss() -> None:
     params = model.init(fnn.random.key(2), (3,), F64)
     x = fnn.random.normal(fnn.random.key(3), (4, 3), F64)
     fnn.check_grads(model, params, x, loss=fnn.losses.categorical_cross_entropy, t=np.array([0, 1, 1, 0]))
-    with pytest.raises(ValueError, match="`t` is needed with `loss`"):
+    with pytest.raises(ValueError, match="give both `loss` and `t`, or neither"):
         fnn.check_grads(model, params, x, loss=fnn.losses.mse)
+    with pytest.raises(ValueError, match="give both `loss` and `t`, or neither"):
+        fnn.check_grads(model, params, x, t=np.array([0, 1, 1, 0]))
+
+
+def test_check_grads_misuse() -> None:
+    y, t = np.array([[0.5, 1.0]]), np.array([[0.0, 2.0]])
+    with pytest.raises(TypeError, match=r"check_grads: expected an fnn layer or loss, got <function relu"):
+        fnn.check_grads(fnn.functional.relu, None, y)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"`loss`, `t` only apply to a layer target; for the loss mse"):
+        fnn.check_grads(fnn.losses.mse, y, t, loss=fnn.losses.mse, t=t)
+    with pytest.raises(ValueError, match=r"`eps` must be positive, got 0"):
+        fnn.check_grads(fnn.losses.mse, y, t, eps=0)
+
+
+def test_numerical_grad_uses_the_step_it_takes() -> None:
+    x = np.array([0.3, -1.7, 2.5])
+    g = fnn.numerical_grad(lambda p: (p**3).sum(), x)
+    np.testing.assert_allclose(g, 3 * x**2, rtol=1e-7)
+    assert g.dtype == np.float64
+    g32 = fnn.numerical_grad(lambda p: (p**2).sum(), x.astype("float32"), eps=1e-2)
+    assert g32.dtype == np.float32
+    np.testing.assert_allclose(g32, 2 * x, rtol=1e-3)
+    with pytest.raises(
+        ValueError, match=r"0.5 ± 0.0001 rounds to 0.5 in float16; use a larger eps or float64"
+    ):
+        fnn.numerical_grad(lambda p: p.sum(), np.array([0.5], dtype="float16"))
 
 
 ELEMENTWISE = [fnn.sigmoid, fnn.tanh, fnn.identity, fnn.ELU(0.5)]
