@@ -13,7 +13,7 @@ class             builtin base                       raised for
 ``GradCheckError`` ``AssertionError``                disagreeing gradients
 ``StateError``    ``ValueError``                     missing layer state or key
 ``TrainingError`` ``RuntimeError``                   diverged training (NaN loss)
-``DataError``     ``ValueError``                     corrupt or missing data files
+``DataError``     ``ValueError``                     corrupt data files, bad labels
 ``FormatError``   ``ValueError``                     unreadable or unsafe files
 ``StructureError`` ``ValueError``                    mismatched pytrees
 ================  =================================  ==========================
@@ -51,7 +51,7 @@ class TrainingError(FnnError, RuntimeError):
 
 
 class DataError(FnnError, ValueError):
-    """A data file is missing, truncated, corrupt or inconsistent."""
+    """Data is missing, truncated, corrupt or inconsistent (a file, or class labels out of range)."""
 
 
 class FormatError(FnnError, ValueError):

@@ -26,7 +26,7 @@ import attrs
 
 from fnn import functional as F
 from fnn.backend import array_module
-from fnn.errors import DTypeError, ShapeError
+from fnn.errors import DataError, DTypeError, ShapeError
 from fnn.typing import Array
 
 __all__ = [
@@ -74,10 +74,14 @@ class Loss(abc.ABC):
     def value_and_grad(self, y: Array, t: Array) -> tuple[Array, Array]:
         """``(ℓ(y, t), ∂ℓ/∂y)`` in one pass."""
 
-    def targets(self, y: Array, t: Array) -> Array:
-        """``t`` checked against ``y`` and cast to ``y``'s dtype (labels become one-hot)."""
+    def check_predictions(self, y: Array) -> None:
+        """Raise :class:`DTypeError` unless ``y`` is an array of a float dtype."""
         if getattr(y, "dtype", None) is None or y.dtype.kind != "f":
             raise DTypeError(f"{self!r}: expected float predictions, got {getattr(y, 'dtype', type(y))}")
+
+    def targets(self, y: Array, t: Array) -> Array:
+        """``t`` checked against ``y`` and cast to ``y``'s dtype (labels become one-hot)."""
+        self.check_predictions(y)
         xp = array_module(y)
         t = xp.asarray(t)
         if self.accepts_labels and t.dtype.kind in "iu" and t.ndim == 1 and y.ndim == 2:
@@ -100,7 +104,12 @@ class Loss(abc.ABC):
 
 
 def check_labels(loss: object, y: Array, labels: Array) -> None:
-    """Raise unless ``labels`` holds one class index in ``0..K-1`` per row of ``y: (N, K)``."""
+    """Raise unless ``labels`` holds one class index in ``0..K-1`` per row of ``y: (N, K)``.
+
+    Raises:
+        ShapeError: there are not ``N`` labels.
+        DataError: a label is outside ``0..K-1``.
+    """
     n, classes = y.shape
     if labels.shape[0] != n:
         raise ShapeError(f"{loss!r}: {labels.shape[0]} labels for {n} predictions")
@@ -108,9 +117,7 @@ def check_labels(loss: object, y: Array, labels: Array) -> None:
         low, high = int(labels.min()), int(labels.max())
         if low < 0 or high >= classes:
             bad = low if low < 0 else high
-            raise ValueError(
-                f"{loss!r}: label {bad} is out of range for {classes} classes (0..{classes - 1})"
-            )
+            raise DataError(f"{loss!r}: label {bad} is out of range for {classes} classes (0..{classes - 1})")
 
 
 def one_hot_like(loss: object, y: Array, labels: Array) -> Array:
@@ -261,6 +268,7 @@ class SoftmaxCrossEntropy(Loss):
     accepts_labels = True
 
     def value_and_grad(self, y: Array, t: Array) -> tuple[Array, Array]:
+        self.check_predictions(y)
         xp = array_module(y)
         n = y.shape[0]
         shifted = y - y.max(axis=-1, keepdims=True)

@@ -79,8 +79,41 @@ def test_shape_errors_at_init_before_data_flows() -> None:
         match=r"layer 0 \(Dense\(features=3\)\): expected inputs of 1 axis\(es\).*got in_shape \(28, 28\); add a Flatten",
     ):
         model.init(fnn.random.key(0), (28, 28))
-    with pytest.raises(fnn.ShapeError, match=r"layer 0 \(Sum\(\)\): .*got in_shape \(4,\)"):
-        fnn.sequential(fnn.Sum()).out_shape((4,))
+    with pytest.raises(fnn.ShapeError, match=r"layer 0 \(Sum\(\)\): .*got in_shape \(\)"):
+        fnn.sequential(fnn.Sum()).out_shape(())
+    assert fnn.Sum().out_shape((4,)) == ()
+    with pytest.raises(fnn.ShapeError, match=r"layer 0 \(softmax\): .*got in_shape \(\); it normalizes"):
+        fnn.sequential(fnn.softmax).init(fnn.random.key(0), ())
+    with pytest.raises(
+        fnn.ShapeError, match=r"Dense\(features=3\): `in_shape` must be a tuple such as \(3,\), got 4"
+    ):
+        fnn.Dense(3).init(fnn.random.key(0), 4)  # type: ignore[arg-type]
+
+
+def test_bad_inputs_in_apply_name_the_layer() -> None:
+    f32 = fnn.backend()
+    prelu = fnn.PReLU()
+    a = prelu.init(fnn.random.key(0), (3,), f32)
+    with pytest.raises(
+        fnn.ShapeError,
+        match=r"layer 0 \(PReLU\(init_alpha=0.25\)\): expected input of shape \(N, 3\), got \(2, 5\)",
+    ):
+        fnn.sequential(prelu).apply((a,), f32.ones((2, 5)))
+    with pytest.raises(fnn.ShapeError, match=r"expected input of shape \(N, 3\), got \(3,\)"):
+        prelu.apply(a, f32.ones((3,)))
+    with pytest.raises(
+        fnn.ShapeError, match=r"Sum\(\): expected input of shape \(N, T, \.\.\.\), got \(3,\)"
+    ):
+        fnn.Sum().apply(None, f32.ones((3,)))
+    dense = fnn.Dense(2)
+    with pytest.raises(fnn.DTypeError, match=r"Dense\(features=2\): expected a float array, got list"):
+        dense.apply(dense.init(fnn.random.key(0), (3,)), [[1.0, 2.0, 3.0]])  # type: ignore[arg-type]
+    maxout = fnn.sequential(fnn.Maxout(2))
+    with pytest.raises(
+        fnn.DTypeError,
+        match=r"^layer 0 \(Maxout\(features=2, pieces=2\)\): expected input of dtype float32, got float64",
+    ):
+        maxout.apply(maxout.init(fnn.random.key(0), (3,)), np.ones((2, 3)))
 
 
 def test_bad_hyperparameters_at_construction() -> None:

@@ -163,3 +163,18 @@ def test_mismatched_targets_are_rejected_with_a_hint() -> None:
 def test_huber_delta_is_validated() -> None:
     with pytest.raises(ValueError, match="`delta` must be positive, got 0"):
         fnn.losses.Huber(delta=0)
+
+
+def test_bad_labels_and_predictions() -> None:
+    y = np.zeros((4, 3), dtype="float32")
+    for loss in (fnn.losses.softmax_cross_entropy, fnn.losses.categorical_cross_entropy):
+        with pytest.raises(fnn.DataError, match=rf"{loss!r}: label 3 is out of range for 3 classes \(0..2\)"):
+            loss(y, np.array([0, 1, 3, 1]))
+        with pytest.raises(fnn.DataError, match=r"label -1 is out of range"):
+            loss.grad(y, np.array([0, 1, -1, 1]))
+        with pytest.raises(fnn.ShapeError, match=r"3 labels for 4 predictions"):
+            loss(y, np.array([0, 1, 1]))
+        with pytest.raises(fnn.ShapeError, match=r"integer labels must have an integer dtype"):
+            loss(y, np.array([0.0, 1.0, 2.0, 1.0]))
+        with pytest.raises(fnn.DTypeError, match=rf"{loss!r}: expected float predictions, got int64"):
+            loss(y.astype("int64"), np.array([0, 1, 2, 1]))

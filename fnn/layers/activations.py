@@ -21,7 +21,7 @@ import attrs
 from fnn import functional as F
 from fnn import random
 from fnn.backend import Backend, resolve
-from fnn.layers.core import Layer, check_dtype, check_float_input, check_in_shape
+from fnn.layers.core import Layer, check_dtype, check_float_input, check_in_shape, check_ndim
 from fnn.typing import Array, Shape
 
 __all__ = [
@@ -174,6 +174,9 @@ class Softmax(Activation):
 
     __repr__ = _named("softmax")
 
+    def out_shape(self, in_shape: Shape) -> Shape:
+        return check_in_shape(self, in_shape, max(len(in_shape), 1), "it normalizes over the last axis")
+
     def call(self, x: Array) -> Array:
         return F.softmax(x)
 
@@ -189,6 +192,9 @@ class LogSoftmax(Activation):
     """
 
     __repr__ = _named("log_softmax")
+
+    def out_shape(self, in_shape: Shape) -> Shape:
+        return check_in_shape(self, in_shape, max(len(in_shape), 1), "it normalizes over the last axis")
 
     def call(self, x: Array) -> Array:
         return F.log_softmax(x)
@@ -273,6 +279,8 @@ class PReLU(Layer[PReLUParams]):
         return check_in_shape(self, in_shape, max(len(in_shape), 1))
 
     def _slope(self, params: PReLUParams, x: Array) -> Array:
+        channels = params.alpha.shape[0]
+        check_ndim(self, x, (channels,) + (-1,) * max(getattr(x, "ndim", 2) - 2, 0))
         check_dtype(self, x, params.alpha.dtype)
         return params.alpha.reshape((1, -1) + (1,) * (x.ndim - 2))
 

@@ -124,7 +124,12 @@ def check_dtype(layer: object, x: Array, expected: Any) -> None:
 
 
 def check_ndim(layer: object, x: Array, expected: Shape, hint: str = "") -> None:
-    """Raise :class:`ShapeError` unless ``x.shape == (N, *expected)``; ``-1`` matches any size."""
+    """Raise :class:`ShapeError` unless ``x.shape == (N, *expected)``; ``-1`` matches any size.
+
+    Raises :class:`DTypeError` first when ``x`` is not an array at all (a list, say).
+    """
+    if not hasattr(x, "ndim"):
+        check_float_input(layer, x)
     ok = x.ndim == len(expected) + 1 and all(e == -1 or e == s for e, s in zip(expected, x.shape[1:]))
     if not ok:
         pattern = ", ".join("?" if e == -1 else str(e) for e in expected)
@@ -136,6 +141,8 @@ def check_ndim(layer: object, x: Array, expected: Shape, hint: str = "") -> None
 
 def check_in_shape(layer: object, in_shape: Shape, ndim: int, hint: str = "") -> Shape:
     """Validate ``in_shape`` (no batch axis) as ``ndim`` positive sizes and return it as a tuple."""
+    if not isinstance(in_shape, (tuple, list)):
+        raise ShapeError(f"{layer!r}: `in_shape` must be a tuple such as (3,), got {in_shape!r}")
     shape = tuple(int(s) for s in in_shape)
     if len(shape) != ndim or any(s < 1 for s in shape):
         raise ShapeError(

@@ -79,7 +79,12 @@ class Dense(Layer[DenseParams]):
         return (self.features,)
 
     def _check(self, params: DenseParams, x: Array) -> None:
-        check_ndim(self, x, (params.w.shape[0],), "add a Flatten layer before it" if x.ndim > 2 else "")
+        check_ndim(
+            self,
+            x,
+            (params.w.shape[0],),
+            "add a Flatten layer before it" if getattr(x, "ndim", 0) > 2 else "",
+        )
         check_dtype(self, x, params.w.dtype)
 
     def apply(self, params: DenseParams, x: Array) -> Array:

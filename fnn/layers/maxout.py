@@ -6,6 +6,7 @@ import attrs
 
 from fnn import initializers, random
 from fnn.backend import Backend, array_module
+from fnn.errors import FnnError
 from fnn.layers.core import Layer, check_in_shape
 from fnn.layers.dense import Dense, DenseParams
 from fnn.typing import Array, Shape
@@ -67,7 +68,7 @@ class Maxout(Layer[DenseParams]):
     def _pieces(self, params: DenseParams, x: Array) -> Array:
         try:
             z = self._affine.apply(params, x)
-        except ValueError as error:
+        except FnnError as error:
             raise type(error)(str(error).replace(repr(self._affine), repr(self))) from None
         return z.reshape(x.shape[0], self.features, self.pieces)
 

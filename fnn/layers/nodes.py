@@ -24,6 +24,7 @@ import attrs
 
 from fnn import random
 from fnn.backend import Backend, array_module
+from fnn.errors import ShapeError
 from fnn.layers.core import Layer, check_float_input, check_in_shape
 from fnn.typing import Array, Shape
 
@@ -86,10 +87,12 @@ class Sum(Layer[None]):
         return None
 
     def out_shape(self, in_shape: Shape) -> Shape:
-        return check_in_shape(self, in_shape, max(len(in_shape), 2))[1:]
+        return check_in_shape(self, in_shape, max(len(in_shape), 1))[1:]
 
     def apply(self, params: None, x: Array) -> Array:
         check_float_input(self, x)
+        if x.ndim < 2:
+            raise ShapeError(f"{self!r}: expected input of shape (N, T, ...), got {tuple(x.shape)}")
         result: Array = x.sum(axis=1)
         return result
 

@@ -150,6 +150,8 @@ class Sequential(Layer[SequentialParams]):
     def grad(
         self, params: SequentialParams, residuals: tuple[Any, ...], dy: Array
     ) -> tuple[SequentialParams, Array]:
+        self._check_params(params)
+        self._check_entries("residuals", residuals, "forward")
         grads: list[Any] = [None] * len(self.layers)
         i = 0
         try:
@@ -161,6 +163,8 @@ class Sequential(Layer[SequentialParams]):
 
     def param_grad(self, params: SequentialParams, residuals: tuple[Any, ...], dy: Array) -> SequentialParams:
         """The chain rule as in :meth:`grad`, but the first layer skips its ``dx``."""
+        self._check_params(params)
+        self._check_entries("residuals", residuals, "forward")
         grads: list[Any] = [None] * len(self.layers)
         i = 0
         try:
@@ -173,27 +177,28 @@ class Sequential(Layer[SequentialParams]):
             raise self._placed(i, error) from None
         return tuple(grads)
 
-    def _check_params(self, params: SequentialParams) -> None:
-        if not isinstance(params, tuple) or len(params) != len(self.layers):
+    def _check_entries(self, what: str, value: Any, source: str) -> None:
+        """Raise :class:`StateError` unless ``value`` is a tuple with one entry per layer."""
+        if not isinstance(value, tuple) or len(value) != len(self.layers):
             got = (
-                f"{type(params).__name__} of length {len(params)}"
-                if isinstance(params, (tuple, list))
-                else type(params).__name__
+                f"{type(value).__name__} of length {len(value)}"
+                if isinstance(value, (tuple, list))
+                else type(value).__name__
             )
             raise StateError(
-                f"{self.name}: expected params as a tuple of {len(self.layers)} entries "
-                f"(one per layer, as init returns), got {got}"
+                f"{self.name}: expected {what} as a tuple of {len(self.layers)} entries "
+                f"(one per layer, as {source} returns), got {got}"
             )
+
+    def _check_params(self, params: SequentialParams) -> None:
+        self._check_entries("params", params, "init")
 
     def _states(self, state: Any) -> tuple[Any, ...]:
         if state is None:
             return (None,) * len(self.layers)
-        if not isinstance(state, tuple) or len(state) != len(self.layers):
-            raise StateError(
-                f"{self.name}: expected state as a tuple of {len(self.layers)} entries "
-                "(as init_state returns)"
-            )
-        return state
+        self._check_entries("state", state, "init_state")
+        result: tuple[Any, ...] = state
+        return result
 
     @property
     def name(self) -> str:
