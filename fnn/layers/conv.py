@@ -283,7 +283,7 @@ class Conv2D(Layer[Conv2DParams]):
         return y
 
     def _size(self, x: Array) -> Pair:
-        return output_size(x.shape[2:], self.kernel_size, self.stride, self.padding)
+        return output_size((int(x.shape[2]), int(x.shape[3])), self.kernel_size, self.stride, self.padding)
 
     def apply(self, params: Conv2DParams, x: Array) -> Array:
         return self._affine(params, self._pad(params, x), self._size(x))
