@@ -129,3 +129,13 @@ def test_layer_norm_normalizes_each_example() -> None:
     fnn.check_grads(layer, params, x)
     with pytest.raises(fnn.ShapeError, match=r"LayerNorm.*expected input of shape \(N, 2, 3, 4\)"):
         layer.apply(params, x[:, :1])
+
+
+def test_batch_norm_apply_takes_state_like_a_model() -> None:
+    layer = fnn.BatchNorm()
+    params = layer.init(fnn.random.key(0), (3,))
+    state = fnn.layers.BatchNormState(F32.asarray([1.0, 2.0, 3.0]), F32.asarray([4.0, 1.0, 0.25]))
+    x = F32.asarray([[3.0, 2.0, 3.5]])
+    y = layer.apply(params, x, state=state)
+    np.testing.assert_allclose(y, [[1.0, 0.0, 1.0]], atol=1e-4)  # (x − mean) / √(var + eps)
+    np.testing.assert_array_equal(y, layer.apply_stateful(params, state, x))

@@ -23,7 +23,7 @@ from fnn.errors import ShapeError
 from fnn.layers.core import Layer, check_dtype, check_in_shape, check_ndim
 from fnn.typing import Array, Shape
 
-__all__ = ["Conv2D", "Conv2DParams", "sliding_windows", "col2im", "pad2d", "output_size"]
+__all__ = ["Conv2D", "Conv2DParams"]  # the im2col helpers below are shared with pooling, not public
 
 Pair = tuple[int, int]
 PairLike = Union[int, Sequence[int]]

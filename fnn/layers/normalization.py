@@ -154,12 +154,15 @@ class BatchNorm(Layer[BatchNormParams]):
         check_dtype(self, x, params.gamma.dtype)
         return ((0,), (d,)) if x.ndim == 2 else ((0, 2, 3), (d, 1, 1))
 
-    def apply(self, params: BatchNormParams, x: Array) -> Array:
-        raise StateError(
-            f"{self!r}: inference needs the running statistics; call "
-            "model.apply(params, x, state) (or apply_stateful(params, state, x)) with the state "
-            "from model.init_state(in_shape), as updated by training"
-        )
+    def apply(self, params: BatchNormParams, x: Array, state: BatchNormState | None = None) -> Array:
+        """Inference with the running statistics ``state`` (as :meth:`Sequential.apply` takes it)."""
+        if state is None:
+            raise StateError(
+                f"{self!r}: inference needs the running statistics; call "
+                "apply(params, x, state=state) with the state from init_state(in_shape), "
+                "as updated by training"
+            )
+        return self.apply_stateful(params, state, x)
 
     def apply_stateful(self, params: BatchNormParams, state: BatchNormState, x: Array) -> Array:
         if not isinstance(state, BatchNormState):
