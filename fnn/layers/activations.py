@@ -21,7 +21,14 @@ import attrs
 from fnn import functional as F
 from fnn import random
 from fnn.backend import Backend, resolve
-from fnn.layers.core import Layer, check_dtype, check_float_input, check_in_shape, check_ndim
+from fnn.layers.core import (
+    Layer,
+    ParameterFreeLayer,
+    check_dtype,
+    check_float_input,
+    check_in_shape,
+    check_ndim,
+)
 from fnn.typing import Array, Shape
 
 __all__ = [
@@ -47,7 +54,7 @@ __all__ = [
 ]
 
 
-class Activation(Layer[None]):
+class Activation(ParameterFreeLayer):
     """A parameter-free layer that is also a function of arrays: ``layer(x) == layer.apply(None, x)``.
 
     Subclasses implement :meth:`call` (the forward formula) and :meth:`vjp`
@@ -65,10 +72,6 @@ class Activation(Layer[None]):
 
     def __call__(self, x: Array) -> Array:
         return self.apply(None, x)
-
-    def init(self, key: random.Key, in_shape: Shape, backend: Backend | None = None) -> None:
-        self.out_shape(in_shape)
-        return None
 
     def out_shape(self, in_shape: Shape) -> Shape:
         return check_in_shape(self, in_shape, len(in_shape))

@@ -15,7 +15,8 @@ method                                     meaning
 ``param_grad(params, residuals, dy)``      ``dparams`` alone (skips ``dx`` where cheaper)
 =========================================  ===============================================
 
-Layers with running state (batch norm) or randomness (dropout) also override the
+Parameter-free layers subclass ``ParameterFreeLayer``, whose ``init`` only validates the
+shape. Layers with running state (batch norm) or randomness (dropout) also override the
 three methods below; every other layer inherits defaults that ignore state and keys,
 so plain models never mention either:
 
@@ -101,6 +102,14 @@ class Layer(abc.ABC, Generic[P]):
     def name(self) -> str:
         """The name shown in errors and summaries, such as ``Dense(features=10)``."""
         return repr(self)
+
+
+class ParameterFreeLayer(Layer[None]):
+    """Base of layers without parameters: ``init`` only validates ``in_shape`` and returns ``None``."""
+
+    def init(self, key: Key, in_shape: Shape, backend: Backend | None = None) -> None:
+        self.out_shape(in_shape)
+        return None
 
 
 def check_float_input(layer: object, x: Array) -> None:

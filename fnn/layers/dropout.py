@@ -7,9 +7,9 @@ from typing import Any, ClassVar
 import attrs
 
 from fnn import random
-from fnn.backend import Backend, backend_of
+from fnn.backend import backend_of
 from fnn.errors import StateError
-from fnn.layers.core import Layer, check_float_input, check_in_shape
+from fnn.layers.core import ParameterFreeLayer, check_float_input, check_in_shape
 from fnn.typing import Array, Shape
 
 __all__ = ["Dropout"]
@@ -23,7 +23,7 @@ def _check_rate(instance: object, attribute: attrs.Attribute[float], value: floa
 
 
 @attrs.frozen
-class Dropout(Layer[None]):
+class Dropout(ParameterFreeLayer):
     """Inverted dropout: in training, zero each element with probability ``rate``.
 
     ``rate`` is the probability of **dropping** (zeroing) an element;
@@ -62,10 +62,6 @@ class Dropout(Layer[None]):
     stochastic: ClassVar[bool] = True
 
     rate: float = attrs.field(validator=_check_rate)
-
-    def init(self, key: random.Key, in_shape: Shape, backend: Backend | None = None) -> None:
-        self.out_shape(in_shape)
-        return None
 
     def out_shape(self, in_shape: Shape) -> Shape:
         return check_in_shape(self, in_shape, len(in_shape))

@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import attrs
 
-from fnn import random
-from fnn.backend import Backend, array_module
+from fnn.backend import array_module
 from fnn.errors import ShapeError
-from fnn.layers.core import Layer, check_float_input, check_in_shape
+from fnn.layers.core import ParameterFreeLayer, check_float_input, check_in_shape
 from fnn.typing import Array, Shape
 
 __all__ = ["Repeat", "Sum"]
@@ -37,7 +36,7 @@ def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> 
 
 
 @attrs.frozen
-class Repeat(Layer[None]):
+class Repeat(ParameterFreeLayer):
     """Copy each example ``times`` times along a new axis 1: ``(N, *S) -> (N, times, *S)``.
 
     **Forward**: ``yₙₜ = xₙ`` for ``t = 1..T``.
@@ -49,10 +48,6 @@ class Repeat(Layer[None]):
     """
 
     times: int = attrs.field(validator=_positive)
-
-    def init(self, key: random.Key, in_shape: Shape, backend: Backend | None = None) -> None:
-        self.out_shape(in_shape)
-        return None
 
     def out_shape(self, in_shape: Shape) -> Shape:
         return (self.times, *check_in_shape(self, in_shape, len(in_shape)))
@@ -71,7 +66,7 @@ class Repeat(Layer[None]):
 
 
 @attrs.frozen
-class Sum(Layer[None]):
+class Sum(ParameterFreeLayer):
     """Add the ``T`` vectors of each example along axis 1: ``(N, T, *S) -> (N, *S)``.
 
     **Forward**: ``yₙ = Σₜ xₙₜ``.
@@ -81,10 +76,6 @@ class Sum(Layer[None]):
 
     **Residuals**: ``T``, the length of the summed axis.
     """
-
-    def init(self, key: random.Key, in_shape: Shape, backend: Backend | None = None) -> None:
-        self.out_shape(in_shape)
-        return None
 
     def out_shape(self, in_shape: Shape) -> Shape:
         return check_in_shape(self, in_shape, max(len(in_shape), 1))[1:]

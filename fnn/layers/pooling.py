@@ -12,8 +12,7 @@ from typing import Optional
 
 import attrs
 
-from fnn import random
-from fnn.backend import Backend, array_module
+from fnn.backend import array_module
 from fnn.layers.conv import (
     Pair,
     PairLike,
@@ -26,7 +25,7 @@ from fnn.layers.conv import (
     sliding_windows,
     to_pair,
 )
-from fnn.layers.core import Layer, check_float_input, check_in_shape, check_ndim
+from fnn.layers.core import ParameterFreeLayer, check_float_input, check_in_shape, check_ndim
 from fnn.typing import Array, Shape
 
 __all__ = ["MaxPool2D", "AvgPool2D", "GlobalAvgPool2D"]
@@ -37,7 +36,7 @@ def _optional_pair(value: Optional[PairLike]) -> Optional[Pair]:
 
 
 @attrs.frozen(repr=False)
-class _Pool2D(Layer[None]):
+class _Pool2D(ParameterFreeLayer):
     """Shared hyperparameters and shape logic of :class:`MaxPool2D` and :class:`AvgPool2D`."""
 
     window: Pair = attrs.field(converter=to_pair, validator=positive_pair)
@@ -66,10 +65,6 @@ class _Pool2D(Layer[None]):
         extra = "" if self.stride == self.window else f", stride={self.stride}"
         extra += "" if self.padding == (0, 0) else f", padding={self.padding}"
         return f"{type(self).__name__}(window={self.window}{extra})"
-
-    def init(self, key: random.Key, in_shape: Shape, backend: Backend | None = None) -> None:
-        self.out_shape(in_shape)
-        return None
 
     def out_shape(self, in_shape: Shape) -> Shape:
         c, h, w = check_spatial(self, in_shape, self.window, self.padding)
@@ -200,7 +195,7 @@ class AvgPool2D(_Pool2D):
 
 
 @attrs.frozen
-class GlobalAvgPool2D(Layer[None]):
+class GlobalAvgPool2D(ParameterFreeLayer):
     """The mean over all spatial positions of each channel: ``(N, C, H, W)`` → ``(N, C)``.
 
     **Forward**: ``yₙ,c = (1 / H·W) Σ_{h,w} xₙ,c,h,w``.
@@ -213,10 +208,6 @@ class GlobalAvgPool2D(Layer[None]):
     >>> GlobalAvgPool2D().apply(None, fnn.backend().ones((2, 3, 4, 4))).shape
     (2, 3)
     """
-
-    def init(self, key: random.Key, in_shape: Shape, backend: Backend | None = None) -> None:
-        self.out_shape(in_shape)
-        return None
 
     def out_shape(self, in_shape: Shape) -> Shape:
         return (check_in_shape(self, in_shape, 3, "expected (channels, height, width)")[0],)

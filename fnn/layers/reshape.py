@@ -6,16 +6,14 @@ import math
 
 import attrs
 
-from fnn import random
-from fnn.backend import Backend
-from fnn.layers.core import Layer, check_float_input, check_in_shape
+from fnn.layers.core import ParameterFreeLayer, check_float_input, check_in_shape
 from fnn.typing import Array, Shape
 
 __all__ = ["Flatten"]
 
 
 @attrs.frozen
-class Flatten(Layer[None]):
+class Flatten(ParameterFreeLayer):
     """Flatten every example to a vector: ``(N, d₁, …, dₖ)`` → ``(N, d₁·…·dₖ)``.
 
     **Forward**: ``y = x.reshape(N, −1)`` in C order, so an NCHW image flattens as
@@ -32,10 +30,6 @@ class Flatten(Layer[None]):
     >>> Flatten().apply(None, fnn.backend().zeros((2, 3, 4, 5))).shape
     (2, 60)
     """
-
-    def init(self, key: random.Key, in_shape: Shape, backend: Backend | None = None) -> None:
-        self.out_shape(in_shape)
-        return None
 
     def out_shape(self, in_shape: Shape) -> Shape:
         return (math.prod(check_in_shape(self, in_shape, len(in_shape))),)
