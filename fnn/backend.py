@@ -120,18 +120,27 @@ class Backend:
         return Backend(self.name, self.xp, _float_dtype(dtype))
 
 
-def backend(name: BackendName = "numpy", dtype: DTypeLike = "float32") -> Backend:
+def backend(name: BackendName | None = None, dtype: DTypeLike | None = None) -> Backend:
     """The backend computing with ``name`` (``"numpy"`` or ``"cupy"``) in ``dtype``.
+
+    Whatever is left out comes from the environment: ``FNN_BACKEND`` (default
+    ``"numpy"``) and ``FNN_DTYPE`` (default ``"float32"``). So a script that asks for
+    ``fnn.backend(dtype="float64")`` runs on the GPU under ``FNN_BACKEND=cupy``
+    with no other change.
 
     Args:
         name: ``"numpy"`` (CPU) or ``"cupy"`` (NVIDIA GPU; needs ``pip install 'fnn[gpu]'``).
-        dtype: ``"float32"`` (default), ``"float64"`` or ``"float16"``.
+        dtype: ``"float32"``, ``"float64"`` or ``"float16"``.
 
     Raises:
         BackendError: the name is unknown, or CuPy or a GPU is missing.
         DTypeError: ``dtype`` is not a float dtype fnn computes in.
     """
-    resolved = _float_dtype(dtype)
+    if name is None:
+        name = os.environ.get("FNN_BACKEND", "numpy")  # type: ignore[assignment]
+        if name not in ("numpy", "cupy"):
+            raise BackendError(f"FNN_BACKEND={name!r} is not a backend; use 'numpy' or 'cupy'")
+    resolved = _float_dtype(os.environ.get("FNN_DTYPE", "float32") if dtype is None else dtype)
     if name == "numpy":
         return Backend("numpy", np, resolved)
     if name == "cupy":
@@ -141,10 +150,7 @@ def backend(name: BackendName = "numpy", dtype: DTypeLike = "float32") -> Backen
 
 def default_backend() -> Backend:
     """The backend named by ``FNN_BACKEND`` and ``FNN_DTYPE`` (default NumPy, float32)."""
-    name = os.environ.get("FNN_BACKEND", "numpy")
-    if name not in ("numpy", "cupy"):
-        raise BackendError(f"FNN_BACKEND={name!r} is not a backend; use 'numpy' or 'cupy'")
-    return backend(name, os.environ.get("FNN_DTYPE", "float32"))  # type: ignore[arg-type]
+    return backend()
 
 
 def is_cupy_array(x: object) -> bool:
@@ -177,6 +183,41 @@ def to_numpy(x: Any) -> Array:
         host: Array = x.get()
         return host
     return np.asarray(x)
+
+
+def as_strided(x: Array, shape: Shape, strides: tuple[int, ...]) -> Array:
+    """A view of ``x`` with ``shape`` and byte ``strides``, no copy (NumPy's and CuPy's ``as_strided``).
+
+    The caller must keep the view inside ``x``'s memory; fnn uses it for
+    sliding windows, whose bounds follow from the window arithmetic.
+    """
+    view: Array = array_module(x).lib.stride_tricks.as_strided(x, shape=shape, strides=strides)
+    return view
+
+
+def random_generator(b: Backend, seed: np.random.SeedSequence) -> Any:
+    """A random generator of ``b``'s array module seeded from ``seed``, sampling on ``b``'s device.
+
+    NumPy gets PCG64 from the whole seed sequence; CuPy gets its default
+    device generator from one 64-bit word of it. Both answer ``random(shape, dtype)``
+    and ``standard_normal(shape, dtype)``; use :func:`random_permutation` for permutations.
+    """
+    if b.name == "numpy":
+        return np.random.Generator(np.random.PCG64(seed))
+    return b.xp.random.default_rng(int(seed.generate_state(1, np.uint64)[0]))
+
+
+def random_permutation(b: Backend, generator: Any, n: int) -> Array:
+    """A permutation of ``0 .. n-1`` drawn on ``b``'s device by ``generator`` (from :func:`random_generator`).
+
+    NumPy shuffles; CuPy's generator has no permutation, so it ranks ``n`` uniform
+    draws (float64, so ties have probability below ``n² 2⁻⁵³``).
+    """
+    if b.name == "numpy":
+        result: Array = generator.permutation(n)
+        return result
+    ranked: Array = b.xp.argsort(generator.random(n, dtype=np.float64))
+    return ranked
 
 
 def resolve(b: Backend | None) -> Backend:

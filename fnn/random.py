@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from fnn.backend import Backend, resolve
+from fnn.backend import Backend, random_generator, random_permutation, resolve
 from fnn.errors import StateError
 from fnn.typing import Array, Shape
 
@@ -74,11 +74,7 @@ def fold_in(k: Key, data: int) -> Key:
 
 
 def _generator(k: Key, b: Backend) -> Any:
-    seq = np.random.SeedSequence(entropy=k.seed, spawn_key=k.path)
-    if b.name == "numpy":
-        return np.random.Generator(np.random.PCG64(seq))
-    seed = int(seq.generate_state(1, np.uint64)[0])
-    return b.xp.random.default_rng(seed)
+    return random_generator(b, np.random.SeedSequence(entropy=k.seed, spawn_key=k.path))
 
 
 def normal(k: Key, shape: Shape, backend: Backend | None = None, std: float = 1.0) -> Array:
@@ -116,5 +112,4 @@ def permutation(k: Key, n: int, backend: Backend | None = None) -> Array:
     if n < 0:
         raise ValueError(f"`n` must be non-negative, got {n}")
     b = resolve(backend)
-    result: Array = _generator(_check_key(k), b).permutation(n)
-    return result
+    return random_permutation(b, _generator(_check_key(k), b), n)

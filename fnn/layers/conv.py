@@ -3,7 +3,7 @@
 The helpers below are shared with :mod:`fnn.layers.pooling`:
 
 - :func:`sliding_windows` views ``x`` of shape ``(N, C, H, W)`` as its windows,
-  ``(N, C, kh, kw, OH, OW)``, without copying (``as_strided`` of the array module);
+  ``(N, C, kh, kw, OH, OW)``, without copying (:func:`fnn.backend.as_strided`);
 - :func:`col2im` is its adjoint: it adds gradients of windows back onto the input,
   looping over the ``kh·kw`` kernel offsets (never over pixels), or writing them in
   one strided assignment when the windows do not overlap (stride >= window).
@@ -18,7 +18,7 @@ from typing import Any, Optional, Sequence, Union
 import attrs
 
 from fnn import initializers, random
-from fnn.backend import Backend, array_module, resolve
+from fnn.backend import Backend, array_module, as_strided, resolve
 from fnn.errors import ShapeError
 from fnn.layers.core import Layer, check_dtype, check_in_shape, check_ndim
 from fnn.typing import Array, Shape
@@ -93,16 +93,11 @@ def sliding_windows(x: Array, kernel: Pair, stride: Pair) -> Array:
     array([[10., 11.],
            [14., 15.]], dtype=float32)
     """
-    xp = array_module(x)
     n, c, h, w = x.shape
     oh, ow = output_size((h, w), kernel, stride, (0, 0))
     s0, s1, s2, s3 = x.strides
-    view: Array = xp.lib.stride_tricks.as_strided(
-        x,
-        shape=(n, c, kernel[0], kernel[1], oh, ow),
-        strides=(s0, s1, s2, s3, s2 * stride[0], s3 * stride[1]),
-    )
-    return view
+    shape = (n, c, kernel[0], kernel[1], oh, ow)
+    return as_strided(x, shape, (s0, s1, s2, s3, s2 * stride[0], s3 * stride[1]))
 
 
 def col2im(dwindows: Array, in_shape: Shape, stride: Pair, padding: Pair) -> Array:
@@ -130,9 +125,7 @@ def col2im(dwindows: Array, in_shape: Shape, stride: Pair, padding: Pair) -> Arr
     dx = xp.zeros(padded, dtype=dwindows.dtype)
     if sh >= kh and sw >= kw:
         s0, s1, s2, s3 = dx.strides
-        target = xp.lib.stride_tricks.as_strided(
-            dx, shape=dwindows.shape, strides=(s0, s1, s2, s3, s2 * sh, s3 * sw)
-        )
+        target = as_strided(dx, dwindows.shape, (s0, s1, s2, s3, s2 * sh, s3 * sw))
         target[...] = dwindows
     else:
         for i in range(kh):
@@ -264,9 +257,7 @@ class Conv2D(Layer[Conv2DParams]):
         n, c, _, wp = xpad.shape
         if self.stride == (1, 1):
             s0, s1, s2, s3 = xpad.strides
-            view = xp.lib.stride_tricks.as_strided(
-                xpad, shape=(n, c, kh, kw, oh * wp), strides=(s0, s1, s2, s3, s3)
-            )
+            view = as_strided(xpad, (n, c, kh, kw, oh * wp), (s0, s1, s2, s3, s3))
             grid = wp
         else:
             view = sliding_windows(xpad, self.kernel_size, self.stride)
