@@ -31,6 +31,20 @@ FLOAT_DTYPES = ("float16", "float32", "float64")
 """The float dtypes a backend may compute in."""
 
 
+def accumulation_dtype(dtype: DTypeLike) -> np.dtype[Any]:
+    """The dtype to sum ``dtype`` values in: float32 for float16, else ``dtype`` itself.
+
+    float16 keeps 11 significant bits and overflows above 65504, so softmax, the
+    losses, batch-norm statistics and optimizer moments of float16 models are
+    computed in float32; parameters and activations stay float16.
+
+    >>> accumulation_dtype("float16"), accumulation_dtype("float64")
+    (dtype('float32'), dtype('float64'))
+    """
+    resolved = np.dtype(dtype)
+    return np.dtype(np.float32) if resolved == np.float16 else resolved
+
+
 def _float_dtype(dtype: DTypeLike) -> np.dtype[Any]:
     try:
         resolved = np.dtype(dtype)

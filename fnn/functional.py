@@ -13,7 +13,7 @@ array([0.26894142, 0.73105858, 0.88079708])
 
 from __future__ import annotations
 
-from fnn.backend import array_module
+from fnn.backend import accumulation_dtype, array_module
 from fnn.typing import Array
 
 __all__ = [
@@ -110,20 +110,34 @@ def elu_grad(y: Array, dy: Array, alpha: float) -> Array:
     return dx
 
 
+def _accumulated(x: Array) -> Array:
+    """``x`` in its accumulation dtype (float16 → float32; others unchanged, no copy)."""
+    up: Array = x.astype(accumulation_dtype(x.dtype), copy=False)
+    return up
+
+
 def logsumexp(x: Array) -> Array:
-    """``log Σⱼ exp(xⱼ)`` over the last axis (kept), with the maximum subtracted first."""
+    """``log Σⱼ exp(xⱼ)`` over the last axis (kept), with the maximum subtracted first.
+
+    float16 input is summed in float32; the result has ``x``'s dtype.
+    """
     xp = array_module(x)
-    m = x.max(axis=-1, keepdims=True)
-    out: Array = m + xp.log(xp.exp(x - m).sum(axis=-1, keepdims=True))
-    return out
+    z = _accumulated(x)
+    m = z.max(axis=-1, keepdims=True)
+    out: Array = m + xp.log(xp.exp(z - m).sum(axis=-1, keepdims=True))
+    return out.astype(x.dtype, copy=False)
 
 
 def softmax(x: Array) -> Array:
-    """``yᵢ = exp(xᵢ − m) / Σⱼ exp(xⱼ − m)`` over the last axis, ``m = maxⱼ xⱼ`` (no overflow)."""
+    """``yᵢ = exp(xᵢ − m) / Σⱼ exp(xⱼ − m)`` over the last axis, ``m = maxⱼ xⱼ`` (no overflow).
+
+    float16 input is exponentiated and summed in float32; the result has ``x``'s dtype.
+    """
     xp = array_module(x)
-    e: Array = xp.exp(x - x.max(axis=-1, keepdims=True))
+    z = _accumulated(x)
+    e: Array = xp.exp(z - z.max(axis=-1, keepdims=True))
     e /= e.sum(axis=-1, keepdims=True)
-    return e
+    return e.astype(x.dtype, copy=False)
 
 
 def softmax_grad(y: Array, dy: Array) -> Array:
@@ -133,8 +147,10 @@ def softmax_grad(y: Array, dy: Array) -> Array:
 
 
 def log_softmax(x: Array) -> Array:
-    """``yᵢ = xᵢ − log Σⱼ exp(xⱼ)`` over the last axis (max-subtracted)."""
-    return x - logsumexp(x)
+    """``yᵢ = xᵢ − log Σⱼ exp(xⱼ)`` over the last axis (max-subtracted; float16 summed in float32)."""
+    z = _accumulated(x)
+    y: Array = (z - logsumexp(z)).astype(x.dtype, copy=False)
+    return y
 
 
 def log_softmax_grad(y: Array, dy: Array) -> Array:

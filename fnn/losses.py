@@ -25,7 +25,7 @@ import abc
 import attrs
 
 from fnn import functional as F
-from fnn.backend import array_module
+from fnn.backend import accumulation_dtype, array_module, is_cupy_array
 from fnn.errors import DataError, DTypeError, ShapeError
 from fnn.typing import Array
 
@@ -56,8 +56,10 @@ EPS = 1e-7
 class Loss(abc.ABC):
     """A scalar loss ``ℓ(y, t)`` with its gradient ``∂ℓ/∂y``.
 
-    Subclasses implement :meth:`value_and_grad`; :meth:`__call__` and :meth:`grad`
-    follow from it, and fused losses override them where one side is cheaper alone.
+    Subclasses implement :meth:`compute`; :meth:`value_and_grad`, :meth:`__call__`
+    and :meth:`grad` follow from it. float16 predictions are computed in float32:
+    the value is then float32 and the gradient float16 (see
+    :func:`fnn.backend.accumulation_dtype`).
     """
 
     accepts_labels: bool = False
@@ -70,9 +72,18 @@ class Loss(abc.ABC):
         """``∂ℓ/∂y``, of ``y``'s shape and dtype."""
         return self.value_and_grad(y, t)[1]
 
-    @abc.abstractmethod
     def value_and_grad(self, y: Array, t: Array) -> tuple[Array, Array]:
-        """``(ℓ(y, t), ∂ℓ/∂y)`` in one pass."""
+        """``(ℓ(y, t), ∂ℓ/∂y)`` in one pass; ``∂ℓ/∂y`` has ``y``'s dtype."""
+        self.check_predictions(y)
+        wide = accumulation_dtype(y.dtype)
+        if wide == y.dtype:
+            return self.compute(y, t)
+        value, grad = self.compute(y.astype(wide), t)
+        return value, grad.astype(y.dtype)
+
+    @abc.abstractmethod
+    def compute(self, y: Array, t: Array) -> tuple[Array, Array]:
+        """``(ℓ(y, t), ∂ℓ/∂y)`` for float predictions ``y``, both in ``y``'s dtype."""
 
     def check_predictions(self, y: Array) -> None:
         """Raise :class:`DTypeError` unless ``y`` is an array of a float dtype."""
@@ -81,7 +92,6 @@ class Loss(abc.ABC):
 
     def targets(self, y: Array, t: Array) -> Array:
         """``t`` checked against ``y`` and cast to ``y``'s dtype (labels become one-hot)."""
-        self.check_predictions(y)
         xp = array_module(y)
         t = xp.asarray(t)
         if self.accepts_labels and t.dtype.kind in "iu" and t.ndim == 1 and y.ndim == 2:
@@ -106,18 +116,37 @@ class Loss(abc.ABC):
 def check_labels(loss: object, y: Array, labels: Array) -> None:
     """Raise unless ``labels`` holds one class index in ``0..K-1`` per row of ``y: (N, K)``.
 
+    The range is checked where that is free, on the host (NumPy). On a GPU the
+    check would copy to the host in every training step; there an out-of-range
+    label makes the loss NaN instead (:func:`poison_bad_labels`), and
+    :func:`fnn.train.fit` checks all labels once before training.
+
     Raises:
         ShapeError: there are not ``N`` labels.
-        DataError: a label is outside ``0..K-1``.
+        DataError: a label is outside ``0..K-1`` (NumPy labels).
     """
     n, classes = y.shape
     if labels.shape[0] != n:
         raise ShapeError(f"{loss!r}: {labels.shape[0]} labels for {n} predictions")
-    if labels.size:
+    if labels.size and not is_cupy_array(labels):
         low, high = int(labels.min()), int(labels.max())
         if low < 0 or high >= classes:
             bad = low if low < 0 else high
             raise DataError(f"{loss!r}: label {bad} is out of range for {classes} classes (0..{classes - 1})")
+
+
+def poison_bad_labels(value: Array, labels: Array, classes: int) -> Array:
+    """``value`` (a loss or one-hot targets), or NaN where device ``labels`` leave ``0..classes-1``.
+
+    Computed on the device without a host copy (NumPy labels were checked by
+    :func:`check_labels` and pass through).
+    """
+    if not is_cupy_array(labels):
+        return value
+    xp = array_module(labels)
+    bad = ((labels < 0) | (labels >= classes)).any()
+    poisoned: Array = xp.where(bad, xp.nan, value).astype(value.dtype, copy=False)
+    return poisoned
 
 
 def one_hot_like(loss: object, y: Array, labels: Array) -> Array:
@@ -127,7 +156,7 @@ def one_hot_like(loss: object, y: Array, labels: Array) -> Array:
     xp = array_module(y)
     t: Array = xp.zeros_like(y)
     t[xp.arange(n), labels] = 1
-    return t
+    return poison_bad_labels(t, labels, y.shape[1])
 
 
 def _check_delta(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -141,7 +170,7 @@ class MSE(Loss):
     **Gradient**: ``∂ℓ/∂y = 2(y − t)/M``.
     """
 
-    def value_and_grad(self, y: Array, t: Array) -> tuple[Array, Array]:
+    def compute(self, y: Array, t: Array) -> tuple[Array, Array]:
         r = y - self.targets(y, t)
         return (r * r).mean(), r * (2 / r.size)
 
@@ -152,7 +181,7 @@ class MAE(Loss):
     **Gradient**: ``∂ℓ/∂y = sign(y − t)/M`` (0 where ``y = t``).
     """
 
-    def value_and_grad(self, y: Array, t: Array) -> tuple[Array, Array]:
+    def compute(self, y: Array, t: Array) -> tuple[Array, Array]:
         r = y - self.targets(y, t)
         xp = array_module(y)
         return xp.abs(r).mean(), xp.sign(r) * (1 / r.size)
@@ -164,12 +193,12 @@ class RMSE(Loss):
     **Gradient**: ``∂ℓ/∂y = (y − t)/(M ℓ)`` (0 when ``ℓ = 0``).
     """
 
-    def value_and_grad(self, y: Array, t: Array) -> tuple[Array, Array]:
+    def compute(self, y: Array, t: Array) -> tuple[Array, Array]:
         r = y - self.targets(y, t)
         xp = array_module(y)
         value = xp.sqrt((r * r).mean())
-        scale = 1 / (r.size * value) if float(value) > 0 else 0.0
-        return value, r * xp.asarray(scale, dtype=y.dtype)
+        # ℓ = 0 only where r = 0, so dividing by 1 there gives the 0 gradient (on the device, no sync).
+        return value, r / (r.size * xp.where(value > 0, value, 1))
 
 
 @attrs.frozen(repr=False)
@@ -184,7 +213,7 @@ class Huber(Loss):
 
     delta: float = attrs.field(default=1.0, validator=_check_delta)
 
-    def value_and_grad(self, y: Array, t: Array) -> tuple[Array, Array]:
+    def compute(self, y: Array, t: Array) -> tuple[Array, Array]:
         r = y - self.targets(y, t)
         xp = array_module(y)
         a = xp.abs(r)
@@ -204,7 +233,7 @@ class BinaryCrossEntropy(Loss):
     Prefer :data:`sigmoid_binary_cross_entropy` on logits, which cannot saturate.
     """
 
-    def value_and_grad(self, y: Array, t: Array) -> tuple[Array, Array]:
+    def compute(self, y: Array, t: Array) -> tuple[Array, Array]:
         t = self.targets(y, t)
         xp = array_module(y)
         p1, p0 = y + EPS, (1 - y) + EPS
@@ -224,7 +253,7 @@ class SigmoidBinaryCrossEntropy(Loss):
     **Gradient**: ``∂ℓ/∂z = (σ(z) − t)/M``.
     """
 
-    def value_and_grad(self, y: Array, t: Array) -> tuple[Array, Array]:
+    def compute(self, y: Array, t: Array) -> tuple[Array, Array]:
         t = self.targets(y, t)
         xp = array_module(y)
         value = (xp.maximum(y, 0) - y * t + xp.log1p(xp.exp(-xp.abs(y)))).mean()
@@ -244,7 +273,7 @@ class CategoricalCrossEntropy(Loss):
 
     accepts_labels = True
 
-    def value_and_grad(self, y: Array, t: Array) -> tuple[Array, Array]:
+    def compute(self, y: Array, t: Array) -> tuple[Array, Array]:
         t = self.targets(y, t)
         xp = array_module(y)
         n = y.shape[0]
@@ -267,8 +296,7 @@ class SoftmaxCrossEntropy(Loss):
 
     accepts_labels = True
 
-    def value_and_grad(self, y: Array, t: Array) -> tuple[Array, Array]:
-        self.check_predictions(y)
+    def compute(self, y: Array, t: Array) -> tuple[Array, Array]:
         xp = array_module(y)
         n = y.shape[0]
         shifted = y - y.max(axis=-1, keepdims=True)
@@ -280,7 +308,7 @@ class SoftmaxCrossEntropy(Loss):
         if labels.ndim == 1 and labels.dtype.kind in "iu" and y.ndim == 2:
             rows = xp.arange(n)
             check_labels(self, y, labels)
-            value = (log_total.sum() - shifted[rows, labels].sum()) / n
+            value = poison_bad_labels((log_total.sum() - shifted[rows, labels].sum()) / n, labels, y.shape[1])
             p[rows, labels] -= 1
         else:
             one_hot = self.targets(y, labels)

@@ -36,9 +36,10 @@ from pathlib import Path
 from typing import Any, Generic, Iterator, TypeVar
 
 import attrs
+import numpy as np
 
 from fnn import random
-from fnn.backend import array_module, backend, is_cupy_array
+from fnn.backend import array_module, backend, is_cupy_array, to_numpy
 from fnn.backprop import value_grad_and_state
 from fnn.errors import DataError, ShapeError, StateError, TrainingError
 from fnn.files import atomic_write
@@ -299,6 +300,13 @@ def _check_labels(model: Layer[Any], x: Array, t: Array, name: str) -> None:
         )
 
 
+def _host_losses(values: list[Any]) -> Any:
+    """Device scalars (losses, counts) as one float64 NumPy vector: a single copy to the host."""
+    if not values:
+        return np.zeros(0)
+    return to_numpy(array_module(values[0]).stack(values)).astype(np.float64)
+
+
 def _predict(model: Layer[Any], params: Any, state: Any, x: Array) -> Array:
     return model.apply(params, x) if state is None else model.apply_stateful(params, state, x)
 
@@ -336,13 +344,13 @@ def accuracy(
     n = _length((x, t), "accuracy(x, t)")
     _check_labels(model, x, t, "accuracy")
     size = _positive_int("batch_size", batch_size)
-    correct = 0
+    counts = []  # on the device until the end
     for xb, tb in _slices((x, t), size, n):
         y = _predict(model, params, state, xb)
         if y.ndim != 2:
             raise ShapeError(f"accuracy: expected model outputs of shape (N, K), got {tuple(y.shape)}")
-        correct += int((y.argmax(axis=1) == _labels(tb)).sum())
-    return correct / n
+        counts.append((y.argmax(axis=1) == _labels(tb)).sum())
+    return float(_host_losses(counts).sum()) / n
 
 
 def evaluate(
@@ -389,13 +397,15 @@ def evaluate(
     if loss.accepts_labels:
         _check_labels(model, x, t, "evaluate")
     size = _positive_int("batch_size", batch_size)
-    total, correct = 0.0, 0
+    values, sizes, counts = [], [], []  # on the device until the end
     for xb, tb in _slices((x, t), size, n):
         y = _predict(model, params, state, xb)
-        total += float(loss(y, tb)) * int(xb.shape[0])
+        values.append(loss(y, tb))
+        sizes.append(int(xb.shape[0]))
         if loss.accepts_labels:
-            correct += int((y.argmax(axis=1) == _labels(tb)).sum())
-    return Evaluation(total / n, correct / n if loss.accepts_labels else None)
+            counts.append((y.argmax(axis=1) == _labels(tb)).sum())
+    total = float(_host_losses(values) @ np.asarray(sizes, dtype=np.float64))
+    return Evaluation(total / n, float(_host_losses(counts).sum()) / n if loss.accepts_labels else None)
 
 
 def fit(
@@ -478,39 +488,40 @@ def fit(
     stochastic = model.stochastic
     metrics: dict[str, list[float]] = {f.name: [] for f in attrs.fields(History)}
     steps_per_epoch = math.ceil(n / size) if not drop_last else n // size
-    good = (params, opt_state, state)  # the last params whose loss was finite
 
     from tqdm.auto import tqdm
 
     with tqdm(total=n_epochs, disable=not progress, unit="epoch", desc="fit") as bar:
         for epoch in range(n_epochs):
             shuffle_key, layer_key = random.split(random.fold_in(key, epoch))
-            total = 0.0
+            start = (params, opt_state, state)  # every loss before this epoch was finite
+            values, sizes = [], []  # the step losses stay on the device until the epoch ends
             for i, (xb, tb) in enumerate(
                 batches(shuffle_key, x, t, batch_size=size, shuffle=shuffle, drop_last=drop_last)
             ):
                 step_key = random.fold_in(layer_key, i) if stochastic else None
                 value, grads, new_state = step_fn(params, state, xb, tb, key=step_key)
-                v = float(value)
-                if not math.isfinite(v):
-                    raise DivergenceError(
-                        f"fit: the loss became {v} at epoch {epoch + 1}/{n_epochs}, step "
-                        f"{i + 1}/{steps_per_epoch}; the error's .params hold the last parameters "
-                        "with a finite loss. Lower the learning rate or clip the gradients "
-                        "(fnn.optim.chain(fnn.optim.clip_by_global_norm(1.0), optimizer))",
-                        epoch=epoch + 1,
-                        step=i + 1,
-                        params=good[0],
-                        opt_state=good[1],
-                        state=good[2],
-                        history=History(**{k: tuple(m) for k, m in metrics.items()}),
-                    )
-                good = (params, opt_state, state)
-                total += v * int(xb.shape[0])
+                values.append(value)
+                sizes.append(int(xb.shape[0]))
                 updates, opt_state = optimizer.update(grads, opt_state, params)
                 params = apply_updates(params, updates)
                 state = new_state
-            metrics["loss"].append(total / (steps_per_epoch * size if drop_last else n))
+            losses = _host_losses(values)
+            bad = np.flatnonzero(~np.isfinite(losses))
+            if bad.size:
+                raise DivergenceError(
+                    f"fit: the loss became {losses[bad[0]]} at epoch {epoch + 1}/{n_epochs}, step "
+                    f"{bad[0] + 1}/{steps_per_epoch}; the error's .params hold the parameters this "
+                    "epoch started from. Lower the learning rate or clip the gradients "
+                    "(fnn.optim.chain(fnn.optim.clip_by_global_norm(1.0), optimizer))",
+                    epoch=epoch + 1,
+                    step=int(bad[0]) + 1,
+                    params=start[0],
+                    opt_state=start[1],
+                    state=start[2],
+                    history=History(**{k: tuple(m) for k, m in metrics.items()}),
+                )
+            metrics["loss"].append(float(losses @ np.asarray(sizes, dtype=np.float64)) / sum(sizes))
             postfix = {"loss": metrics["loss"][-1]}
             if eval_data is not None:
                 e = evaluate(model, params, *eval_data, loss=loss, state=state, batch_size=eval_batch_size)

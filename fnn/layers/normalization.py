@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 
 from fnn import random
-from fnn.backend import Backend, array_module, resolve
+from fnn.backend import Backend, accumulation_dtype, array_module, resolve
 from fnn.errors import ShapeError, StateError
 from fnn.layers.core import Layer, check_dtype, check_in_shape, check_ndim
 from fnn.typing import Array, Shape
@@ -57,21 +57,34 @@ class LayerNormParams:
 
 
 def _normalize(x: Array, axes: Axes, eps: float) -> tuple[Array, Array, Array, Array]:
-    """``(x̂, 1/σ, μ, v)`` over ``axes``, kept as broadcastable dims."""
+    """``(x̂, 1/σ, μ, v)`` over ``axes``, kept as broadcastable dims.
+
+    The statistics are computed in the accumulation dtype (float32 for float16
+    input, see :func:`fnn.backend.accumulation_dtype`); ``x̂`` has ``x``'s dtype.
+    """
     xp = array_module(x)
-    mean = x.mean(axis=axes, keepdims=True)
-    xc = x - mean
+    wide = x.astype(accumulation_dtype(x.dtype), copy=False)
+    mean = wide.mean(axis=axes, keepdims=True)
+    xc = wide - mean
     var = (xc * xc).mean(axis=axes, keepdims=True)
     inv_std = 1 / xp.sqrt(var + eps)
-    return xc * inv_std, inv_std, mean, var
+    xc *= inv_std
+    return xc.astype(x.dtype, copy=False), inv_std, mean, var
 
 
 def _normalize_vjp(g: Array, x_hat: Array, inv_std: Array, axes: Axes) -> Array:
-    """``dx`` from ``g = γ dy`` (see the module docstring)."""
-    mean_g = g.mean(axis=axes, keepdims=True)
-    mean_gx = (g * x_hat).mean(axis=axes, keepdims=True)
-    result: Array = (g - mean_g - x_hat * mean_gx) * inv_std
+    """``dx`` from ``g = γ dy`` (see the module docstring), reduced in ``1/σ``'s (accumulation) dtype."""
+    wide = g.astype(inv_std.dtype, copy=False)
+    mean_g = wide.mean(axis=axes, keepdims=True)
+    mean_gx = (wide * x_hat).mean(axis=axes, keepdims=True)
+    result: Array = ((wide - mean_g - x_hat * mean_gx) * inv_std).astype(g.dtype, copy=False)
     return result
+
+
+def _sum(x: Array, axes: Axes) -> Array:
+    """``x`` summed over ``axes`` in the accumulation dtype, returned in ``x``'s dtype."""
+    total: Array = x.sum(axis=axes, dtype=accumulation_dtype(x.dtype)).astype(x.dtype, copy=False)
+    return total
 
 
 def _check_unit_interval(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -140,8 +153,10 @@ class BatchNorm(Layer[BatchNormParams]):
         return BatchNormParams(b.ones((d,)), b.zeros((d,)))
 
     def init_state(self, in_shape: Shape, backend: Backend | None = None) -> BatchNormState:
+        """Zero mean and unit variance, in the accumulation dtype (float32 for a float16 backend)."""
         b, d = resolve(backend), self._size(in_shape)
-        return BatchNormState(b.zeros((d,)), b.ones((d,)))
+        wide = b.with_dtype(accumulation_dtype(b.dtype))
+        return BatchNormState(wide.zeros((d,)), wide.ones((d,)))
 
     def out_shape(self, in_shape: Shape) -> Shape:
         self._size(in_shape)
@@ -172,7 +187,8 @@ class BatchNorm(Layer[BatchNormParams]):
             )
         _, shape = self._axes(params, x)
         scale = params.gamma / array_module(x).sqrt(state.var + self.eps)
-        result: Array = (x - state.mean.reshape(shape)) * scale.reshape(shape) + params.beta.reshape(shape)
+        y = (x - state.mean.reshape(shape)) * scale.reshape(shape) + params.beta.reshape(shape)
+        result: Array = y.astype(x.dtype, copy=False)
         return result
 
     def _train(self, params: BatchNormParams, x: Array) -> tuple[Array, tuple[Array, Array], Array, Array]:
@@ -207,8 +223,8 @@ class BatchNorm(Layer[BatchNormParams]):
         x_hat, inv_std = residuals
         axes: Axes = (0,) if dy.ndim == 2 else (0, 2, 3)
         shape = (-1,) if dy.ndim == 2 else (-1, 1, 1)
-        dgamma = (dy * x_hat).sum(axis=axes)
-        dbeta = dy.sum(axis=axes)
+        dgamma = _sum(dy * x_hat, axes)
+        dbeta = _sum(dy, axes)
         dx = _normalize_vjp(dy * params.gamma.reshape(shape), x_hat, inv_std, axes)
         return BatchNormParams(dgamma, dbeta), dx
 
@@ -258,7 +274,7 @@ class LayerNorm(Layer[LayerNormParams]):
         self, params: LayerNormParams, residuals: tuple[Array, Array], dy: Array
     ) -> tuple[LayerNormParams, Array]:
         x_hat, inv_std = residuals
-        dgamma = (dy * x_hat).sum(axis=0)
-        dbeta = dy.sum(axis=0)
+        dgamma = _sum(dy * x_hat, (0,))
+        dbeta = _sum(dy, (0,))
         dx = _normalize_vjp(dy * params.gamma, x_hat, inv_std, tuple(range(1, dy.ndim)))
         return LayerNormParams(dgamma, dbeta), dx

@@ -32,7 +32,7 @@ from typing import Any, Callable, Union
 import attrs
 
 from fnn import tree
-from fnn.backend import array_module
+from fnn.backend import accumulation_dtype, array_module
 from fnn.optim.base import EmptyState, GradientTransformation, ScalarOrSchedule, Schedule, check_number
 from fnn.typing import Array, PyTree
 
@@ -66,7 +66,8 @@ def _check_unit(name: str, value: object) -> float:
 
 
 def _zeros_like(p: Array) -> Array:
-    z: Array = array_module(p).zeros_like(p)
+    """Zeros like ``p`` in its accumulation dtype: float32 moments for float16 params."""
+    z: Array = array_module(p).zeros(p.shape, dtype=accumulation_dtype(p.dtype))
     return z
 
 
@@ -74,10 +75,16 @@ def _keep_dtype(new: Array, old: Array) -> Array:
     """``new`` in the dtype of the state leaf ``old`` it replaces (no copy when they agree).
 
     Gradients in another dtype than the params (float64 grads for float32 params) would
-    otherwise promote the moments to float64 for good; the state stays in the params' dtype.
+    otherwise promote the moments to float64 for good; the state stays in its own dtype.
     """
     result: Array = new.astype(old.dtype, copy=False)
     return result
+
+
+def _widen(g: Array, like: Array) -> Array:
+    """The gradient ``g`` in the dtype of the state leaf ``like`` (float16 → float32 before squaring)."""
+    wide: Array = g.astype(like.dtype, copy=False)
+    return wide
 
 
 def _count(state_count: Any) -> int:
@@ -258,8 +265,8 @@ def scale_by_rss(eps: float = 1e-7, initial_accumulator_value: float = 0.0) -> G
         return ScaleByRssState(tree.map(lambda p: _zeros_like(p) + h0, params))
 
     def update(grads: PyTree, state: Any, params: PyTree = None) -> tuple[PyTree, Any]:
-        h = tree.map(lambda g, h: _keep_dtype(h + g * g, h), grads, state.sum_of_squares)
-        u = tree.map(lambda g, h: g / (array_module(h).sqrt(h) + epsilon), grads, h)
+        h = tree.map(lambda g, h: _keep_dtype(h + _widen(g, h) ** 2, h), grads, state.sum_of_squares)
+        u = tree.map(lambda g, h: _widen(g, h) / (array_module(h).sqrt(h) + epsilon), grads, h)
         return u, ScaleByRssState(h)
 
     return GradientTransformation(init, update)
@@ -297,8 +304,8 @@ def scale_by_rms(decay: float = 0.99, eps: float = 1e-7) -> GradientTransformati
         return ScaleByRmsState(tree.map(_zeros_like, params))
 
     def update(grads: PyTree, state: Any, params: PyTree = None) -> tuple[PyTree, Any]:
-        h = tree.map(lambda g, h: _keep_dtype(h * rho + (g * g) * (1 - rho), h), grads, state.nu)
-        u = tree.map(lambda g, h: g / (array_module(h).sqrt(h) + epsilon), grads, h)
+        h = tree.map(lambda g, h: _keep_dtype(h * rho + _widen(g, h) ** 2 * (1 - rho), h), grads, state.nu)
+        u = tree.map(lambda g, h: _widen(g, h) / (array_module(h).sqrt(h) + epsilon), grads, h)
         return u, ScaleByRmsState(h)
 
     return GradientTransformation(init, update)
@@ -353,7 +360,9 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
         count = _count(state.count) + 1
         c1, c2 = 1 - beta1**count, 1 - beta2**count
         mu = tree.map(lambda g, m: _keep_dtype(m * beta1 + g * (1 - beta1), m), grads, state.mu)
-        nu = tree.map(lambda g, v: _keep_dtype(v * beta2 + (g * g) * (1 - beta2), v), grads, state.nu)
+        nu = tree.map(
+            lambda g, v: _keep_dtype(v * beta2 + _widen(g, v) ** 2 * (1 - beta2), v), grads, state.nu
+        )
 
         def rule(m: Array, v: Array) -> Array:
             u: Array = (m * (1 / c1)) / (array_module(v).sqrt(v * (1 / c2)) + epsilon)
