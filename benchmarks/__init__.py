@@ -1,0 +1,1 @@
+"""fnn's benchmark suite (``python benchmarks/suite.py``); see ``benchmarks/RESULTS.md``."""

@@ -1,0 +1,627 @@
+"""fnn's benchmark suite: every workload, every implementation, side by side in one process.
+
+Run from the project root: ``python benchmarks/suite.py`` (``--quick`` for a smoke run,
+``--rounds R``, ``--only W1,W4,adam``; ``--help``). It prints the machine, the versions
+and the thread settings, then checks that all implementations compute the same thing,
+then times them and prints one table of medians and ratios (markdown).
+
+**Agreement.** Before timing, each training workload runs one step from the same
+parameters in every implementation: the losses must agree to ``1e-5`` (relative) and
+every updated parameter's change to ``1e-3`` of its largest entry (float32 rounding
+of different summation orders). Inference compares the logits; Adam the updated
+parameters; ``fit`` must give exactly the parameters of the bare loop. The GEMM floor
+computes only products, so it is not part of the check.
+
+**Timing.** Implementations run interleaved, ``A B C A B C …``, for ``--rounds`` rounds,
+each turn repeating its call for about ``--min-time`` seconds (with the garbage
+collector off, as ``timeit`` does), so that drift of the machine hits all alike. The
+table gives the median time per call and, for the others, the median over rounds of
+the ratio ``time / fnn's time in the same round`` (``> 1``: slower than fnn).
+
+Workloads (float32, see :mod:`benchmarks.workloads`): W1–W3 MLP training steps, W4
+the SimpleConvNet step, W5 inference over 10,000 samples in batches of 1,000 (W1
+and W4 networks), the Adam update alone over W3's parameters, and ``fnn.fit``'s
+overhead per step on W1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable from the project root
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+import fnn  # noqa: E402
+from benchmarks import others, textbook  # noqa: E402
+from benchmarks.floor import Floor, InferenceFloor  # noqa: E402
+from benchmarks.workloads import (  # noqa: E402
+    LR,
+    MLP_WORKLOADS,
+    W1,
+    W3,
+    W4,
+    Workload,
+    fnn_model,
+    fnn_params,
+    init_params,
+    make_data,
+    to_canonical,
+)
+
+NDArray = np.ndarray[Any, Any]
+Params = list[NDArray]
+
+INFER_SAMPLES, INFER_BATCH = 10_000, 1_000
+ADAM_LR = 1e-3
+FIT_SAMPLES, FIT_EPOCHS = 1_000, 3
+
+
+# ----------------------------------------------------------------------------- implementations
+
+
+class Stepper(Protocol):
+    name: str
+
+    def step(self) -> None: ...
+
+    def result(self) -> tuple[float, Params]: ...
+
+
+class FnnStep:
+    """fnn's training step: ``value_and_grad``, ``optim.sgd`` update, ``apply_updates``."""
+
+    name = "fnn"
+
+    def __init__(self, w: Workload, params: Params, x: NDArray, t: NDArray) -> None:
+        self.w = w
+        self.model = fnn_model(w)
+        self.params = fnn_params(w, params)
+        self.value_and_grad = fnn.value_and_grad(self.model, fnn.losses.softmax_cross_entropy)
+        self.optimizer = fnn.optim.sgd(LR)
+        self.opt_state = self.optimizer.init(self.params)
+        self.x, self.t = x, t
+        self.loss: Any = None
+
+    def step(self) -> None:
+        self.loss, grads = self.value_and_grad(self.params, self.x, self.t)
+        updates, self.opt_state = self.optimizer.update(grads, self.opt_state, self.params)
+        self.params = fnn.optim.apply_updates(self.params, updates)
+
+    def result(self) -> tuple[float, Params]:
+        return float(self.loss), to_canonical(self.w, self.params)
+
+
+class TextbookStep:
+    """The textbook network's ``gradient`` and its SGD object's in-place update."""
+
+    name = "textbook"
+
+    def __init__(self, w: Workload, params: Params, x: NDArray, t: NDArray) -> None:
+        self.net = textbook.TextbookNet(w, params)
+        self.x, self.t = x, t
+        self.loss: Any = None
+
+    def step(self) -> None:
+        self.loss = self.net.step(self.x, self.t)
+
+    def result(self) -> tuple[float, Params]:
+        return float(self.loss), [p.copy() for p in self.net.params]
+
+
+class FloorStep:
+    """The GEMM floor, as a stepper (it has no result: it is not part of the agreement check)."""
+
+    name = "floor"
+
+    def __init__(self, w: Workload, params: Params, x: NDArray, t: NDArray) -> None:
+        self.floor = Floor(w, params, x, t)
+
+    def step(self) -> None:
+        self.floor.step()
+
+    def result(self) -> tuple[float, Params]:  # pragma: no cover - never called
+        raise NotImplementedError
+
+
+class FnnInference:
+    name = "fnn"
+
+    def __init__(self, w: Workload, params: Params, x_all: NDArray, batch: int) -> None:
+        self.model, self.params = fnn_model(w), fnn_params(w, params)
+        self.batches = [x_all[k : k + batch] for k in range(0, x_all.shape[0], batch)]
+
+    def run(self) -> list[NDArray]:
+        return [self.model.apply(self.params, xb) for xb in self.batches]
+
+
+class TextbookInference:
+    name = "textbook"
+
+    def __init__(self, w: Workload, params: Params, x_all: NDArray, batch: int) -> None:
+        self.net = textbook.TextbookNet(w, params)
+        self.batches = [x_all[k : k + batch] for k in range(0, x_all.shape[0], batch)]
+
+    def run(self) -> list[NDArray]:
+        return [self.net.predict(xb) for xb in self.batches]
+
+
+class FnnAdam:
+    name = "fnn"
+
+    def __init__(self, params: Params, grads: Params, lr: float) -> None:
+        self.optimizer = fnn.optim.adam(lr)
+        self.params, self.grads = [p.copy() for p in params], grads
+        self.state = self.optimizer.init(self.params)
+
+    def step(self) -> None:
+        updates, self.state = self.optimizer.update(self.grads, self.state, self.params)
+        self.params = fnn.optim.apply_updates(self.params, updates)
+
+    def result(self) -> Params:
+        return list(self.params)
+
+
+class TextbookAdam:
+    name = "textbook"
+
+    def __init__(self, params: Params, grads: Params, lr: float) -> None:
+        self.optimizer = textbook.Adam(lr)
+        self.params, self.grads = [p.copy() for p in params], grads
+
+    def step(self) -> None:
+        self.optimizer.update(self.params, self.grads)
+
+    def result(self) -> Params:
+        return self.params
+
+
+TRAIN_OTHERS: list[tuple[str, Callable[..., Stepper]]] = [
+    ("torch", others.TorchStep),
+    ("jax", others.JaxStep),
+]
+
+
+def available(name: str) -> str:
+    """``""`` when the optional library ``name`` imports, otherwise the reason it does not."""
+    return others.load(name)[1]
+
+
+# ----------------------------------------------------------------------------- agreement
+
+
+def _relative(a: NDArray, b: NDArray) -> float:
+    scale = float(np.max(np.abs(b))) or 1.0
+    return float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)))) / scale
+
+
+def check_training(w: Workload, names: list[str] | None = None) -> dict[str, tuple[float, float]]:
+    """One step from the same params in every implementation; ``{name: (loss error, update error)}``.
+
+    Errors are relative: ``|Δloss| / |loss|`` and, over the parameters,
+    ``max |Δθ − Δθ_fnn| / max |Δθ_fnn|``. Raises ``AssertionError`` beyond the tolerances.
+    """
+    params = init_params(w)
+    x, t = make_data(w)
+    factories: list[tuple[str, Callable[..., Stepper]]] = [("textbook", TextbookStep)] + [
+        (n, f) for n, f in TRAIN_OTHERS if not available(n)
+    ]
+    reference = FnnStep(w, params, x, t)
+    reference.step()
+    ref_loss, ref_params = reference.result()
+    errors: dict[str, tuple[float, float]] = {}
+    for name, factory in factories:
+        if names is not None and name not in names:
+            continue
+        impl = factory(w, params, x, t)
+        impl.step()
+        loss, new = impl.result()
+        loss_error = abs(loss - ref_loss) / abs(ref_loss)
+        update_error = max(_relative(n - p, r - p) for n, r, p in zip(new, ref_params, params))
+        errors[name] = (loss_error, update_error)
+        assert loss_error < 1e-5, f"{w.name} {name}: loss {loss} vs fnn {ref_loss}"
+        assert update_error < 1e-3, (
+            f"{w.name} {name}: updates differ from fnn's by {update_error:.2e} (relative)"
+        )
+    return errors
+
+
+def check_inference(w: Workload, x_all: NDArray, batch: int) -> dict[str, float]:
+    params = init_params(w)
+    ref = np.concatenate(FnnInference(w, params, x_all, batch).run())
+    errors: dict[str, float] = {}
+    impls: list[Any] = [TextbookInference(w, params, x_all, batch)]
+    impls += [f(w, params, x_all, batch) for n, f in _infer_others() if not available(n)]
+    for impl in impls:
+        errors[impl.name] = _relative(np.concatenate(impl.run()), ref)
+        assert errors[impl.name] < 1e-4, (
+            f"{w.name} inference {impl.name}: logits differ by {errors[impl.name]:.2e}"
+        )
+    return errors
+
+
+def _infer_others() -> list[tuple[str, Callable[..., Any]]]:
+    return [("torch", others.TorchInference), ("jax", others.JaxInference)]
+
+
+def _adam_others() -> list[tuple[str, Callable[..., Any]]]:
+    return [("torch", others.TorchAdam), ("jax", others.JaxAdam)]
+
+
+def adam_inputs(w: Workload) -> tuple[Params, Params]:
+    params = init_params(w)
+    rng = np.random.default_rng(4)
+    grads = [rng.standard_normal(p.shape, dtype=np.float32) * np.float32(1e-2) for p in params]
+    return params, grads
+
+
+def check_adam(w: Workload, steps: int = 3) -> dict[str, float]:
+    params, grads = adam_inputs(w)
+    ref = FnnAdam(params, grads, ADAM_LR)
+    for _ in range(steps):
+        ref.step()
+    impls: list[Any] = [TextbookAdam(params, grads, ADAM_LR)]
+    impls += [f(params, grads, ADAM_LR) for n, f in _adam_others() if not available(n)]
+    errors: dict[str, float] = {}
+    for impl in impls:
+        for _ in range(steps):
+            impl.step()
+        errors[impl.name] = max(
+            _relative(n - p, r - p) for n, r, p in zip(impl.result(), ref.result(), params)
+        )
+        assert errors[impl.name] < 1e-3, (
+            f"Adam {impl.name}: updates differ from fnn's by {errors[impl.name]:.2e}"
+        )
+    return errors
+
+
+# ----------------------------------------------------------------------------- fit overhead
+
+
+@dataclass
+class FitRun:
+    """``fnn.fit`` on W1-sized data, and the bare loop of the very same steps (same batches)."""
+
+    w: Workload
+    model: Any = None
+    params: Any = None
+    x: Any = None
+    t: Any = None
+    epoch_batches: list[list[tuple[NDArray, NDArray]]] = field(default_factory=list)
+    key: Any = None
+    result: Any = None
+
+    def __post_init__(self) -> None:
+        self.model = fnn_model(self.w)
+        self.params = fnn_params(self.w, init_params(self.w))
+        self.x, self.t = make_data(self.w, FIT_SAMPLES)
+        self.key = fnn.random.key(5)
+        for epoch in range(FIT_EPOCHS):  # the batches fit draws (see fnn.train's docstring)
+            shuffle_key, _ = fnn.random.split(fnn.random.fold_in(self.key, epoch))
+            self.epoch_batches.append(
+                [(xb, tb) for xb, tb in fnn.batches(shuffle_key, self.x, self.t, batch_size=self.w.batch)]
+            )
+
+    @property
+    def steps(self) -> int:
+        return sum(len(b) for b in self.epoch_batches)
+
+    def fit(self) -> None:
+        self.result = fnn.fit(
+            self.model,
+            fnn.losses.softmax_cross_entropy,
+            fnn.optim.sgd(LR),
+            self.params,
+            self.x,
+            self.t,
+            key=self.key,
+            epochs=FIT_EPOCHS,
+            batch_size=self.w.batch,
+            progress=False,
+        ).params
+
+    def bare(self) -> None:
+        value_and_grad = fnn.value_and_grad(self.model, fnn.losses.softmax_cross_entropy)
+        optimizer = fnn.optim.sgd(LR)
+        params, state = self.params, optimizer.init(self.params)
+        for batches in self.epoch_batches:
+            for xb, tb in batches:
+                _, grads = value_and_grad(params, xb, tb)
+                updates, state = optimizer.update(grads, state, params)
+                params = fnn.optim.apply_updates(params, updates)
+        self.result = params
+
+
+def check_fit(w: Workload) -> float:
+    run = FitRun(w)
+    run.fit()
+    by_fit = fnn.tree.leaves(run.result)
+    run.bare()
+    by_loop = fnn.tree.leaves(run.result)
+    error = max(_relative(a, b) for a, b in zip(by_fit, by_loop))
+    assert error == 0.0, f"fit and the bare loop differ by {error:.2e}"
+    return error
+
+
+# ----------------------------------------------------------------------------- timing
+
+
+def interleaved(
+    calls: dict[str, Callable[[], Any]], rounds: int, min_time: float
+) -> tuple[dict[str, float], dict[str, float]]:
+    """``(median seconds per call, median per-round ratio to "fnn")`` over ``rounds`` interleaved rounds."""
+    repeats: dict[str, int] = {}
+    for name, call in calls.items():
+        call()  # warm up (jit compiles, allocator settles)
+        call()
+        start = time.perf_counter()
+        call()
+        once = time.perf_counter() - start
+        repeats[name] = max(1, math.ceil(min_time / max(once, 1e-9)))
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(rounds):
+            for name, call in calls.items():
+                n = repeats[name]
+                start = time.perf_counter()
+                for _ in range(n):
+                    call()
+                times[name].append((time.perf_counter() - start) / n)
+    finally:
+        if enabled:
+            gc.enable()
+    medians = {name: statistics.median(ts) for name, ts in times.items()}
+    ratios = {name: statistics.median(a / b for a, b in zip(ts, times["fnn"])) for name, ts in times.items()}
+    return medians, ratios
+
+
+@dataclass
+class Row:
+    workload: str
+    what: str
+    medians: dict[str, float]
+    ratios: dict[str, float]
+    target: str = ""
+    note: str = ""
+
+
+COLUMNS = ["fnn", "floor", "textbook", "torch", "jax"]
+
+
+def _fmt_time(seconds: float) -> str:
+    if seconds >= 1e-2:
+        return f"{seconds * 1e3:.1f} ms"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.0f} µs"
+
+
+def render(rows: list[Row]) -> str:
+    head = ["workload", "what"] + ["fnn" if c == "fnn" else f"{c} (×fnn)" for c in COLUMNS] + ["target"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        cells = [row.workload, row.what]
+        for c in COLUMNS:
+            if c not in row.medians:
+                cells.append("–")
+            elif c == "fnn":
+                cells.append(_fmt_time(row.medians[c]))
+            else:
+                cells.append(f"{_fmt_time(row.medians[c])} ({row.ratios[c]:.2f})")
+        cells.append(row.target)
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def bench_training(w: Workload, rounds: int, min_time: float) -> Row:
+    params = init_params(w)
+    x, t = make_data(w)
+    impls: list[Stepper] = [
+        FnnStep(w, params, x, t),
+        FloorStep(w, params, x, t),
+        TextbookStep(w, params, x, t),
+    ]
+    impls += [f(w, params, x, t) for n, f in TRAIN_OTHERS if not available(n)]
+    medians, ratios = interleaved({i.name: i.step for i in impls}, rounds, min_time)
+    if w.kind == "cnn":
+        speedup = ratios["textbook"]
+        target = f"textbook/fnn {speedup:.2f} ≥ 3: {_verdict(speedup >= 3)}"
+    else:
+        over = 1 / ratios["floor"]
+        target = f"fnn/floor {over:.2f} ≤ 1.3: {_verdict(over <= 1.3)}"
+    return Row(w.name, w.describe() + ", SGD step", medians, ratios, target)
+
+
+def bench_inference(w: Workload, rounds: int, min_time: float, x_all: NDArray) -> Row:
+    params = init_params(w)
+    impls: list[Any] = [
+        FnnInference(w, params, x_all, INFER_BATCH),
+        InferenceFloor(w, params, x_all, INFER_BATCH),
+        TextbookInference(w, params, x_all, INFER_BATCH),
+    ]
+    impls += [f(w, params, x_all, INFER_BATCH) for n, f in _infer_others() if not available(n)]
+    calls = {("floor" if isinstance(i, InferenceFloor) else i.name): i.run for i in impls}
+    medians, ratios = interleaved(calls, rounds, min_time)
+    if w.kind == "cnn":
+        target = f"textbook/fnn {ratios['textbook']:.2f} ≥ 3: {_verdict(ratios['textbook'] >= 3)}"
+    else:
+        over = 1 / ratios["floor"]
+        target = f"fnn/floor {over:.2f} ≤ 1.2: {_verdict(over <= 1.2)}"
+    what = f"inference, {x_all.shape[0]:,} samples in batches of {INFER_BATCH:,} ({w.name} net)"
+    return Row("W5", what, medians, ratios, target)
+
+
+def inference_memory(w: Workload, x_all: NDArray) -> str:
+    """Peak memory (tracemalloc) of inference over ``x_all``: fnn's apply, its forward, the textbook."""
+    params = init_params(w)
+    model, fparams = fnn_model(w), fnn_params(w, params)
+    net = textbook.TextbookNet(w, params)
+    batches = [x_all[k : k + INFER_BATCH] for k in range(0, x_all.shape[0], INFER_BATCH)]
+
+    def peak(fn: Callable[[], Any]) -> float:
+        gc.collect()
+        tracemalloc.start()
+        try:
+            fn()
+            return tracemalloc.get_traced_memory()[1] / 2**20
+        finally:
+            tracemalloc.stop()
+
+    one_apply = peak(lambda: model.apply(fparams, batches[0]))
+    all_apply = peak(lambda: [model.apply(fparams, xb) for xb in batches])
+    one_forward = peak(lambda: model.forward(fparams, batches[0]))
+    all_textbook = peak(lambda: [net.predict(xb) for xb in batches])
+    residuals = model.forward(fparams, batches[0])[1]
+    kept = sum(getattr(leaf, "nbytes", 0) for leaf in fnn.tree.leaves(residuals)) / 2**20
+    return (
+        f"{w.name} net: fnn apply peak {one_apply:.1f} MiB for one batch, {all_apply:.1f} MiB over all "
+        f"{len(batches)} batches (bounded: outputs {x_all.shape[0] * w.classes * 4 / 2**20:.2f} MiB kept); "
+        f"forward (training, keeps residuals of {kept:.1f} MiB) peaks at {one_forward:.1f} MiB "
+        "for one batch; "
+        f"textbook predict over all batches {all_textbook:.1f} MiB (its layers keep the last batch's state)"
+    )
+
+
+def bench_adam(w: Workload, rounds: int, min_time: float) -> Row:
+    params, grads = adam_inputs(w)
+    impls: list[Any] = [FnnAdam(params, grads, ADAM_LR), TextbookAdam(params, grads, ADAM_LR)]
+    impls += [f(params, grads, ADAM_LR) for n, f in _adam_others() if not available(n)]
+    medians, ratios = interleaved({i.name: i.step for i in impls}, rounds, min_time)
+    count = sum(p.size for p in params)
+    return Row("Adam", f"update + apply over {w.name}'s {count:,} parameters", medians, ratios)
+
+
+def bench_fit(w: Workload, rounds: int, min_time: float) -> Row:
+    run = FitRun(w)
+    medians, ratios = interleaved({"fnn": run.fit, "bare": run.bare}, rounds, min_time)
+    per_step = {k: v / run.steps for k, v in medians.items()}
+    overhead = per_step["fnn"] - per_step["bare"]
+    what = (
+        f"fnn.fit per step ({FIT_SAMPLES} samples, batch {w.batch}, {FIT_EPOCHS} epochs) vs the bare loop "
+        f"of the same steps: bare {_fmt_time(per_step['bare'])}, overhead {_fmt_time(overhead)}/step "
+        f"({(ratios['fnn'] / ratios['bare'] - 1) * 100:.1f}%)"
+    )
+    return Row("fit", what, {"fnn": per_step["fnn"]}, {"fnn": 1.0})
+
+
+# ----------------------------------------------------------------------------- machine
+
+
+def machine() -> list[str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    blas = "unknown"
+    try:
+        config: Any = np.show_config(mode="dicts")
+        info = config["Build Dependencies"]["blas"]
+        blas = f"{info.get('name')} {info.get('version')}"
+    except Exception:
+        pass
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=Path(__file__).resolve().parent,
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    threads = ", ".join(
+        f"{v}={os.environ.get(v, 'unset')}"
+        for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    )
+    lines = [
+        f"machine: {platform.machine()} {cpu}, {os.cpu_count()} logical CPUs, "
+        f"{platform.system()} {platform.release()}",
+        f"python {platform.python_version()}, numpy {np.__version__} ({blas}), fnn {commit or '?'}",
+        f"threads: {threads} (unset: OpenBLAS uses one thread per CPU)",
+    ]
+    for name, version in others.versions().items():
+        lines.append(f"{name} {version}")
+    for name in ("torch", "jax"):
+        if available(name):
+            lines.append(f"skipped {name}: {available(name)}")
+    return lines
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> list[Row]:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds (default 15)")
+    parser.add_argument("--min-time", type=float, default=0.05, help="seconds per turn (default 0.05)")
+    parser.add_argument("--quick", action="store_true", help="3 rounds of 0.01 s: a smoke run")
+    parser.add_argument("--only", default="", help="comma-separated subset of W1,W2,W3,W4,W5,adam,fit")
+    parser.add_argument("--no-check", action="store_true", help="skip the agreement check")
+    args = parser.parse_args(argv)
+    rounds, min_time = (3, 0.01) if args.quick else (args.rounds, args.min_time)
+    only = {s.strip() for s in args.only.split(",") if s.strip()}
+
+    def wanted(name: str) -> bool:
+        return not only or name in only
+
+    for line in machine():
+        print(line)
+    x_all = {w.name: make_data(w, INFER_SAMPLES, seed=6)[0] for w in (W1, W4)} if wanted("W5") else {}
+    if not args.no_check:
+        print("\nagreement (relative errors against fnn after one step: loss, parameter updates):")
+        for w in (*MLP_WORKLOADS, W4):
+            if wanted(w.name):
+                errors = check_training(w)
+                print(f"  {w.name}: " + ", ".join(f"{n} {a:.1e} / {b:.1e}" for n, (a, b) in errors.items()))
+        for name, xs in x_all.items():
+            w = W1 if name == "W1" else W4
+            errors_inf = check_inference(w, xs, INFER_BATCH)
+            print(f"  W5 ({name} net) logits: " + ", ".join(f"{n} {e:.1e}" for n, e in errors_inf.items()))
+        if wanted("adam"):
+            print("  Adam (3 steps) updates: " + ", ".join(f"{n} {e:.1e}" for n, e in check_adam(W3).items()))
+        if wanted("fit"):
+            print(f"  fit vs bare loop: params differ by {check_fit(W1):.1e} (must be 0)")
+    rows: list[Row] = []
+    for w in (*MLP_WORKLOADS, W4):
+        if wanted(w.name):
+            rows.append(bench_training(w, rounds, min_time))
+    for name, xs in x_all.items():
+        rows.append(bench_inference(W1 if name == "W1" else W4, rounds, min_time, xs))
+    if wanted("adam"):
+        rows.append(bench_adam(W3, rounds, min_time))
+    if wanted("fit"):
+        rows.append(bench_fit(W1, rounds, min_time))
+    print(f"\nmedians over {rounds} interleaved rounds; (×fnn) = median per-round ratio time / fnn's time:\n")
+    print(render(rows))
+    if x_all:
+        print("\nW5 memory (tracemalloc peaks):")
+        for name, xs in x_all.items():
+            print("  " + inference_memory(W1 if name == "W1" else W4, xs))
+    return rows
+
+
+if __name__ == "__main__":
+    main()

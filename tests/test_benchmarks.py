@@ -1,0 +1,45 @@
+"""The benchmark suite's implementations compute the same thing (tiny sizes; no timing).
+
+fnn, the textbook NumPy code and, where importable, PyTorch and JAX each take one SGD
+step from the same parameters; losses and updates must agree to float32 precision.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks import suite
+from benchmarks.floor import Floor, InferenceFloor
+from benchmarks.workloads import MLP_WORKLOADS, W1, W4, Workload, init_params, make_data
+
+TINY = [w.scaled(batch=8, hidden=16) for w in MLP_WORKLOADS] + [W4.scaled(batch=4)]
+
+
+@pytest.mark.parametrize("w", TINY, ids=lambda w: w.name)
+def test_training_step_agrees(w: Workload) -> None:
+    names = ["textbook"] + [n for n in ("torch", "jax") if not suite.available(n) and w.name == "W1"]
+    errors = suite.check_training(w, names)
+    assert set(errors) == set(names)
+
+
+def test_inference_agrees() -> None:
+    for w in (W1.scaled(batch=8, hidden=16), W4.scaled(batch=2)):
+        x, _ = make_data(w, 6, seed=6)
+        assert "textbook" in suite.check_inference(w, x, 3)
+
+
+def test_adam_and_fit_agree() -> None:
+    small = W1.scaled(batch=10, hidden=8)
+    assert suite.check_adam(small, steps=2)["textbook"] < 1e-3
+    assert suite.check_fit(small) == 0.0
+
+
+def test_floor_runs() -> None:
+    for w in TINY:
+        x, t = make_data(w)
+        floor = Floor(w, init_params(w), x, t)
+        floor.step()
+        assert all(np.isfinite(d).all() for d in floor.dw)
+    x_all, _ = make_data(W1, 4)
+    InferenceFloor(W1, init_params(W1), x_all, 2).run()
