@@ -9,13 +9,22 @@ import pytest
 
 import fnn
 from fnn.layers.conv import col2im, pad2d, sliding_windows
+from tests.helpers import assert_allclose, assert_array_equal, host
 
-F64 = fnn.backend(dtype="float64")
-F32 = fnn.backend()
+
+def f64() -> fnn.Backend:
+    """The backend under test in float64 (read at test time: the suite sets FNN_BACKEND per run)."""
+    return fnn.backend(dtype="float64")
+
+
+def f32() -> fnn.Backend:
+    """The backend under test in the default dtype (float32)."""
+    return fnn.backend()
 
 
 def conv_reference(x: Any, w: Any, b: Any, stride: tuple[int, int], padding: tuple[int, int]) -> Any:
-    """Cross-correlation by explicit loops over output pixels (the definition)."""
+    """Cross-correlation by explicit loops over output pixels (the definition), in NumPy on host copies."""
+    x, w, b = host(x), host(w), None if b is None else host(b)
     ph, pw = padding
     x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     n, _, h, wd = x.shape
@@ -46,65 +55,68 @@ CONFIGS = [
 @pytest.mark.parametrize("config", CONFIGS, ids=[str(c) for c in CONFIGS])
 def test_matches_loop_reference_and_gradients(config: dict[str, Any]) -> None:
     layer = fnn.Conv2D(3, **config)
-    params = layer.init(fnn.random.key(0), (2, 7, 6), F64)
+    b = f64()
+    params = layer.init(fnn.random.key(0), (2, 7, 6), b)
     rng = np.random.default_rng(1)
     if params.b is not None:
-        params = fnn.Conv2DParams(params.w, rng.standard_normal(3))
-    x = rng.standard_normal((2, 2, 7, 6))
+        params = fnn.Conv2DParams(params.w, b.asarray(rng.standard_normal(3)))
+    x = b.asarray(rng.standard_normal((2, 2, 7, 6)))
     y = layer.apply(params, x)
     assert y.shape == (2, *layer.out_shape((2, 7, 6)))
-    np.testing.assert_allclose(
-        y, conv_reference(x, params.w, params.b, layer.stride, layer.padding), atol=1e-12
-    )
+    assert_allclose(y, conv_reference(x, params.w, params.b, layer.stride, layer.padding), atol=1e-12)
     fnn.check_grads(layer, params, x)
 
 
 def test_col2im_is_the_adjoint_of_the_window_gather() -> None:
+    b = f64()
     rng = np.random.default_rng(0)
     for kernel, stride, padding in [
         ((3, 3), (1, 1), (1, 1)),
         ((2, 3), (2, 3), (0, 1)),
         ((2, 2), (3, 2), (1, 0)),
     ]:
-        x = rng.standard_normal((2, 3, 7, 8))
+        x = b.asarray(rng.standard_normal((2, 3, 7, 8)))
         windows = sliding_windows(pad2d(x, padding), kernel, stride)
-        d = rng.standard_normal(windows.shape)
+        d = b.asarray(rng.standard_normal(windows.shape))
         left = float((windows * d).sum())
         right = float((x * col2im(d, x.shape, stride, padding)).sum())
         assert left == pytest.approx(right, rel=1e-12)
 
 
 def test_sliding_windows_is_a_view() -> None:
-    x = np.arange(2 * 3 * 5 * 5, dtype="float32").reshape(2, 3, 5, 5)
+    b = fnn.backend(dtype="float32")
+    x = b.asarray(np.arange(2 * 3 * 5 * 5, dtype="float32").reshape(2, 3, 5, 5))
     windows = sliding_windows(x, (2, 3), (1, 2))
-    assert np.shares_memory(windows, x)
-    assert windows[1, 2, 1, 2, 3, 1] == x[1, 2, 3 + 1, 2 + 2]
+    assert b.xp.shares_memory(windows, x)
+    assert float(windows[1, 2, 1, 2, 3, 1]) == float(x[1, 2, 3 + 1, 2 + 2])
 
 
 def test_float32_stays_float32_and_strided_input_works() -> None:
     layer = fnn.Conv2D(4, 3, stride=2, padding=1)
-    params = layer.init(fnn.random.key(0), (3, 9, 9), F32)
-    x = fnn.random.normal(fnn.random.key(1), (2, 3, 9, 18), F32)[..., ::2]
+    b = f32()
+    params = layer.init(fnn.random.key(0), (3, 9, 9), b)
+    x = fnn.random.normal(fnn.random.key(1), (2, 3, 9, 18), b)[..., ::2]
     y, residuals = layer.forward(params, x)
     assert y.dtype == np.float32
-    dparams, dx = layer.grad(params, residuals, F32.ones(y.shape))
+    dparams, dx = layer.grad(params, residuals, b.ones(y.shape))
     assert dparams.b is not None
     assert dx.dtype == dparams.w.dtype == dparams.b.dtype == np.float32
-    np.testing.assert_allclose(y, layer.apply(params, x.copy()), rtol=1e-6)
+    assert_allclose(y, layer.apply(params, x.copy()), rtol=1e-6)
 
 
 def test_default_init_is_he_normal_with_conv_fans() -> None:
-    params = fnn.Conv2D(64, 3).init(fnn.random.key(0), (32, 8, 8), F64)
+    params = fnn.Conv2D(64, 3).init(fnn.random.key(0), (32, 8, 8), f64())
     assert params.w.shape == (64, 32, 3, 3)
-    assert params.w.std() == pytest.approx(np.sqrt(2 / (32 * 9)), rel=0.05)
-    np.testing.assert_array_equal(params.b, np.zeros(64))
+    assert float(params.w.std()) == pytest.approx(np.sqrt(2 / (32 * 9)), rel=0.05)
+    assert_array_equal(params.b, np.zeros(64))
 
 
 def test_in_a_model_with_value_and_grad() -> None:
     model = fnn.sequential(fnn.Conv2D(2, 3), fnn.relu, fnn.MaxPool2D(2), fnn.Flatten(), fnn.Dense(3))
-    params = model.init(fnn.random.key(0), (1, 6, 6), F64)
-    x = fnn.random.normal(fnn.random.key(1), (4, 1, 6, 6), F64)
-    t = np.array([0, 1, 2, 1])
+    b = f64()
+    params = model.init(fnn.random.key(0), (1, 6, 6), b)
+    x = fnn.random.normal(fnn.random.key(1), (4, 1, 6, 6), b)
+    t = b.asarray([0, 1, 2, 1], dtype="int64")
     fnn.check_grads(model, params, x, loss=fnn.losses.softmax_cross_entropy, t=t)
 
 
@@ -134,9 +146,9 @@ def test_shape_and_dtype_errors_name_the_layer() -> None:
         layer.out_shape((1, 2, 5))
     params = layer.init(fnn.random.key(0), (3, 5, 5))
     with pytest.raises(fnn.ShapeError, match=r"expected input of shape \(N, 3, \?, \?\), got \(2, 1, 5, 5\)"):
-        layer.apply(params, F32.zeros((2, 1, 5, 5)))
+        layer.apply(params, f32().zeros((2, 1, 5, 5)))
     with pytest.raises(fnn.DTypeError, match="expected input of dtype float32, got float64"):
-        layer.apply(params, F64.zeros((2, 3, 5, 5)))
+        layer.apply(params, f64().zeros((2, 3, 5, 5)))
     model = fnn.sequential(fnn.Flatten(), fnn.Conv2D(2, 3))
     with pytest.raises(fnn.ShapeError, match=r"layer 1 \(Conv2D"):
         model.init(fnn.random.key(0), (1, 4, 4))

@@ -1,4 +1,7 @@
-"""Bad input gets a clear fnn error that names the layer, the expected and the actual value."""
+"""Bad input gets a clear fnn error that names the layer, the expected and the actual value.
+
+Inputs are arrays of the backend under test (``FNN_BACKEND``), made at test time.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,12 @@ import numpy as np
 import pytest
 
 import fnn
+from fnn.typing import Array
+
+
+def ones(shape: tuple[int, ...], dtype: str) -> Array:
+    """Ones of ``shape`` and ``dtype`` (any dtype, integers too) on the backend under test."""
+    return fnn.backend().asarray(np.ones(shape), dtype=dtype)
 
 
 def model_and_params() -> tuple[fnn.Sequential, tuple[object, ...]]:
@@ -28,7 +37,7 @@ def test_float64_input_to_a_float32_model() -> None:
         fnn.DTypeError,
         match=r"layer 0 \(Dense\(features=5\)\): expected input of dtype float32, got float64; cast",
     ):
-        model.apply(params, np.ones((2, 4)))
+        model.apply(params, ones((2, 4), "float64"))
 
 
 def test_integer_input() -> None:
@@ -36,9 +45,9 @@ def test_integer_input() -> None:
     with pytest.raises(
         fnn.DTypeError, match=r"layer 0 \(Dense\(features=5\)\): expected a float array, got int64"
     ):
-        model.apply(params, np.ones((2, 4), dtype=np.int64))
+        model.apply(params, ones((2, 4), "int64"))
     with pytest.raises(fnn.DTypeError, match=r"relu: expected a float array, got int64"):
-        fnn.relu(np.ones(3, dtype=np.int64))
+        fnn.relu(ones((3,), "int64"))
 
 
 def test_wrong_feature_size_names_the_layer_and_shapes() -> None:
@@ -47,18 +56,18 @@ def test_wrong_feature_size_names_the_layer_and_shapes() -> None:
         fnn.ShapeError,
         match=r"layer 0 \(Dense\(features=5\)\): expected input of shape \(N, 4\), got \(2, 7\)",
     ):
-        model.apply(params, np.ones((2, 7), dtype=np.float32))
+        model.apply(params, ones((2, 7), "float32"))
     b = fnn.backend()
     mismatched = (params[0], None, fnn.DenseParams(b.zeros((6, 3)), b.zeros((3,))))
     with pytest.raises(
         fnn.ShapeError,
         match=r"layer 2 \(Dense\(features=3\)\): expected input of shape \(N, 6\), got \(2, 5\)",
     ):
-        model.apply(mismatched, np.ones((2, 4), dtype=np.float32))
+        model.apply(mismatched, ones((2, 4), "float32"))
     with pytest.raises(
         fnn.ShapeError, match=r"expected input of shape \(N, 4\), got \(2, 28, 28\); add a Flatten"
     ):
-        model.forward(params, np.ones((2, 28, 28), dtype=np.float32))
+        model.forward(params, ones((2, 28, 28), "float32"))
 
 
 def test_nested_sequential_errors_carry_every_place() -> None:
@@ -69,7 +78,7 @@ def test_nested_sequential_errors_carry_every_place() -> None:
         fnn.ShapeError,
         match=r"layer 1 \(Sequential\(2 layers\)\): layer 0 \(Dense\(features=3\)\): expected input of shape \(N, 4\)",
     ):
-        model.apply(params, np.ones((1, 5), dtype=np.float32))
+        model.apply(params, ones((1, 5), "float32"))
 
 
 def test_shape_errors_at_init_before_data_flows() -> None:
@@ -106,6 +115,7 @@ def test_bad_inputs_in_apply_name_the_layer() -> None:
     ):
         fnn.Sum().apply(None, f32.ones((3,)))
     dense = fnn.Dense(2)
+    # a plain Python list (no array of any backend): fnn must name its type
     with pytest.raises(fnn.DTypeError, match=r"Dense\(features=2\): expected a float array, got list"):
         dense.apply(dense.init(fnn.random.key(0), (3,)), [[1.0, 2.0, 3.0]])  # type: ignore[arg-type]
     maxout = fnn.sequential(fnn.Maxout(2))
@@ -113,7 +123,7 @@ def test_bad_inputs_in_apply_name_the_layer() -> None:
         fnn.DTypeError,
         match=r"^layer 0 \(Maxout\(features=2, pieces=2\)\): expected input of dtype float32, got float64",
     ):
-        maxout.apply(maxout.init(fnn.random.key(0), (3,)), np.ones((2, 3)))
+        maxout.apply(maxout.init(fnn.random.key(0), (3,)), ones((2, 3), "float64"))
 
 
 def test_bad_hyperparameters_at_construction() -> None:
@@ -134,7 +144,7 @@ def test_wrong_params_structure() -> None:
     with pytest.raises(
         fnn.StateError, match="expected params as a tuple of 3 entries .* got tuple of length 2"
     ):
-        model.apply(params[:2], np.ones((1, 4), dtype=np.float32))
+        model.apply(params[:2], ones((1, 4), "float32"))
 
 
 def test_backend_errors() -> None:

@@ -12,36 +12,42 @@ from hypothesis import strategies as st
 
 import fnn
 from fnn.typing import Array, Shape
+from tests.helpers import assert_allclose, assert_array_equal, host
 
-F64 = fnn.backend(dtype="float64")
+
+def f64() -> fnn.Backend:
+    """The backend under test in float64 (read at test time: the suite sets FNN_BACKEND per run)."""
+    return fnn.backend(dtype="float64")
 
 
 def test_value_and_grad_matches_numerical_grad_on_a_model() -> None:
     model = fnn.sequential(fnn.Dense(4), fnn.sigmoid, fnn.Dense(3))
-    params = model.init(fnn.random.key(0), (2,), F64)
-    x = fnn.random.normal(fnn.random.key(1), (5, 2), F64)
-    t = np.array([0, 2, 1, 1, 0])
+    b = f64()
+    params = model.init(fnn.random.key(0), (2,), b)
+    x = fnn.random.normal(fnn.random.key(1), (5, 2), b)
+    t = b.asarray([0, 2, 1, 1, 0], dtype="int64")
     loss = fnn.losses.softmax_cross_entropy
     value, grads = fnn.value_and_grad(model, loss)(params, x, t)
     assert float(value) == pytest.approx(float(loss(model.apply(params, x), t)), rel=1e-12)
     numeric = fnn.numerical_grad(lambda p: loss(model.apply(p, x), t), params, eps=1e-6)
     for g, n in zip(fnn.tree.leaves(grads), fnn.tree.leaves(numeric)):
-        np.testing.assert_allclose(g, n, rtol=1e-6, atol=1e-9)
+        assert_allclose(g, n, rtol=1e-6, atol=1e-9)
     only_grads = fnn.grad(model, loss)(params, x, t)
     for g, h in zip(fnn.tree.leaves(grads), fnn.tree.leaves(only_grads)):
-        np.testing.assert_array_equal(g, h)
+        assert_array_equal(g, h)
 
 
 def test_numerical_grad_of_the_course_and_no_mutation() -> None:
-    x = {"x": np.array([3.0]), "y": np.array([1.0, 2.0])}
-    before = fnn.tree.map(np.copy, x)
+    b = f64()
+    x = {"x": b.asarray([3.0]), "y": b.asarray([1.0, 2.0])}
+    before = fnn.tree.map(lambda a: a.copy(), x)
     g = fnn.numerical_grad(lambda p: float((p["x"] ** 2).sum()), x)
     assert float(g["x"][0]) == pytest.approx(6.0, abs=1e-6)
     f2 = lambda p: float(2 * p["y"][0] + 3 * p["y"][0] * p["y"][1] + p["y"][1] ** 3)
     g2 = fnn.numerical_grad(f2, x)
-    np.testing.assert_allclose(g2["y"], [8.0, 15.0], atol=1e-6)
-    for a, b in zip(fnn.tree.leaves(before), fnn.tree.leaves(x)):
-        np.testing.assert_array_equal(a, b)
+    assert_allclose(g2["y"], [8.0, 15.0], atol=1e-6)
+    for old, new in zip(fnn.tree.leaves(before), fnn.tree.leaves(x)):
+        assert_array_equal(old, new)
 
 
 @attrs.frozen
@@ -68,21 +74,23 @@ class WrongDense(fnn.Layer[fnn.DenseParams]):
 
 def test_a_deliberately_wrong_gradient_is_caught_and_located() -> None:
     layer = WrongDense()
-    params = layer.init(fnn.random.key(0), (2,), F64)
-    x = fnn.random.normal(fnn.random.key(1), (4, 2), F64)
+    b = f64()
+    params = layer.init(fnn.random.key(0), (2,), b)
+    x = fnn.random.normal(fnn.random.key(1), (4, 2), b)
     with pytest.raises(
         fnn.GradCheckError, match=r"WrongDense.*gradient wrong at \['params'\]\.w\[\d, \d\]: hand-derived"
     ):
         fnn.check_grads(layer, params, x)
     model = fnn.sequential(fnn.Dense(2), layer)
     with pytest.raises(fnn.GradCheckError, match=r"gradient wrong at \['params'\]\[1\]\.w"):
-        fnn.check_grads(model, model.init(fnn.random.key(0), (2,), F64), x)
+        fnn.check_grads(model, model.init(fnn.random.key(0), (2,), b), x)
 
 
 def test_directional_check_catches_a_wrong_gradient_on_large_inputs() -> None:
     layer = WrongDense(fnn.Dense(40))
-    params = layer.init(fnn.random.key(0), (30,), F64)
-    x = fnn.random.normal(fnn.random.key(1), (8, 30), F64)
+    b = f64()
+    params = layer.init(fnn.random.key(0), (30,), b)
+    x = fnn.random.normal(fnn.random.key(1), (8, 30), b)
     fnn.check_grads(fnn.Dense(40), params, x)  # 1,480 elements: directional mode, passes
     with pytest.raises(fnn.GradCheckError, match="directional derivative 0"):
         fnn.check_grads(layer, params, x)
@@ -90,17 +98,20 @@ def test_directional_check_catches_a_wrong_gradient_on_large_inputs() -> None:
 
 def test_check_grads_with_a_loss() -> None:
     model = fnn.sequential(fnn.Dense(3), fnn.tanh, fnn.Dense(2), fnn.softmax)
-    params = model.init(fnn.random.key(2), (3,), F64)
-    x = fnn.random.normal(fnn.random.key(3), (4, 3), F64)
-    fnn.check_grads(model, params, x, loss=fnn.losses.categorical_cross_entropy, t=np.array([0, 1, 1, 0]))
+    b = f64()
+    params = model.init(fnn.random.key(2), (3,), b)
+    x = fnn.random.normal(fnn.random.key(3), (4, 3), b)
+    t = b.asarray([0, 1, 1, 0], dtype="int64")
+    fnn.check_grads(model, params, x, loss=fnn.losses.categorical_cross_entropy, t=t)
     with pytest.raises(ValueError, match="give both `loss` and `t`, or neither"):
         fnn.check_grads(model, params, x, loss=fnn.losses.mse)
     with pytest.raises(ValueError, match="give both `loss` and `t`, or neither"):
-        fnn.check_grads(model, params, x, t=np.array([0, 1, 1, 0]))
+        fnn.check_grads(model, params, x, t=t)
 
 
 def test_check_grads_misuse() -> None:
-    y, t = np.array([[0.5, 1.0]]), np.array([[0.0, 2.0]])
+    b = f64()
+    y, t = b.asarray([[0.5, 1.0]]), b.asarray([[0.0, 2.0]])
     with pytest.raises(TypeError, match=r"check_grads: expected an fnn layer or loss, got <function relu"):
         fnn.check_grads(fnn.functional.relu, None, y)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"`loss`, `t` only apply to a layer target; for the loss mse"):
@@ -110,17 +121,18 @@ def test_check_grads_misuse() -> None:
 
 
 def test_numerical_grad_uses_the_step_it_takes() -> None:
-    x = np.array([0.3, -1.7, 2.5])
+    b = f64()
+    x = b.asarray([0.3, -1.7, 2.5])
     g = fnn.numerical_grad(lambda p: (p**3).sum(), x)
-    np.testing.assert_allclose(g, 3 * x**2, rtol=1e-7)
+    assert_allclose(g, 3 * host(x) ** 2, rtol=1e-7)
     assert g.dtype == np.float64
     g32 = fnn.numerical_grad(lambda p: (p**2).sum(), x.astype("float32"), eps=1e-2)
     assert g32.dtype == np.float32
-    np.testing.assert_allclose(g32, 2 * x, rtol=1e-3)
+    assert_allclose(g32, 2 * host(x), rtol=1e-3)
     with pytest.raises(
         ValueError, match=r"0.5 ± 0.0001 rounds to 0.5 in float16; use a larger eps or float64"
     ):
-        fnn.numerical_grad(lambda p: p.sum(), np.array([0.5], dtype="float16"))
+        fnn.numerical_grad(lambda p: p.sum(), b.asarray([0.5], dtype="float16"))
 
 
 ELEMENTWISE = [fnn.sigmoid, fnn.tanh, fnn.identity, fnn.ELU(0.5)]
@@ -156,8 +168,9 @@ def test_random_sequential_compositions_pass_check_grads(
     case: tuple[fnn.Sequential, int], n: int, seed: int
 ) -> None:
     model, d = case
-    params = model.init(fnn.random.key(seed), (d,), F64)
-    x = fnn.random.normal(fnn.random.key(seed + 1), (n, d), F64)
+    b = f64()  # read per example; the backend fixture is session-scoped, so hypothesis allows it
+    params = model.init(fnn.random.key(seed), (d,), b)
+    x = fnn.random.normal(fnn.random.key(seed + 1), (n, d), b)
     fnn.check_grads(model, params, x, rtol=1e-4, atol=1e-7)
 
 
@@ -186,7 +199,8 @@ SHAPED_LAYERS = [
 )
 def test_layers_pass_check_grads_over_shapes(make: Any, k: int, d: int, n: int, seed: int) -> None:
     layer: fnn.Layer[Any] = make(k)
-    params = layer.init(fnn.random.key(seed), (d,), F64)
-    x = fnn.random.normal(fnn.random.key(seed + 1), (n, d), F64)
-    x = x + 0.1 * np.sign(x)  # PReLU's kink at zero stays out of reach of the differences
+    b = f64()
+    params = layer.init(fnn.random.key(seed), (d,), b)
+    x = fnn.random.normal(fnn.random.key(seed + 1), (n, d), b)
+    x = x + 0.1 * b.xp.sign(x)  # PReLU's kink at zero stays out of reach of the differences
     fnn.check_grads(layer, params, x, rtol=1e-5, atol=1e-8)

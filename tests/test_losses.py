@@ -1,7 +1,12 @@
-"""Every loss: value against its formula, gradient against central differences, dtypes, errors."""
+"""Every loss: value against its formula, gradient against central differences, dtypes, errors.
+
+Test data is drawn on the host with NumPy (the reference formulas compute on it) and
+moved to the backend under test (``FNN_BACKEND``) with :func:`on_backend` before fnn sees it.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import numpy as np
@@ -12,8 +17,24 @@ from hypothesis import strategies as st
 import fnn
 from fnn.losses import Loss
 from fnn.typing import Array
+from tests.helpers import assert_allclose, assert_array_equal, host
 
 Targets = Callable[[np.random.Generator, tuple[int, int]], Array]
+
+
+def on_backend(a: Array) -> Array:
+    """Host data ``a`` as an array of the backend under test, keeping its dtype."""
+    return fnn.backend().asarray(a, dtype=a.dtype)
+
+
+def f64() -> fnn.Backend:
+    """The backend under test in float64 (read at test time: the suite sets FNN_BACKEND per run)."""
+    return fnn.backend(dtype="float64")
+
+
+def labels(values: list[int]) -> Array:
+    """Integer class labels on the backend under test."""
+    return fnn.backend().asarray(values, dtype="int64")
 
 
 def real(rng: np.random.Generator, shape: tuple[int, int]) -> Array:
@@ -35,7 +56,9 @@ def probabilities(rng: np.random.Generator, shape: tuple[int, int]) -> Array:
 
 
 def softmaxed(rng: np.random.Generator, shape: tuple[int, int]) -> Array:
-    return np.asarray(fnn.softmax(rng.standard_normal(shape)))
+    """Probabilities from fnn's softmax (computed on the backend under test), as host data."""
+    result: Array = host(fnn.softmax(f64().asarray(rng.standard_normal(shape))))
+    return result
 
 
 # (loss, predictions, targets, reference formula)
@@ -73,7 +96,7 @@ LOSSES: list[tuple[Loss, Targets, Targets, Callable[[Array, Array], float]]] = [
         fnn.losses.softmax_cross_entropy,
         real,
         distribution,
-        lambda z, t: float(-np.sum(t * np.log(np.asarray(fnn.softmax(z)))) / z.shape[0]),
+        lambda z, t: float(-np.sum(t * np.log(host(fnn.softmax(f64().asarray(z))))) / z.shape[0]),
     ),
 ]
 ids = [repr(case[0]) for case in LOSSES]
@@ -92,20 +115,22 @@ def test_value_and_gradient(
     seed: int,
 ) -> None:
     rng = np.random.default_rng(seed)
-    y, t = make_y(rng, (n, k)), make_t(rng, (n, k))
+    y_host, t_host = make_y(rng, (n, k)), make_t(rng, (n, k))
+    expected = reference(y_host, t_host)
+    y, t = on_backend(y_host), on_backend(t_host)
     y_before, t_before = y.copy(), t.copy()
-    assert abs(float(loss(y, t)) - reference(y, t)) <= 1e-10 * max(1.0, abs(reference(y, t)))
+    assert abs(float(loss(y, t)) - expected) <= 1e-10 * max(1.0, abs(expected))
     fnn.check_grads(loss, y, t, rtol=1e-5, atol=1e-8)
-    np.testing.assert_array_equal(y, y_before)
-    np.testing.assert_array_equal(t, t_before)
+    assert_array_equal(y, y_before)
+    assert_array_equal(t, t_before)
 
 
 @pytest.mark.parametrize(("loss", "make_y", "make_t", "reference"), LOSSES, ids=ids)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_dtype_is_kept(loss: Loss, make_y: Targets, make_t: Targets, reference: object, dtype: str) -> None:
     rng = np.random.default_rng(0)
-    y = make_y(rng, (4, 3)).astype(dtype)
-    t = make_t(rng, (4, 3))  # float64 targets are cast down to the predictions' dtype
+    y = on_backend(make_y(rng, (4, 3)).astype(dtype))
+    t = on_backend(make_t(rng, (4, 3)))  # float64 targets are cast down to the predictions' dtype
     value, dy = loss.value_and_grad(y, t)
     assert value.dtype == np.dtype(dtype) and value.shape == ()
     assert dy.dtype == np.dtype(dtype) and dy.shape == y.shape
@@ -115,49 +140,65 @@ def test_dtype_is_kept(loss: Loss, make_y: Targets, make_t: Targets, reference: 
 @pytest.mark.parametrize("loss", [fnn.losses.softmax_cross_entropy, fnn.losses.categorical_cross_entropy])
 def test_integer_labels_equal_one_hot(loss: Loss) -> None:
     rng = np.random.default_rng(0)
-    y = softmaxed(rng, (5, 4)).astype(np.float32)
-    labels = np.array([0, 3, 1, 1, 2])
-    one_hot = np.eye(4, dtype=np.float32)[labels]
-    assert float(loss(y, labels)) == pytest.approx(float(loss(y, one_hot)), rel=1e-6)
-    np.testing.assert_allclose(loss.grad(y, labels), loss.grad(y, one_hot), rtol=1e-6, atol=1e-7)
+    y = on_backend(softmaxed(rng, (5, 4)).astype(np.float32))
+    classes = labels([0, 3, 1, 1, 2])
+    one_hot = on_backend(np.eye(4, dtype=np.float32)[host(classes)])
+    assert float(loss(y, classes)) == pytest.approx(float(loss(y, one_hot)), rel=1e-6)
+    assert_allclose(loss.grad(y, classes), loss.grad(y, one_hot), rtol=1e-6, atol=1e-7)
 
 
 def test_softmax_cross_entropy_gradient_is_fused() -> None:
-    z = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 0.0]])
-    t = np.array([2, 0])
-    expected = (np.asarray(fnn.softmax(z)) - np.eye(3)[t]) / 2
-    np.testing.assert_allclose(fnn.losses.softmax_cross_entropy.grad(z, t), expected, rtol=1e-12)
+    z = f64().asarray([[1.0, 2.0, 3.0], [0.5, -1.0, 0.0]])
+    t = labels([2, 0])
+    expected = (host(fnn.softmax(z)) - np.eye(3)[host(t)]) / 2
+    assert_allclose(fnn.losses.softmax_cross_entropy.grad(z, t), expected, rtol=1e-12)
 
 
 def test_sigmoid_cross_entropy_is_stable_for_huge_logits() -> None:
-    z = np.array([[1000.0], [-1000.0]], dtype=np.float32)
-    t = np.array([[1.0], [0.0]], dtype=np.float32)
+    b = fnn.backend(dtype="float32")
+    z = b.asarray([[1000.0], [-1000.0]])
+    t = b.asarray([[1.0], [0.0]])
     assert float(fnn.losses.sigmoid_binary_cross_entropy(z, t)) == 0.0
-    np.testing.assert_array_equal(fnn.losses.sigmoid_binary_cross_entropy.grad(z, t), [[0.0], [0.0]])
+    assert_array_equal(fnn.losses.sigmoid_binary_cross_entropy.grad(z, t), [[0.0], [0.0]])
 
 
 def test_rmse_gradient_at_zero_error_is_zero() -> None:
-    y = np.ones((2, 2))
-    np.testing.assert_array_equal(fnn.losses.rmse.grad(y, y), np.zeros((2, 2)))
+    y = f64().ones((2, 2))
+    assert_array_equal(fnn.losses.rmse.grad(y, y), np.zeros((2, 2)))
 
 
 def test_labels_out_of_range_are_rejected() -> None:
-    y = np.zeros((2, 3))
+    # On NumPy on purpose: the label range is checked on the host only, where it is free. CuPy
+    # labels are never copied back for it; their loss turns NaN instead (see the next test).
+    y = fnn.backend("numpy", "float64").zeros((2, 3))
     with pytest.raises(ValueError, match=r"label 3 is out of range for 3 classes \(0\.\.2\)"):
         fnn.losses.softmax_cross_entropy(y, np.array([0, 3]))
     with pytest.raises(ValueError, match="label -1 is out of range"):
         fnn.losses.categorical_cross_entropy(y, np.array([-1, 0]))
 
 
+@pytest.mark.parametrize("loss", [fnn.losses.softmax_cross_entropy, fnn.losses.categorical_cross_entropy])
+@pytest.mark.parametrize("bad", [3, -1])
+def test_labels_out_of_range_on_the_backend_under_test(loss: Loss, bad: int) -> None:
+    """NumPy labels raise :class:`fnn.DataError`; CuPy labels (not copied to the host) make the loss NaN."""
+    b = fnn.backend(dtype="float32")
+    y, t = b.zeros((4, 3)), labels([0, 1, bad, 1])
+    if b.name == "numpy":
+        with pytest.raises(fnn.DataError, match=rf"{loss!r}: label {bad} is out of range for 3 classes"):
+            loss(y, t)
+    else:
+        assert math.isnan(float(loss(y, t)))
+
+
 def test_mismatched_targets_are_rejected_with_a_hint() -> None:
     with pytest.raises(
         fnn.ShapeError, match=r"targets of shape \(4,\) do not match predictions of shape \(4, 1\); reshape"
     ):
-        fnn.losses.mse(np.zeros((4, 1)), np.zeros(4))
+        fnn.losses.mse(f64().zeros((4, 1)), f64().zeros((4,)))
     with pytest.raises(fnn.ShapeError, match="3 labels for 2 predictions"):
-        fnn.losses.softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 1, 2]))
+        fnn.losses.softmax_cross_entropy(f64().zeros((2, 3)), labels([0, 1, 2]))
     with pytest.raises(fnn.DTypeError, match="expected float predictions, got int64"):
-        fnn.losses.mse(np.zeros((2, 2), dtype=np.int64), np.zeros((2, 2)))
+        fnn.losses.mse(on_backend(np.zeros((2, 2), dtype=np.int64)), f64().zeros((2, 2)))
 
 
 def test_huber_delta_is_validated() -> None:
@@ -166,15 +207,16 @@ def test_huber_delta_is_validated() -> None:
 
 
 def test_bad_labels_and_predictions() -> None:
-    y = np.zeros((4, 3), dtype="float32")
+    y = fnn.backend(dtype="float32").zeros((4, 3))
+    y_host = np.zeros((4, 3), dtype="float32")  # the label range is checked on NumPy labels only (see above)
     for loss in (fnn.losses.softmax_cross_entropy, fnn.losses.categorical_cross_entropy):
         with pytest.raises(fnn.DataError, match=rf"{loss!r}: label 3 is out of range for 3 classes \(0..2\)"):
-            loss(y, np.array([0, 1, 3, 1]))
+            loss(y_host, np.array([0, 1, 3, 1]))
         with pytest.raises(fnn.DataError, match=r"label -1 is out of range"):
-            loss.grad(y, np.array([0, 1, -1, 1]))
+            loss.grad(y_host, np.array([0, 1, -1, 1]))
         with pytest.raises(fnn.ShapeError, match=r"3 labels for 4 predictions"):
-            loss(y, np.array([0, 1, 1]))
+            loss(y, labels([0, 1, 1]))
         with pytest.raises(fnn.ShapeError, match=r"integer labels must have an integer dtype"):
-            loss(y, np.array([0.0, 1.0, 2.0, 1.0]))
+            loss(y, f64().asarray([0.0, 1.0, 2.0, 1.0]))
         with pytest.raises(fnn.DTypeError, match=rf"{loss!r}: expected float predictions, got int64"):
-            loss(y.astype("int64"), np.array([0, 1, 2, 1]))
+            loss(y.astype("int64"), labels([0, 1, 2, 1]))

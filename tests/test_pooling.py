@@ -8,14 +8,24 @@ import numpy as np
 import pytest
 
 import fnn
+from tests.helpers import assert_allclose, assert_array_equal, host
 
-F64 = fnn.backend(dtype="float64")
-F32 = fnn.backend()
+
+def f64() -> fnn.Backend:
+    """The backend under test in float64 (read at test time: the suite sets FNN_BACKEND per run)."""
+    return fnn.backend(dtype="float64")
+
+
+def f32() -> fnn.Backend:
+    """The backend under test in the default dtype (float32)."""
+    return fnn.backend()
 
 
 def pool_reference(
     x: Any, window: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int], op: str
 ) -> Any:
+    """Pooling by explicit loops over output pixels, in NumPy on a host copy of ``x``."""
+    x = host(x)
     ph, pw = padding
     fill = -np.inf if op == "max" else 0.0
     x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
@@ -44,41 +54,43 @@ POOLS = [
 @pytest.mark.parametrize("config", POOLS, ids=[str(c) for c in POOLS])
 def test_matches_loop_reference_and_gradients(cls: Any, config: dict[str, Any]) -> None:
     layer = cls(**config)
-    x = np.random.default_rng(0).standard_normal((2, 2, 6, 7))
+    x = f64().asarray(np.random.default_rng(0).standard_normal((2, 2, 6, 7)))
     y = layer.apply(None, x)
     op = "max" if cls is fnn.MaxPool2D else "avg"
-    np.testing.assert_allclose(
-        y, pool_reference(x, layer.window, layer.stride, layer.padding, op), atol=1e-12
-    )
+    assert_allclose(y, pool_reference(x, layer.window, layer.stride, layer.padding, op), atol=1e-12)
     assert y.shape == (2, *layer.out_shape((2, 6, 7)))
-    np.testing.assert_array_equal(layer.forward(None, x)[0], y)
+    assert_array_equal(layer.forward(None, x)[0], y)
     fnn.check_grads(layer, None, x)
 
 
 def test_tie_rule_first_in_row_major_window_order() -> None:
     """Exact ties: the whole gradient goes to the first maximal element (row-major in the window)."""
-    x = np.array([[[[1.0, 3.0, 2.0, 2.0], [3.0, 3.0, 2.0, 2.0], [0.0, 0.0, 5.0, 1.0], [0.0, 0.0, 1.0, 5.0]]]])
+    b = f64()
+    x = b.asarray(
+        [[[[1.0, 3.0, 2.0, 2.0], [3.0, 3.0, 2.0, 2.0], [0.0, 0.0, 5.0, 1.0], [0.0, 0.0, 1.0, 5.0]]]]
+    )
     layer = fnn.MaxPool2D(2)
     y, residuals = layer.forward(None, x)
-    np.testing.assert_array_equal(y, [[[[3.0, 2.0], [0.0, 5.0]]]])
-    _, dx = layer.grad(None, residuals, np.array([[[[10.0, 20.0], [30.0, 40.0]]]]))
+    assert_array_equal(y, [[[[3.0, 2.0], [0.0, 5.0]]]])
+    _, dx = layer.grad(None, residuals, b.asarray([[[[10.0, 20.0], [30.0, 40.0]]]]))
     expected = np.zeros((1, 1, 4, 4))
     expected[0, 0, 0, 1] = 10.0  # 3 at (0,1) before the 3s at (1,0), (1,1)
     expected[0, 0, 0, 2] = 20.0  # all four 2s tie: the top-left one
     expected[0, 0, 2, 0] = 30.0  # all four 0s tie: the top-left one
     expected[0, 0, 2, 2] = 40.0  # 5 at (2,2) before 5 at (3,3)
-    np.testing.assert_array_equal(dx, expected)
+    assert_array_equal(dx, expected)
 
 
 def test_tie_rule_with_overlapping_windows_and_padding() -> None:
-    x = np.ones((1, 1, 3, 3))  # everything ties
+    b = f64()
+    x = b.ones((1, 1, 3, 3))  # everything ties
     layer = fnn.MaxPool2D(3, stride=1, padding=1)
     y, residuals = layer.forward(None, x)
-    _, dx = layer.grad(None, residuals, np.ones((1, 1, 3, 3)))
+    _, dx = layer.grad(None, residuals, b.ones((1, 1, 3, 3)))
     # each window sends its gradient to its first real (non-padding) element
     expected = np.array([[[[4.0, 2.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 0.0]]]])
-    np.testing.assert_array_equal(dx, expected)
-    assert dx.sum() == 9.0  # every window's gradient goes to exactly one element
+    assert_array_equal(dx, expected)
+    assert float(dx.sum()) == 9.0  # every window's gradient goes to exactly one element
 
 
 @pytest.mark.parametrize(
@@ -93,37 +105,41 @@ def test_check_grads_with_ties_where_the_gradient_is_defined(config: dict[str, A
     """
     layer = fnn.MaxPool2D(**config)
     rng = np.random.default_rng(3)
-    x = 1 + rng.permutation(2 * 2 * 6 * 6).reshape(2, 2, 6, 6).astype("float64") / 10
+    data = 1 + rng.permutation(2 * 2 * 6 * 6).reshape(2, 2, 6, 6).astype("float64") / 10
     h, w = np.indices((6, 6))
-    x[:, :, (h + w) % 2 == 1] = -1.0
+    data[:, :, (h + w) % 2 == 1] = -1.0
+    x = f64().asarray(data)
     flat = layer.forward(None, x)[0]
     windows = fnn.layers.conv.sliding_windows(
         fnn.layers.conv.pad2d(x, layer.padding, -np.inf), layer.window, layer.stride
     )
-    assert ((windows == flat[:, :, None, None]).sum(axis=(2, 3)) == 1).all(), "a window's maximum ties"
-    assert (x == -1.0).sum() > 30
+    winners = (windows == flat[:, :, None, None]).sum(axis=(2, 3))
+    assert bool((winners == 1).all()), "a window's maximum ties"
+    assert int((x == -1.0).sum()) > 30
     fnn.check_grads(layer, None, x)
 
 
 def test_global_avg_pool() -> None:
-    x = np.random.default_rng(0).standard_normal((2, 3, 4, 5))
+    x = f64().asarray(np.random.default_rng(0).standard_normal((2, 3, 4, 5)))
     layer = fnn.GlobalAvgPool2D()
-    np.testing.assert_allclose(layer.apply(None, x), x.mean(axis=(2, 3)))
+    assert_allclose(layer.apply(None, x), host(x).mean(axis=(2, 3)))
     assert layer.out_shape((3, 4, 5)) == (3,)
     fnn.check_grads(layer, None, x)
 
 
 def test_flatten_is_c_order_over_channels_height_width() -> None:
-    x = np.arange(2 * 3 * 2 * 2, dtype="float32").reshape(2, 3, 2, 2)
+    b = fnn.backend(dtype="float32")
+    x = b.asarray(np.arange(2 * 3 * 2 * 2, dtype="float32").reshape(2, 3, 2, 2))
     y = fnn.Flatten().apply(None, x)
-    np.testing.assert_array_equal(y[1], x[1].ravel())
-    assert y[0, 4] == x[0, 1, 0, 0]
+    assert_array_equal(y[1], host(x)[1].ravel())
+    assert float(y[0, 4]) == float(x[0, 1, 0, 0])
     _, dx = fnn.Flatten().grad(None, fnn.Flatten().forward(None, x)[1], y)
-    np.testing.assert_array_equal(dx, x)
+    assert_array_equal(dx, x)
 
 
 def test_float32_stays_float32() -> None:
-    x = fnn.random.normal(fnn.random.key(0), (2, 3, 6, 6), F32)
+    b = f32()
+    x = fnn.random.normal(fnn.random.key(0), (2, 3, 6, 6), b)
     for layer in [
         fnn.MaxPool2D(3, stride=2, padding=1),
         fnn.AvgPool2D(2, padding=1),
@@ -131,7 +147,7 @@ def test_float32_stays_float32() -> None:
         fnn.Flatten(),
     ]:
         y, residuals = layer.forward(None, x)
-        _, dx = layer.grad(None, residuals, F32.ones(y.shape))
+        _, dx = layer.grad(None, residuals, b.ones(y.shape))
         assert y.dtype == dx.dtype == np.float32, layer
 
 
@@ -158,9 +174,9 @@ def test_shape_errors() -> None:
     with pytest.raises(fnn.ShapeError, match=r"3x3 window does not fit"):
         fnn.MaxPool2D(3).out_shape((1, 2, 8))
     with pytest.raises(fnn.ShapeError, match=r"expected input of shape \(N, \?, \?, \?\), got \(2, 8\)"):
-        fnn.AvgPool2D(2).apply(None, F32.zeros((2, 8)))
+        fnn.AvgPool2D(2).apply(None, f32().zeros((2, 8)))
     with pytest.raises(fnn.DTypeError, match="expected a float array, got int64"):
-        fnn.GlobalAvgPool2D().apply(None, np.zeros((1, 1, 2, 2), dtype="int64"))
+        fnn.GlobalAvgPool2D().apply(None, f32().asarray(np.zeros((1, 1, 2, 2)), dtype="int64"))
     assert (
         repr(fnn.MaxPool2D(3, stride=2, padding=1))
         == "MaxPool2D(window=(3, 3), stride=(2, 2), padding=(1, 1))"
