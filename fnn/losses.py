@@ -310,6 +310,7 @@ class SoftmaxCrossEntropy(Loss):
             check_labels(self, y, labels)
             value = poison_bad_labels((log_total.sum() - shifted[rows, labels].sum()) / n, labels, y.shape[1])
             p[rows, labels] -= 1
+            p = poison_bad_labels(p, labels, y.shape[1])  # CuPy wraps bad indices: mark the gradient too
         else:
             one_hot = self.targets(y, labels)
             value = ((log_total - shifted) * one_hot).sum() / n

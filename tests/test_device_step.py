@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 import fnn
+from fnn.backend import to_numpy
 
 
 @pytest.fixture
@@ -109,4 +110,5 @@ def test_out_of_range_labels_make_the_device_loss_nan(cupy: Any) -> None:
     y = b.zeros((2, 3))
     assert np.isnan(float(fnn.losses.softmax_cross_entropy(y, b.asarray([0, 3], dtype=np.int64))))
     assert np.isnan(float(fnn.losses.categorical_cross_entropy(y + 0.5, b.asarray([-1, 0], dtype=np.int64))))
+    assert np.isnan(to_numpy(fnn.losses.softmax_cross_entropy.grad(y, b.asarray([0, 3], dtype=np.int64)))).all()
     assert float(fnn.losses.softmax_cross_entropy(y, b.asarray([0, 2], dtype=np.int64))) == pytest.approx(np.log(3))
