@@ -92,8 +92,9 @@ class MaxPool2D(_Pool2D):
     window.
 
     The backward pass loops over the ``kh·kw`` offsets ``k``, adding
-    ``where(winner == k, dy, 0)`` to the strided slab of ``dx`` that offset ``k`` covers
-    (never materializing the ``kh·kw``-times larger window gradients).
+    ``dy · [winner = k]`` to the strided slab of ``dx`` that offset ``k`` covers (writing
+    it when windows do not overlap), never materializing the ``kh·kw``-times larger
+    window gradients.
 
     **Residuals**: the winner's offset in each (flattened) window, ``(N, C, OH, OW)``, as
     int8 (int32 for windows over 127 elements: a quarter of the memory of int32), and
@@ -119,12 +120,16 @@ class MaxPool2D(_Pool2D):
         xp = array_module(x)
         kh, kw = self.window
         y: Array = windows[:, :, 0, 0].copy()
-        winner = xp.zeros(y.shape, dtype=xp.int8 if kh * kw <= 127 else xp.int32) if track else None
-        for k in range(1, self.window[0] * self.window[1]):
-            v = windows[:, :, k // self.window[1], k % self.window[1]]
+        index = xp.int8 if kh * kw <= 127 else xp.int32
+        winner = xp.zeros(y.shape, dtype=index) if track else None
+        for k in range(1, kh * kw):
+            v = windows[:, :, k // kw, k % kw]
             if winner is not None:
-                better = v > y  # strictly greater: on ties the earlier offset stays the winner
-                xp.copyto(winner, k, where=better)
+                # The winner is the last offset that beats the running maximum strictly (so on
+                # ties the earlier offset stays): the largest k with `better`, hence a maximum.
+                # Arithmetic, not copyto(where=), which is several times slower.
+                better = v > y
+                xp.maximum(winner, better * index(k), out=winner)
             xp.maximum(y, v, out=y)
         return y, winner
 
@@ -142,11 +147,14 @@ class MaxPool2D(_Pool2D):
         (kh, kw), (sh, sw), (ph, pw) = self.window, self.stride, self.padding
         oh, ow = dy.shape[2:]
         dx = xp.zeros((*in_shape[:2], in_shape[2] + 2 * ph, in_shape[3] + 2 * pw), dtype=dy.dtype)
+        disjoint = sh >= kh and sw >= kw  # no element lies in two windows
         for k in range(kh * kw):
             i, j = divmod(k, kw)
-            dx[:, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw] += xp.where(
-                winner == k, dy, 0
-            )
+            slab = dx[:, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw]
+            if disjoint:
+                xp.multiply(dy, winner == k, out=slab)  # written in place: nothing to add to
+            else:
+                slab += dy * (winner == k)
         result: Array = dx[:, :, ph : ph + in_shape[2], pw : pw + in_shape[3]]
         return None, result
 
