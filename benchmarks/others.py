@@ -1,6 +1,8 @@
 """The same workloads in PyTorch (eager, CPU) and JAX (``jit``, CPU), when they are importable.
 
-Install them with the ``bench`` extra (``pip install -e '.[bench]'``). Each is loaded
+Install them with the ``bench`` extra (``pip install -e '.[bench]'``). With
+``OPENBLAS_NUM_THREADS`` set, PyTorch gets as many threads, and with ``1`` XLA is made
+single-threaded too, so that every column computes on the same number of cores. Each is loaded
 by :func:`load`, which returns the module or the reason it is missing; the suite
 prints that reason and skips the column. Both libraries are typed loosely (``Any``)
 so that this file type-checks with or without them.
@@ -14,6 +16,7 @@ never computes the input's gradient (the inputs do not require grad).
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 import numpy as np
@@ -38,8 +41,14 @@ _loaded: dict[str, tuple[Any, str]] = {}
 def load(name: str) -> tuple[Any, str]:
     """``(module, "")`` for ``"torch"`` or ``"jax"``, or ``(None, reason)`` when it cannot be imported."""
     if name not in _loaded:
+        threads = os.environ.get("OPENBLAS_NUM_THREADS")
         try:
+            if name == "jax" and threads == "1":  # single-threaded XLA, as NumPy's BLAS is told to be
+                flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+                os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + flags).strip()
             module: Any = importlib.import_module(name)
+            if name == "torch" and threads:  # as many threads as NumPy's BLAS
+                module.set_num_threads(int(threads))
             if name == "jax":
                 module.config.update("jax_platforms", "cpu")
                 importlib.import_module("jax.numpy")

@@ -556,7 +556,9 @@ def machine() -> list[str]:
         f"{v}={os.environ.get(v, 'unset')}"
         for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
     )
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     lines = [
+        f"load average (1, 5, 15 min) at the start: {load} (other processes skew 2-thread BLAS badly)",
         f"machine: {platform.machine()} {cpu}, {os.cpu_count()} logical CPUs, "
         f"{platform.system()} {platform.release()}",
         f"python {platform.python_version()}, numpy {np.__version__} ({blas}), fnn {commit or '?'}",
@@ -616,6 +618,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
         rows.append(bench_fit(W1, rounds, min_time))
     print(f"\nmedians over {rounds} interleaved rounds; (×fnn) = median per-round ratio time / fnn's time:\n")
     print(render(rows))
+    print("\nload average (1, 5, 15 min) at the end: " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
     if x_all:
         print("\nW5 memory (tracemalloc peaks):")
         for name, xs in x_all.items():
