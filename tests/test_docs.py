@@ -10,6 +10,10 @@
 - ``docs/api.md`` equals what ``docs/gen_api.py`` generates now, and documents
   every name in ``fnn.__all__`` and in the ``__all__`` of each public submodule.
 - The docstring examples (doctests) of every fnn module pass.
+
+Blocks and doctests run under the backend under test (conftest sets ``FNN_BACKEND``),
+so under ``FNN_TEST_BACKENDS=cupy`` a ``fnn.backend(dtype=...)`` or default-backend
+call in the docs computes on the GPU: the docs must work unchanged on either backend.
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@
 Each example exposes ``main(argv) -> dict`` of its key results. The assertions
 here recompute what they can independently (with NumPy, from the course's
 numbers or from the returned parameters) rather than trusting the example.
+
+The examples compute on the backend under test (``FNN_BACKEND``), so the arrays
+they return may be CuPy arrays: every recomputation starts from host copies
+(``host``) and every comparison goes through ``tests.helpers``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import numpy as np
 import pytest
 
 import fnn
+from tests.helpers import assert_allclose, assert_array_equal, host
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -50,7 +55,8 @@ def run(name: str, *argv: str) -> dict[str, Any]:
 
 
 def sigmoid(x: Any) -> Any:
-    return 1 / (1 + np.exp(-np.asarray(x, dtype=np.float64)))
+    """The logistic function in float64 on the host (of host copies of ``x``)."""
+    return 1 / (1 + np.exp(-host(x).astype(np.float64)))
 
 
 def assert_png(path: object) -> None:
@@ -81,25 +87,25 @@ def test_perceptron_truth_tables(capsys: pytest.CaptureFixture[str]) -> None:
 def test_activations(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     r = run("ch03_activations", "--out", str(tmp_path))
     x = np.array([-1.0, 1.0, 2.0])
-    np.testing.assert_array_equal(r["step"], [0, 1, 1])
-    np.testing.assert_allclose(r["sigmoid"], [0.26894142, 0.73105858, 0.88079708], atol=1e-8)
-    np.testing.assert_allclose(r["tanh"], np.tanh(x), rtol=1e-12)
-    np.testing.assert_array_equal(r["relu"], [0, 1, 2])
-    np.testing.assert_allclose(r["leaky_relu"], [-0.1, 1, 2])
-    np.testing.assert_allclose(r["elu"], [np.exp(-1) - 1, 1, 2], rtol=1e-12)
-    np.testing.assert_allclose(r["softmax"], [0.01821127, 0.24519181, 0.73659691], atol=1e-8)
+    assert_array_equal(r["step"], [0, 1, 1])
+    assert_allclose(r["sigmoid"], [0.26894142, 0.73105858, 0.88079708], atol=1e-8)
+    assert_allclose(r["tanh"], np.tanh(x), rtol=1e-12)
+    assert_array_equal(r["relu"], [0, 1, 2])
+    assert_allclose(r["leaky_relu"], [-0.1, 1, 2])
+    assert_allclose(r["elu"], [np.exp(-1) - 1, 1, 2], rtol=1e-12)
+    assert_allclose(r["softmax"], [0.01821127, 0.24519181, 0.73659691], atol=1e-8)
     assert "sigmoid(x) = [0.26894142 0.73105858 0.88079708]" in capsys.readouterr().out
     assert_png(r["plot"])
 
 
 def test_three_layer_network(capsys: pytest.CaptureFixture[str]) -> None:
     r = run("ch03_three_layer_network")
-    np.testing.assert_allclose(r["y"], [0.31682708, 0.69627909], atol=1e-8)
+    assert_allclose(r["y"], [0.31682708, 0.69627909], atol=1e-8)
     assert "[0.31682708 0.69627909]" in capsys.readouterr().out
     assert "total              input (N, 2)      23" in r["summary"]  # 9 + 8 + 6 parameters
     r32 = run("ch03_three_layer_network", "--dtype", "float32")
     assert r32["y"].dtype == np.float32
-    np.testing.assert_allclose(r32["y"], [0.31682708, 0.69627909], atol=1e-6)
+    assert_allclose(r32["y"], [0.31682708, 0.69627909], atol=1e-6)
 
 
 def test_numerical_diff(tmp_path: Path) -> None:
@@ -118,13 +124,13 @@ def test_numerical_diff(tmp_path: Path) -> None:
 
 def test_linear_regression(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     r = run("ch04_linear_regression", "--out", str(tmp_path))
-    x, t = np.asarray(r["x"]), np.asarray(r["t"])
+    x, t = host(r["x"]), host(r["t"])
     design = np.hstack([x, np.ones((len(x), 1))])
     solution = np.linalg.lstsq(design, t[:, 0], rcond=None)[0]  # the exact minimizer of the MSE
     for method in ("numerical", "hand-derived"):
-        np.testing.assert_allclose(r[method]["w"], solution[:4], atol=1e-6)
+        assert_allclose(r[method]["w"], solution[:4], atol=1e-6)
         assert r[method]["b"] == pytest.approx(solution[4], abs=1e-6)
-    np.testing.assert_allclose(r["numerical"]["w"], [2.0, -3.0, 1.0, 0.5], atol=0.02)  # the pattern
+    assert_allclose(r["numerical"]["w"], [2.0, -3.0, 1.0, 0.5], atol=0.02)  # the pattern
     assert r["numerical"]["b"] == pytest.approx(4.0, abs=0.05)
     queries = np.array(
         [
@@ -138,8 +144,8 @@ def test_linear_regression(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
         ],
         dtype=np.float64,
     )
-    np.testing.assert_allclose(r["predictions"], queries @ solution[:4] + solution[4], rtol=1e-6, atol=1e-5)
-    np.testing.assert_allclose(r["predictions"][:4], [6.0, 6.5, 19.0, 14.0], atol=0.1)
+    assert_allclose(r["predictions"], queries @ solution[:4] + solution[4], rtol=1e-6, atol=1e-5)
+    assert_allclose(r["predictions"][:4], [6.0, 6.5, 19.0, 14.0], atol=0.1)
     assert "(2001, -1, 109, 31)" in capsys.readouterr().out
     assert_png(r["plot"])
 
@@ -166,25 +172,23 @@ def test_feed_forward_exercise() -> None:
     r = run("ch05_feed_forward")
     p = r["params"]
     x, t = np.array([[1.0, 2.0]]), np.array([[1.0]])
-    z1 = x @ np.asarray(p[0].w) + np.asarray(p[0].b)
+    z1 = x @ host(p[0].w) + host(p[0].b)
     a1 = sigmoid(z1)
-    z2 = a1 @ np.asarray(p[2].w) + np.asarray(p[2].b)
+    z2 = a1 @ host(p[2].w) + host(p[2].b)
     a2 = sigmoid(z2)
     for name, expected in (("Z1", z1), ("A1", a1), ("Z2", z2), ("A2", a2)):
-        np.testing.assert_allclose(r[name], expected, rtol=1e-12)
+        assert_allclose(r[name], expected, rtol=1e-12)
     assert r["A1"].shape == (1, 3) and r["A2"].shape == (1, 1)
     assert r["loss"] == pytest.approx(float((a2[0, 0] - 1.0) ** 2), rel=1e-12)
     assert r["fnn_loss"] == pytest.approx(r["loss"], rel=1e-12)
     for hand, fnn_grad in zip(
         r["hand_grads"], (r["grads"][0].w, r["grads"][0].b, r["grads"][2].w, r["grads"][2].b)
     ):
-        np.testing.assert_allclose(fnn_grad, hand, rtol=1e-10, atol=1e-14)
+        assert_allclose(fnn_grad, hand, rtol=1e-10, atol=1e-14)
     # one step with learning rate 0.1 lowers the loss
     new = r["new_params"]
-    np.testing.assert_allclose(
-        new[0].w, np.asarray(p[0].w) - 0.1 * np.asarray(r["hand_grads"][0]), rtol=1e-12
-    )
-    a2_new = sigmoid(sigmoid(x @ new[0].w + new[0].b) @ new[2].w + new[2].b)
+    assert_allclose(new[0].w, host(p[0].w) - 0.1 * host(r["hand_grads"][0]), rtol=1e-12)
+    a2_new = sigmoid(sigmoid(x @ host(new[0].w) + host(new[0].b)) @ host(new[2].w) + host(new[2].b))
     assert r["new_loss"] == pytest.approx(float((a2_new[0, 0] - t[0, 0]) ** 2), rel=1e-12)
     assert r["new_loss"] < r["loss"]
 
@@ -193,12 +197,12 @@ def test_xor(tmp_path: Path) -> None:
     r = run("ch05_xor", "--steps", "1500", "--out", str(tmp_path))
     ls = r["least_squares"]
     for fit in (ls["closed_form"], ls["gradient_descent"]):
-        np.testing.assert_allclose(fit["w"], [0.0, 0.0], atol=1e-6)
+        assert_allclose(fit["w"], [0.0, 0.0], atol=1e-6)
         assert fit["b"] == pytest.approx(0.5, abs=1e-6)
-    np.testing.assert_allclose(ls["outputs"], 0.5, atol=1e-6)
-    np.testing.assert_array_equal(r["relu_outputs"], [0.0, 1.0, 1.0, 0.0])
-    probabilities = np.asarray(r["mlp_probabilities"])
-    np.testing.assert_array_equal(probabilities > 0.5, [False, True, True, False])
+    assert_allclose(ls["outputs"], 0.5, atol=1e-6)
+    assert_array_equal(r["relu_outputs"], [0.0, 1.0, 1.0, 0.0])
+    probabilities = host(r["mlp_probabilities"])
+    assert_array_equal(probabilities > 0.5, [False, True, True, False])
     assert np.all(np.abs(probabilities - [0, 1, 1, 0]) < 0.1)
     losses = r["mlp_losses"]
     assert losses[-1] < 0.1 < losses[0]
@@ -209,8 +213,8 @@ def test_backprop_check() -> None:
     r = run("ch05_backprop_check", "--data", str(DATA), "--hidden", "10")
     assert set(r["differences"]) == {"W1", "b1", "W2", "b2"}
     for name, (layer, field) in {"W1": (0, "w"), "b1": (0, "b"), "W2": (2, "w"), "b2": (2, "b")}.items():
-        backprop = np.asarray(getattr(r["backprop"][layer], field))
-        numerical = np.asarray(getattr(r["numerical"][layer], field))
+        backprop = host(getattr(r["backprop"][layer], field))
+        numerical = host(getattr(r["numerical"][layer], field))
         assert r["differences"][name] == pytest.approx(np.mean(np.abs(backprop - numerical)))
         assert r["differences"][name] < 1e-8
         assert np.abs(numerical).max() > 1e-6  # the gradients are not trivially zero
@@ -231,7 +235,7 @@ def test_mnist_inference(capsys: pytest.CaptureFixture[str]) -> None:
     # the model is the book's predict(): sigmoid, sigmoid, softmax over the pickle's weights
     (p1, _, p2, _, p3, _) = r["params"]
     assert "Accuracy:0.9352 (9352/10000)" in capsys.readouterr().out
-    y = np.asarray(r["y_first"], dtype=np.float64)
+    y = host(r["y_first"]).astype(np.float64)
     assert y.sum() == pytest.approx(1.0, abs=1e-5) and int(y.argmax()) == 7  # the first test image is a 7
     assert p1.w.shape == (784, 50) and p2.w.shape == (50, 100) and p3.w.shape == (100, 10)
 
@@ -244,7 +248,7 @@ def test_mlp_mnist(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert r["losses"][-1] < r["losses"][0]
     shapes = [p.w.shape for p in r["params"] if p is not None]
     assert shapes == [(784, 100), (100, 100), (100, 100), (100, 10)]
-    np.testing.assert_allclose(r["probabilities"].sum(axis=1), 1.0, rtol=1e-5)
+    assert_allclose(r["probabilities"].sum(axis=1), 1.0, rtol=1e-5)
     assert "test accuracy" in capsys.readouterr().out
     assert_png(r["plot"])
 
@@ -254,9 +258,9 @@ def test_spiral(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     history = r["history"]
     assert history.epochs == 300
     assert history.loss[-1] < 0.25 < history.loss[0]  # the book: about 1.1 down to about 0.1
-    x, t, params = np.asarray(r["x"]), np.asarray(r["t"]), r["params"]
+    x, t, params = host(r["x"]), host(r["t"]), r["params"]
     assert x.shape == (300, 2) and t.shape == (300, 3)
-    w1, b1, w2, b2 = params[0].w, params[0].b, params[2].w, params[2].b
+    w1, b1, w2, b2 = (host(v) for v in (params[0].w, params[0].b, params[2].w, params[2].b))
     logits = sigmoid(x @ w1 + b1) @ w2 + b2  # the 2-10-3 network, recomputed
     assert r["accuracy"] == pytest.approx(float(np.mean(logits.argmax(axis=1) == t.argmax(axis=1))))
     assert r["accuracy"] >= 0.9
@@ -304,17 +308,18 @@ def test_precision(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_weight_init_histograms(tmp_path: Path) -> None:
     r = run("ch06_weight_init", "--samples", "200", "--out", str(tmp_path))
-    x, acts = np.asarray(r["x"]), r["activations"]
+    x = host(r["x"])
+    acts = {name: [host(a) for a in outputs] for name, outputs in r["activations"].items()}
     for name, outputs in acts.items():  # recomputed layer by layer from the returned weights
         a = x
         for layer, p in zip(outputs, [p for p in r["params"][name] if p is not None]):
-            z = a @ np.asarray(p.w)
+            z = a @ host(p.w)
             a = sigmoid(z) if "sigmoid" in name else np.maximum(z, 0)
-            np.testing.assert_allclose(layer, a, rtol=1e-10, atol=1e-12)
+            assert_allclose(layer, a, rtol=1e-10, atol=1e-12)
             if "Xavier" in name:
-                assert np.asarray(p.w).std() == pytest.approx(0.1, rel=0.05)  # 1/sqrt(100)
+                assert host(p.w).std() == pytest.approx(0.1, rel=0.05)  # 1/sqrt(100)
             if "He" in name:
-                assert np.asarray(p.w).std() == pytest.approx(np.sqrt(0.02), rel=0.05)  # sqrt(2/100)
+                assert host(p.w).std() == pytest.approx(np.sqrt(0.02), rel=0.05)  # sqrt(2/100)
     saturated = np.mean(np.abs(acts["sigmoid, std 1"][-1] - 0.5) > 0.4)
     assert saturated > 0.5  # std 1: most sigmoids sit near 0 or 1
     assert acts["sigmoid, std 0.01"][-1].std() < 0.02  # std 0.01: all near 0.5
@@ -336,8 +341,8 @@ def test_optimizer_comparison(tmp_path: Path) -> None:
     for name in ("Momentum", "AdaGrad", "Adam"):  # the book's finding: SGD is the slowest
         assert late[name] < late["SGD"] < first["SGD"]
     start, sgd = r["start_params"], r["params"]["SGD"]
-    assert not np.allclose(np.asarray(start[0].w), np.asarray(sgd[0].w))  # training returned new params
-    assert np.asarray(start[0].w).std() == pytest.approx(np.sqrt(2 / 784), rel=0.05)  # He initialisation
+    assert not np.allclose(host(start[0].w), host(sgd[0].w))  # training returned new params
+    assert host(start[0].w).std() == pytest.approx(np.sqrt(2 / 784), rel=0.05)  # He initialisation
     assert r["test_accuracy"]["Adam"] > 0.85
     assert_png(r["plot"])
 
@@ -357,7 +362,7 @@ def test_batch_norm_comparison(tmp_path: Path) -> None:
     assert len(bn_states) == 5
     for s in bn_states:  # the running statistics were threaded through training and moved
         assert isinstance(s, fnn.BatchNormState)
-        assert np.abs(np.asarray(s.mean)).max() > 1e-3 and not np.allclose(np.asarray(s.var), 1.0)
+        assert np.abs(host(s.mean)).max() > 1e-3 and not np.allclose(host(s.var), 1.0)
     assert_png(r["plot"])
 
 
@@ -381,15 +386,15 @@ def test_overfitting(tmp_path: Path) -> None:
     assert gap["weight decay λ=0.1"] < gap["none"] and gap["dropout rate=0.2"] < gap["none"]
     none, decayed = r["params"]["none"], r["params"]["weight decay λ=0.1"]
     norm = {
-        k: sum(float(np.sum(np.asarray(p.w) ** 2)) for p in v if p is not None)
+        k: sum(float(np.sum(host(p.w) ** 2)) for p in v if p is not None)
         for k, v in (("none", none), ("decay", decayed))
     }
     assert norm["decay"] < norm["none"]  # weight decay keeps the weights small
-    x_test, t_test = np.asarray(r["x_test"]), np.asarray(r["t_test"])
+    x_test, t_test = host(r["x_test"]), host(r["t_test"])
     a = x_test
     for p in none[:-1:2]:  # the plain network, recomputed: (Dense, ReLU) x 6, Dense
-        a = np.maximum(a @ np.asarray(p.w, dtype=np.float64) + np.asarray(p.b), 0)
-    logits = a @ np.asarray(none[-1].w, dtype=np.float64) + np.asarray(none[-1].b)
+        a = np.maximum(a @ host(p.w).astype(np.float64) + host(p.b), 0)
+    logits = a @ host(none[-1].w).astype(np.float64) + host(none[-1].b)
     assert h["none"].eval_accuracy[-1] == pytest.approx(
         float(np.mean(logits.argmax(axis=1) == t_test)), abs=2e-3
     )

@@ -6,6 +6,9 @@ SimpleConvNet 0.9890, DeepConvNet 0.9935 (float32 and float64 agree; the example
 ``--dtype float64`` checks the latter). The conversion is also checked against
 an independent NumPy re-implementation of the book's test-time forward pass, with
 its non-inverted dropout (``× 0.5``), logit for logit.
+
+fnn computes on the backend under test (``FNN_BACKEND``); the book's forward pass
+is recomputed with NumPy on host copies, and comparisons go through ``tests.helpers``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import pytest
 
 import fnn
 from fnn import dlfs
+from tests.helpers import assert_allclose, host
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -81,8 +85,8 @@ def test_deep_convnet_book_weights_and_quick_training(
 
 
 def book_conv(x: Any, w: Any, b: Any, pad: int) -> Any:
-    """The book's Convolution (stride 1) written independently with sliding_window_view."""
-    x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    """The book's Convolution (stride 1) written independently with sliding_window_view (NumPy, host)."""
+    x = np.pad(host(x), ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     window = (1, 1, int(w.shape[2]), int(w.shape[3]))
     windows = np.lib.stride_tricks.sliding_window_view(np.asarray(x), window)  # N, C, OH, OW, 1, 1, kh, kw
     return np.einsum("ncpqabij,fcij->nfpq", windows, w) + b[None, :, None, None]
@@ -94,7 +98,8 @@ def book_pool(x: Any) -> Any:
 
 
 def book_deep_convnet_test_forward(weights: dict[str, Any], x: Any) -> Any:
-    """The book's DeepConvNet.predict(x, train_flg=False), dropout multiplying by 1 - 0.5."""
+    """The book's DeepConvNet.predict(x, train_flg=False), dropout multiplying by 1 - 0.5 (NumPy, host)."""
+    x = host(x)
     pads = [1, 1, 1, 2, 1, 1]
     for i, pad in enumerate(pads, start=1):
         x = np.maximum(book_conv(x, weights[f"W{i}"], weights[f"b{i}"], pad), 0)
@@ -113,11 +118,11 @@ def test_simple_convnet_conversion_reproduces_the_books_logits(dtype: str) -> No
     )
     x = x[:16]
     logits = dlfs.simple_convnet().apply(dlfs.simple_convnet_params(weights, b), x)
-    assert logits.dtype == np.dtype(dtype)
-    h = book_pool(np.maximum(book_conv(x.astype("float64"), weights["W1"], weights["b1"], 0), 0))
+    assert logits.dtype == np.dtype(dtype) and isinstance(logits, b.xp.ndarray)
+    h = book_pool(np.maximum(book_conv(host(x).astype("float64"), weights["W1"], weights["b1"], 0), 0))
     h = np.maximum(h.reshape(len(h), -1) @ weights["W2"] + weights["b2"], 0)
     expected = h @ weights["W3"] + weights["b3"]
-    np.testing.assert_allclose(
+    assert_allclose(
         logits,
         expected,
         rtol=1e-4 if dtype == "float32" else 1e-10,
@@ -133,10 +138,12 @@ def test_deep_convnet_conversion_reproduces_the_books_test_time_logits() -> None
     )
     x = x[:16]
     logits = dlfs.deep_convnet().apply(dlfs.deep_convnet_params(weights, b64), x)
-    np.testing.assert_allclose(logits, book_deep_convnet_test_forward(weights, x), rtol=1e-10, atol=1e-12)
+    assert isinstance(logits, b64.xp.ndarray)
+    assert_allclose(logits, book_deep_convnet_test_forward(weights, x), rtol=1e-10, atol=1e-12)
 
 
 def test_conversion_errors_name_the_weight() -> None:
+    # Host weights, as fnn.io.load_pickle_arrays returns them from the book's pickles.
     with pytest.raises(fnn.ShapeError, match=r"book weights: `W3` is missing"):
         dlfs.deep_convnet_params(
             {

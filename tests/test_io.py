@@ -1,4 +1,10 @@
-"""Tests of fnn.io: the .npz format, atomic writes, checks against `like`, and the restricted unpickler."""
+"""Tests of fnn.io: the .npz format, atomic writes, checks against `like`, and the restricted unpickler.
+
+Model params and optimizer states are made on the backend under test (``FNN_BACKEND``):
+saving them copies them to the host, loading without ``like`` gives NumPy arrays and
+loading with ``like`` puts them where ``like``'s leaves are. The file format itself,
+the hand-written ``.npz`` files and the book's pickles are host (NumPy) data.
+"""
 
 from __future__ import annotations
 
@@ -15,21 +21,30 @@ import pytest
 
 import fnn
 from fnn import io
+from tests.helpers import host
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def mlp_params(dtype: str = "float32") -> Any:
     model = fnn.sequential(fnn.Dense(4), fnn.relu, fnn.Dense(3, use_bias=False))
-    return model.init(fnn.random.key(0), (2,), fnn.backend("numpy", dtype))
+    return model.init(fnn.random.key(0), (2,), fnn.backend(dtype=dtype))
 
 
 def leaves_equal(a: Any, b: Any) -> bool:
+    """Same leaves: the same types (so the same device), dtypes and values."""
     la, lb = fnn.tree.leaves(a), fnn.tree.leaves(b)
     return len(la) == len(lb) and all(
-        type(x) is type(y) and np.array_equal(x, y) and getattr(x, "dtype", None) == getattr(y, "dtype", None)
+        type(x) is type(y)
+        and np.array_equal(host(x), host(y))
+        and getattr(x, "dtype", None) == getattr(y, "dtype", None)
         for x, y in zip(la, lb)
     )
+
+
+def on_host(tree: Any) -> Any:
+    """``tree`` with its array leaves copied to the host: what ``io.load`` without ``like`` gives back."""
+    return fnn.tree.map(lambda leaf: host(leaf) if hasattr(leaf, "dtype") else leaf, tree)
 
 
 # --- round trips ---------------------------------------------------------------------------------
@@ -40,14 +55,17 @@ def test_round_trip_model_params(tmp_path: Path, dtype: str) -> None:
     params = mlp_params(dtype)
     path = io.save(tmp_path / "p.npz", params)
     assert path == tmp_path / "p.npz"
-    for loaded in (io.load(path), io.load(path, like=params)):
+    hosted, placed = io.load(path), io.load(path, like=params)
+    assert all(isinstance(leaf, np.ndarray) for leaf in fnn.tree.leaves(hosted))  # without `like`: NumPy
+    assert leaves_equal(hosted, on_host(params))
+    assert leaves_equal(placed, params)  # with `like`: arrays of like's backend (CuPy for CuPy params)
+    for loaded in (hosted, placed):
         assert fnn.tree.structure(loaded) == fnn.tree.structure(params)
-        assert leaves_equal(loaded, params)
         assert isinstance(loaded[0], fnn.DenseParams) and loaded[1] is None and loaded[2].b is None
 
 
 def test_round_trip_containers_scalars_and_optimizer_state(tmp_path: Path) -> None:
-    tree = {
+    tree = {  # host data of every kind the format keeps (NumPy: integer, bool and complex arrays)
         "list": [np.arange(3, dtype=np.int16), np.array(True)],
         "none": None,
         "scalars": (1, 2.5, False),
@@ -63,13 +81,18 @@ def test_round_trip_containers_scalars_and_optimizer_state(tmp_path: Path) -> No
     _, state = opt.update(fnn.tree.map(lambda p: p + 1, params), state, params)
     io.save(tmp_path / "s.npz", state)
     assert leaves_equal(io.load(tmp_path / "s.npz", like=state), state)
+    assert leaves_equal(io.load(tmp_path / "s.npz"), on_host(state))
     assert io.load(tmp_path / "s.npz")[0].count == 1
 
 
 def test_the_file_is_a_plain_npz_with_a_json_description(tmp_path: Path) -> None:
-    io.save(tmp_path / "p.npz", mlp_params())
+    params = mlp_params()
+    io.save(tmp_path / "p.npz", params)
     with np.load(tmp_path / "p.npz", allow_pickle=False) as data:
         assert sorted(data.files) == ["__fnn__", "leaf_0", "leaf_1", "leaf_2"]
+        for i, leaf in enumerate((params[0].w, params[0].b, params[2].w)):  # host copies of the leaves
+            assert data[f"leaf_{i}"].dtype == np.float32
+            np.testing.assert_array_equal(data[f"leaf_{i}"], host(leaf))
         meta = json.loads(bytes(data["__fnn__"]).decode())
     assert meta["format"] == "fnn.params" and meta["version"] == io.FORMAT_VERSION
     assert [leaf["path"] for leaf in meta["leaves"]] == ["[0].w", "[0].b", "[2].w"]
@@ -88,6 +111,7 @@ class Pair(typing.NamedTuple):
 
 
 def test_user_classes_load_only_once_registered(tmp_path: Path) -> None:
+    # Host leaves on purpose: a NumPy array and a NumPy scalar (restored as a NumPy scalar).
     params = (UserParams(np.ones(2), np.float32(3)), Pair(np.zeros(1), None))
     io.save(tmp_path / "u.npz", params)
     with pytest.raises(

@@ -1,4 +1,8 @@
-"""load_mnist on the offline files, the strict IDX parser and the parsed ``.npy`` cache."""
+"""load_mnist on the offline files, the strict IDX parser and the parsed ``.npy`` cache.
+
+``load_mnist`` gives arrays of the backend under test (``FNN_BACKEND``); the IDX
+parser, the gzip checks and the ``.npy`` cache work on the host (NumPy) by design.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from fnn.datasets import MNIST_FILES, load_mnist, mnist_root, parse_idx, read_id
 from fnn.datasets import idx as idx_module
 from fnn.datasets import mnist as mnist_module
 from fnn.typing import Array
+from tests.helpers import assert_array_equal, host
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -29,7 +34,8 @@ def data_dir() -> Path:
 
 
 @pytest.fixture(scope="module")
-def mnist(data_dir: Path) -> tuple[tuple[Array, Array], tuple[Array, Array]]:
+def mnist(data_dir: Path, backend_name: str) -> tuple[tuple[Array, Array], tuple[Array, Array]]:
+    """The offline MNIST on the backend under test (made again for each backend of the run)."""
     return load_mnist(data_dir, download=False, cache=False)
 
 
@@ -57,10 +63,12 @@ def _tiny_root(root: Path, n_train: int = 3, n_test: int = 2, labels: bytes | No
 
 def test_canonical_test_set(mnist: tuple[tuple[Array, Array], tuple[Array, Array]]) -> None:
     _, (x_test, t_test) = mnist
+    b = fnn.backend()
+    assert isinstance(x_test, b.xp.ndarray) and isinstance(t_test, b.xp.ndarray)  # on the backend under test
     assert x_test.shape == (10000, 784) and x_test.dtype == np.float32
     assert float(x_test.min()) == 0.0 and float(x_test.max()) == 1.0
     assert t_test.shape == (10000,) and t_test.dtype == np.int64
-    assert np.bincount(t_test).tolist() == TEST_COUNTS
+    assert np.bincount(host(t_test)).tolist() == TEST_COUNTS
     assert t_test[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]  # the well-known first test digits
 
 
@@ -69,7 +77,7 @@ def test_training_subset_loads_with_the_count_from_its_header(
 ) -> None:
     (x_train, t_train), _ = mnist
     assert x_train.shape == (5000, 784) and x_train.dtype == np.float32
-    assert np.bincount(t_train).tolist() == [500] * 10
+    assert np.bincount(host(t_train)).tolist() == [500] * 10
 
 
 def test_raw_images_nchw_and_one_hot(
@@ -79,10 +87,11 @@ def test_raw_images_nchw_and_one_hot(
         data_dir, normalize=False, flatten=False, one_hot_label=True, download=False, cache=False
     )
     assert x_raw.shape == (10000, 1, 28, 28) and x_raw.dtype == np.uint8
+    assert isinstance(x_raw, fnn.backend().xp.ndarray) and isinstance(t_hot, fnn.backend().xp.ndarray)
     assert int(x_raw.max()) == 255
-    np.testing.assert_array_equal(x_raw.reshape(10000, 784) / np.float32(255), mnist[1][0])
+    assert_array_equal(x_raw.reshape(10000, 784) / np.float32(255), mnist[1][0])
     assert t_hot.shape == (10000, 10) and t_hot.dtype == np.float32
-    assert np.array_equal(t_hot.argmax(axis=1), mnist[1][1])
+    assert_array_equal(t_hot.argmax(axis=1), mnist[1][1])
     assert t_hot.sum(axis=0).tolist() == TEST_COUNTS
 
 
@@ -90,8 +99,10 @@ def test_dtype_and_backend_choose_the_float_dtype(tmp_path: Path) -> None:
     root = _tiny_root(tmp_path / "mnist")
     (x, _), _ = load_mnist(root, dtype="float64", cache=False)
     assert x.dtype == np.float64
-    (x, t), _ = load_mnist(root, one_hot_label=True, backend=fnn.backend("numpy", "float64"), cache=False)
+    b = fnn.backend(dtype="float64")
+    (x, t), _ = load_mnist(root, one_hot_label=True, backend=b, cache=False)
     assert x.dtype == np.float64 and t.dtype == np.float64
+    assert isinstance(x, b.xp.ndarray) and isinstance(t, b.xp.ndarray)
     assert x[:, 0].tolist() == [0.0, 1 / 255, 2 / 255]
     with pytest.raises(fnn.DTypeError, match=r"`dtype` must be one of"):
         load_mnist(root, dtype="int32", cache=False)
@@ -260,8 +271,8 @@ def test_second_load_comes_from_the_npy_cache(
     _refuse_parsing(monkeypatch)
     second = load_mnist(data_dir, cache_dir=cache)
     for a, b, c in zip(first[0] + first[1], second[0] + second[1], mnist[0] + mnist[1]):
-        np.testing.assert_array_equal(a, c)
-        np.testing.assert_array_equal(b, c)
+        assert_array_equal(a, c)
+        assert_array_equal(b, c)
     assert sorted(p.name for p in cache.iterdir()) == files  # nothing rewritten, no temporary file
 
 

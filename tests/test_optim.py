@@ -33,6 +33,7 @@ import fnn
 from fnn import optim
 from fnn.optim import GradientTransformation
 from fnn.optim import aliases as aliases_module
+from tests.helpers import assert_allclose, assert_array_equal, host
 
 Floats = list[float]
 
@@ -205,11 +206,22 @@ def test_registry_covers_every_named_optimizer() -> None:
     assert set(aliases_module.__all__) <= set(IDS)
 
 
+def f64() -> fnn.Backend:
+    """float64 on the backend under test (``FNN_BACKEND``)."""
+    return fnn.backend(dtype="float64")
+
+
+def f32() -> fnn.Backend:
+    """float32 on the backend under test (``FNN_BACKEND``)."""
+    return fnn.backend(dtype="float32")
+
+
 def run(opt: GradientTransformation, theta: Floats, grads: list[Floats]) -> Any:
-    params = np.array(theta)
+    b = f64()
+    params = b.asarray(theta)
     state = opt.init(params)
     for g in grads:
-        updates, state = opt.update(np.array(g), state, params)
+        updates, state = opt.update(b.asarray(g), state, params)
         params = optim.apply_updates(params, updates)
     return params
 
@@ -217,19 +229,20 @@ def run(opt: GradientTransformation, theta: Floats, grads: list[Floats]) -> Any:
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_one_update_equals_the_hand_worked_numbers(case: Case) -> None:
     theta = run(case.make(), [1.0, -2.0], [[0.5, -1.0]])
-    np.testing.assert_allclose(theta, case.first, rtol=0, atol=1e-5)  # ε makes "≈" differ by < 1e-5
+    assert_allclose(theta, case.first, rtol=0, atol=1e-5)  # ε makes "≈" differ by < 1e-5
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_three_updates_follow_the_textbook_formula(case: Case) -> None:
     grads = [[0.5, -1.0], [-0.25, 3.0], [0.125, 0.0]]
     theta = run(case.make(), [1.0, -2.0], grads)
-    np.testing.assert_allclose(theta, case.textbook([1.0, -2.0], grads), rtol=1e-12, atol=1e-15)
+    assert_allclose(theta, case.textbook([1.0, -2.0], grads), rtol=1e-12, atol=1e-15)
 
 
 def steps_to_minimum(opt: GradientTransformation, tol: float = 1e-3, max_steps: int = 5000) -> int:
     """Steps until ‖(x, y)‖ < tol on f(x, y) = x²/20 + y², ∇f = (x/10, 2y), from (−7, 2)."""
-    params = {"x": np.array(-7.0), "y": np.array(2.0)}
+    b = f64()
+    params = {"x": b.asarray(-7.0), "y": b.asarray(2.0)}
     state = opt.init(params)
     for step in range(1, max_steps + 1):
         grads = {"x": params["x"] / 10, "y": 2 * params["y"]}
@@ -248,7 +261,7 @@ def test_reaches_the_minimum(case: Case) -> None:
 
 def float32_tree() -> Any:
     """Params with tuples, attrs nodes, a None leaf and a dict, all float32."""
-    b = fnn.backend("numpy", "float32")
+    b = f32()
     return (
         fnn.DenseParams(b.asarray([[0.5, -1.0], [2.0, 0.25]]), None),
         {"a": b.asarray([1.0, -3.0, 0.5]), "s": b.asarray(2.0)},
@@ -257,6 +270,12 @@ def float32_tree() -> Any:
 
 def grads_like(params: Any, scale: float) -> Any:
     return fnn.tree.map(lambda p: (p * scale + np.float32(0.1)).astype(p.dtype), params)
+
+
+def state_leaf_types() -> tuple[type, ...]:
+    """What an optimizer state may hold: the backend's arrays (NumPy also gives NumPy scalars) and ints."""
+    b = f32()
+    return (np.ndarray, np.generic, int) if b.name == "numpy" else (b.xp.ndarray, int)
 
 
 def float_leaves(tree: Any) -> list[Any]:
@@ -275,8 +294,8 @@ def test_float32_params_give_float32_state_and_updates(case: Case) -> None:
             assert fnn.tree.structure(updates) == fnn.tree.structure(params)
             params = optim.apply_updates(params, updates)
             assert all(leaf.dtype == np.float32 for leaf in fnn.tree.leaves(params))
-        for leaf in fnn.tree.leaves(state):
-            assert isinstance(leaf, (np.ndarray, np.generic, int)), type(leaf)
+        for leaf in fnn.tree.leaves(state):  # arrays of the backend under test, and int counts
+            assert isinstance(leaf, state_leaf_types()), type(leaf)
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -293,11 +312,12 @@ def test_float64_grads_do_not_promote_a_float32_state(case: Case) -> None:
 
 
 def snapshot(tree: Any) -> list[Any]:
-    return [np.array(leaf, copy=True) for leaf in fnn.tree.leaves(tree)]
+    """Host copies of the leaves (independent of the arrays, wherever those live)."""
+    return [np.array(host(leaf), copy=True) for leaf in fnn.tree.leaves(tree)]
 
 
 def same(tree: Any, saved: list[Any]) -> bool:
-    return all(np.array_equal(a, b) for a, b in zip(fnn.tree.leaves(tree), saved, strict=True))
+    return all(np.array_equal(host(a), b) for a, b in zip(fnn.tree.leaves(tree), saved, strict=True))
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -319,7 +339,7 @@ def test_no_input_is_mutated(case: Case) -> None:
 def test_same_inputs_same_bits(case: Case) -> None:
     a = run(case.make(), [1.0, -2.0], [[0.5, -1.0], [0.3, 0.2]])
     b = run(case.make(), [1.0, -2.0], [[0.5, -1.0], [0.3, 0.2]])
-    assert a.tobytes() == b.tobytes()
+    assert host(a).tobytes() == host(b).tobytes()
 
 
 def test_state_survives_save_and_load(tmp_path: Any) -> None:
@@ -329,7 +349,13 @@ def test_state_survives_save_and_load(tmp_path: Any) -> None:
     updates, state = opt.update(grads_like(params, 1.0), state, params)
     fnn.io.save(tmp_path / "state.npz", state)
     loaded = fnn.io.load(tmp_path / "state.npz")  # without `like`: the count comes back as an int
-    for s in (state, loaded):
+    assert type(loaded[0].count) is int
+    assert all(isinstance(leaf, (np.ndarray, np.generic)) for leaf in fnn.tree.leaves(loaded[0].mu))  # host
+    b = f32()
+    on_device = fnn.tree.map(lambda v: b.xp.asarray(v) if isinstance(v, np.ndarray) else v, loaded)
+    placed = fnn.io.load(tmp_path / "state.npz", like=state)  # with `like`: where the state lives
+    assert all(type(a) is type(s) for a, s in zip(fnn.tree.leaves(placed), fnn.tree.leaves(state)))
+    for s in (state, on_device, placed):
         u, s2 = opt.update(grads_like(params, 2.0), s, params)
         assert s2[0].count == 2
         assert same(u, snapshot(opt.update(grads_like(params, 2.0), state, params)[0]))
@@ -339,56 +365,61 @@ def test_state_survives_save_and_load(tmp_path: Any) -> None:
 
 
 def test_clip_elementwise() -> None:
-    u, _ = optim.clip(0.5).update({"a": np.array([-2.0, 0.25, 0.75])}, optim.EmptyState())
-    np.testing.assert_array_equal(u["a"], [-0.5, 0.25, 0.5])
+    u, _ = optim.clip(0.5).update({"a": f64().asarray([-2.0, 0.25, 0.75])}, optim.EmptyState())
+    assert_array_equal(u["a"], [-0.5, 0.25, 0.5])
 
 
 def test_clip_by_global_norm_rescales_only_above_the_limit() -> None:
     t = optim.clip_by_global_norm(5.0)
-    g = (np.array([3.0, 0.0], np.float32), {"b": np.array([4.0], np.float32)})  # ‖g‖ = 5: unchanged
+    b = f32()
+    g = (b.asarray([3.0, 0.0]), {"b": b.asarray([4.0])})  # ‖g‖ = 5: unchanged
     u, _ = t.update(g, t.init(g))
     assert same(u, snapshot(g))
-    g2 = (np.array([6.0, 0.0], np.float32), {"b": np.array([8.0], np.float32)})  # ‖g‖ = 10: halved
+    g2 = (b.asarray([6.0, 0.0]), {"b": b.asarray([8.0])})  # ‖g‖ = 10: halved
     u2, _ = t.update(g2, t.init(g2))
-    np.testing.assert_allclose(u2[0], [3.0, 0.0])
-    np.testing.assert_allclose(u2[1]["b"], [4.0])
+    assert_allclose(u2[0], [3.0, 0.0])
+    assert_allclose(u2[1]["b"], [4.0])
     assert u2[0].dtype == np.float32
 
 
 def test_add_decayed_weights_with_mask() -> None:
-    params = fnn.DenseParams(np.array([[2.0]]), np.array([4.0]))
-    grads = fnn.DenseParams(np.array([[1.0]]), np.array([1.0]))
+    b = f64()
+    params = fnn.DenseParams(b.asarray([[2.0]]), b.asarray([4.0]))
+    grads = fnn.DenseParams(b.asarray([[1.0]]), b.asarray([1.0]))
     t = optim.add_decayed_weights(0.5, mask=lambda p: fnn.tree.map(lambda w: w.ndim > 1, p))
     u, _ = t.update(grads, t.init(params), params)
-    np.testing.assert_array_equal(u.w, [[2.0]])  # 1 + 0.5·2
-    np.testing.assert_array_equal(u.b, [1.0])  # the bias is spared
+    assert_array_equal(u.w, [[2.0]])  # 1 + 0.5·2
+    assert_array_equal(u.b, [1.0])  # the bias is spared
     with pytest.raises(ValueError, match="needs the params"):
         t.update(grads, t.init(params))
 
 
 def test_chain_keeps_one_state_per_transform_in_order() -> None:
     opt = optim.chain(optim.clip(1.0), optim.trace(0.5), optim.scale(-2.0))
-    state = opt.init(np.zeros(1))
+    b = f64()
+    state = opt.init(b.zeros((1,)))
     assert isinstance(state, tuple) and len(state) == 3
-    u, state = opt.update(np.array([3.0]), state)  # clip → 1, v = 1, u = −2
-    u, state = opt.update(np.array([3.0]), state)  # v = 0.5 + 1 = 1.5, u = −3
-    np.testing.assert_array_equal(u, [-3.0])
+    u, state = opt.update(b.asarray([3.0]), state)  # clip → 1, v = 1, u = −2
+    u, state = opt.update(b.asarray([3.0]), state)  # v = 0.5 + 1 = 1.5, u = −3
+    assert_array_equal(u, [-3.0])
     single = optim.sgd(0.1)
     assert optim.chain(single) is single
 
 
 def test_apply_updates_keeps_the_params_dtype() -> None:
-    new = optim.apply_updates((np.array([1.0], np.float32), None), (np.array([0.5], np.float64), None))
+    new = optim.apply_updates((f32().asarray([1.0]), None), (f64().asarray([0.5]), None))
     assert new[0].dtype == np.float32 and new[1] is None
+    assert_array_equal(new[0], [1.5])
 
 
 def test_schedule_count_is_kept_in_the_state() -> None:
     opt = optim.sgd(optim.step_decay(1.0, step_size=2, rate=0.5))
-    params = np.array([0.0])
+    b = f64()
+    params = b.asarray([0.0])
     state = opt.init(params)
     steps = []
     for _ in range(5):
-        u, state = opt.update(np.array([1.0]), state, params)
+        u, state = opt.update(b.asarray([1.0]), state, params)
         steps.append(float(-u[0]))
     assert steps == [1.0, 1.0, 0.5, 0.5, 0.25]
     assert state.count == 5
@@ -457,11 +488,12 @@ def test_bad_schedules() -> None:
     with pytest.raises(ValueError, match="must exceed `warmup_steps`"):
         optim.warmup_cosine_decay(1.0, 10, 10)
     opt = optim.sgd(lambda count: 0.1 - 0.1 * count)
-    state = opt.init(np.zeros(1))
-    _, state = opt.update(np.ones(1), state)
-    _, state = opt.update(np.ones(1), state)  # η(1) = 0: allowed
+    b = f64()
+    state = opt.init(b.zeros((1,)))
+    _, state = opt.update(b.ones((1,)), state)
+    _, state = opt.update(b.ones((1,)), state)  # η(1) = 0: allowed
     with pytest.raises(ValueError, match="schedule gave -0.1 at step count 2"):
-        opt.update(np.ones(1), state)
+        opt.update(b.ones((1,)), state)
 
 
 @pytest.mark.parametrize(
@@ -508,10 +540,11 @@ def test_bad_schedule_and_transform_arguments(make: Callable[[], Any], match: st
 
 def test_a_schedule_that_is_not_finite_stops_the_update() -> None:
     t = optim.scale_by_schedule(lambda count: float("nan"))
+    b = f64()
     with pytest.raises(ValueError, match="the schedule gave nan at step count 0"):
-        t.update(np.ones(1), t.init(np.zeros(1)))
+        t.update(b.ones((1,)), t.init(b.zeros((1,))))
     opt = optim.sgd(lambda count: float("inf"))
     with pytest.raises(
         ValueError, match="the learning-rate schedule gave inf at step count 0; learning rates must be finite"
     ):
-        opt.update(np.ones(1), opt.init(np.zeros(1)))
+        opt.update(b.ones((1,)), opt.init(b.zeros((1,))))

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import collections
+import os
+import subprocess
+import sys
+import textwrap
 from typing import Any, NamedTuple
 
 import attrs
@@ -11,6 +15,7 @@ import pytest
 
 import fnn
 from fnn import tree
+from tests.helpers import assert_array_equal, host
 
 
 @attrs.frozen
@@ -60,16 +65,19 @@ def test_param_count() -> None:
 def test_keys_are_pure_and_splittable() -> None:
     k = fnn.random.key(42)
     a, b = fnn.random.split(k)
-    same = fnn.random.normal(a, (1000,))
-    np.testing.assert_array_equal(same, fnn.random.normal(a, (1000,)))
-    assert not np.array_equal(same, fnn.random.normal(b, (1000,)))
-    assert not np.array_equal(same, fnn.random.normal(k, (1000,)))
+    same = fnn.random.normal(a, (1000,))  # on the default backend: the backend under test
+    assert isinstance(same, fnn.backend().xp.ndarray)
+    assert_array_equal(same, fnn.random.normal(a, (1000,)))
+    assert not np.array_equal(host(same), host(fnn.random.normal(b, (1000,))))
+    assert not np.array_equal(host(same), host(fnn.random.normal(k, (1000,))))
     assert fnn.random.split(k, 3)[:2] == (a, b)
     assert same.dtype == np.float32
     assert 0.9 < float(same.std()) < 1.1 and abs(float(same.mean())) < 0.1
     u = fnn.random.uniform(a, (1000,), fnn.backend(dtype="float64"), low=-2, high=3)
     assert u.dtype == np.float64 and -2 <= float(u.min()) and float(u.max()) < 3
-    assert sorted(np.asarray(fnn.random.permutation(a, 5)).tolist()) == [0, 1, 2, 3, 4]
+    assert sorted(fnn.random.permutation(a, 5).tolist()) == [0, 1, 2, 3, 4]
+    bits = fnn.random.bernoulli(a, 0.5, (1000,))
+    assert bits.dtype == np.bool_ and 400 < int(bits.sum()) < 600
     assert fnn.random.fold_in(k, 3) == fnn.random.fold_in(k, 3) != fnn.random.fold_in(k, 4)
 
 
@@ -82,24 +90,40 @@ def test_bad_keys() -> None:
         fnn.random.split(fnn.random.key(0), 0)
 
 
-def test_backend_values_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    b = fnn.backend()
-    assert b == fnn.backend("numpy", "float32") and b.dtype == np.float32
+def test_backend_values_and_environment(monkeypatch: pytest.MonkeyPatch, backend_name: str) -> None:
+    monkeypatch.delenv("FNN_DTYPE", raising=False)
+    b = fnn.backend()  # the backend under test: conftest sets FNN_BACKEND
+    expected = fnn.backend("cupy" if backend_name == "cupy" else "numpy", "float32")
+    assert b == expected and b.name == backend_name and b.dtype == np.float32
+    assert fnn.backend("numpy").xp is np  # a name given wins over FNN_BACKEND
     assert b.asarray([1, 2]).dtype == np.float32 and b.ones((2,)).dtype == np.float32
     assert b.with_dtype("float64").zeros((1,)).dtype == np.float64
     monkeypatch.setenv("FNN_DTYPE", "float64")
     assert fnn.default_backend().dtype == np.float64
     params = fnn.Dense(2).init(fnn.random.key(0), (3,))
-    assert params.w.dtype == np.float64
+    assert params.w.dtype == np.float64 and isinstance(params.w, b.xp.ndarray)
     monkeypatch.setenv("FNN_BACKEND", "jax")
     with pytest.raises(fnn.BackendError, match="FNN_BACKEND='jax' is not a backend"):
         fnn.default_backend()
 
 
 def test_cupy_backend_is_lazy_and_fails_clearly_without_a_gpu() -> None:
-    import sys
-
-    assert "cupy" not in sys.modules  # importing fnn never imports CuPy
+    # In a fresh interpreter (this one may have imported CuPy for the cupy run of the suite):
+    # importing fnn and computing on NumPy never imports CuPy.
+    script = textwrap.dedent(
+        """
+        import sys
+        import fnn
+        b = fnn.backend(dtype="float64")
+        fnn.Dense(2).init(fnn.random.key(0), (3,), b)
+        fnn.datasets.spiral(fnn.random.key(0), n_per_class=5, backend=b)
+        assert b.name == "numpy" and "cupy" not in sys.modules, sorted(m for m in sys.modules if "cupy" in m)
+        """
+    )
+    env = {**os.environ, "FNN_BACKEND": "numpy"}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the checkout, so fnn imports
+    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
     try:
         import cupy  # noqa: F401
     except ImportError:
@@ -118,8 +142,13 @@ def test_cupy_backend_is_lazy_and_fails_clearly_without_a_gpu() -> None:
 
 
 def test_array_module_dispatch() -> None:
-    assert fnn.array_module(np.zeros(2)) is np
+    assert fnn.array_module(np.zeros(2)) is np  # NumPy arrays belong to NumPy on every backend
     assert fnn.backend().to_numpy(np.zeros(2)).shape == (2,)
+    b = fnn.backend(dtype="float64")
+    x = b.asarray([1.0, 2.0])
+    assert fnn.array_module(x) is b.xp
+    back = b.to_numpy(x)
+    assert type(back) is np.ndarray and back.dtype == np.float64 and back.tolist() == [1.0, 2.0]
 
 
 def test_params_compare_by_identity_without_raising() -> None:
