@@ -112,3 +112,13 @@ def test_out_of_range_labels_make_the_device_loss_nan(cupy: Any) -> None:
     assert np.isnan(float(fnn.losses.categorical_cross_entropy(y + 0.5, b.asarray([-1, 0], dtype=np.int64))))
     assert np.isnan(to_numpy(fnn.losses.softmax_cross_entropy.grad(y, b.asarray([0, 3], dtype=np.int64)))).all()
     assert float(fnn.losses.softmax_cross_entropy(y, b.asarray([0, 2], dtype=np.int64))) == pytest.approx(np.log(3))
+
+
+def test_host_input_to_device_params_names_the_layer_and_the_fix(cupy: Any) -> None:
+    model = fnn.sequential(fnn.Dense(3))
+    params = model.init(fnn.random.key(0), (2,), fnn.backend("cupy"))
+    with pytest.raises(
+        fnn.BackendError,
+        match=r"dense\(3.*the input is a NumPy \(host\) array but the parameters are a CuPy \(GPU\) array; move the input with backend.asarray\(x\)",
+    ):
+        model.apply(params, np.ones((4, 2), np.float32))

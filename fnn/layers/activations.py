@@ -284,7 +284,7 @@ class PReLU(Layer[PReLUParams]):
     def _slope(self, params: PReLUParams, x: Array) -> Array:
         channels = params.alpha.shape[0]
         check_ndim(self, x, (channels,) + (-1,) * max(getattr(x, "ndim", 2) - 2, 0))
-        check_dtype(self, x, params.alpha.dtype)
+        check_dtype(self, x, params.alpha)
         return params.alpha.reshape((1, -1) + (1,) * (x.ndim - 2))
 
     def apply(self, params: PReLUParams, x: Array) -> Array:

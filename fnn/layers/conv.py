@@ -232,7 +232,7 @@ class Conv2D(Layer[Conv2DParams]):
     def _pad(self, params: Conv2DParams, x: Array) -> Array:
         """The validated input, zero-padded; for stride 1 C-contiguous with one spare bottom row."""
         check_ndim(self, x, (params.w.shape[1], -1, -1))
-        check_dtype(self, x, params.w.dtype)
+        check_dtype(self, x, params.w)
         check_spatial(self, x.shape[1:], self.kernel_size, self.padding)
         if self.stride != (1, 1):
             return pad2d(x, self.padding)

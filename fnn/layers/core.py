@@ -35,8 +35,8 @@ from __future__ import annotations
 import abc
 from typing import Any, ClassVar, Generic, TypeVar
 
-from fnn.backend import Backend
-from fnn.errors import DTypeError, ShapeError
+from fnn.backend import Backend, is_cupy_array
+from fnn.errors import BackendError, DTypeError, ShapeError
 from fnn.random import Key
 from fnn.typing import Array, Shape
 
@@ -122,8 +122,21 @@ def check_float_input(layer: object, x: Array) -> None:
         )
 
 
-def check_dtype(layer: object, x: Array, expected: Any) -> None:
-    """Raise :class:`DTypeError` unless ``x.dtype`` is ``expected`` (the params' dtype)."""
+def check_dtype(layer: object, x: Array, like: Array) -> None:
+    """Raise unless ``x`` lives where the parameter ``like`` does and has its dtype.
+
+    Raises:
+        BackendError: one is a CuPy (GPU) array and the other a NumPy (host) array.
+        DTypeError: the dtypes differ.
+    """
+    if is_cupy_array(x) != is_cupy_array(like):
+        where = {True: "a CuPy (GPU) array", False: "a NumPy (host) array"}
+        raise BackendError(
+            f"{layer!r}: the input is {where[is_cupy_array(x)]} but the parameters are "
+            f"{where[is_cupy_array(like)]}; move the input with backend.asarray(x) "
+            "(or fnn.to_numpy(x)) to where the parameters are"
+        )
+    expected = like.dtype
     if x.dtype != expected:
         check_float_input(layer, x)
         raise DTypeError(

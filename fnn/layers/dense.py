@@ -85,7 +85,7 @@ class Dense(Layer[DenseParams]):
             (params.w.shape[0],),
             "add a Flatten layer before it" if getattr(x, "ndim", 0) > 2 else "",
         )
-        check_dtype(self, x, params.w.dtype)
+        check_dtype(self, x, params.w)
 
     def apply(self, params: DenseParams, x: Array) -> Array:
         self._check(params, x)

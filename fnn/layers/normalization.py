@@ -166,7 +166,7 @@ class BatchNorm(Layer[BatchNormParams]):
         d = params.gamma.shape[0]
         expected = (d,) if x.ndim == 2 else (d, -1, -1)
         check_ndim(self, x, expected, "BatchNorm takes (N, D) or (N, C, H, W) input")
-        check_dtype(self, x, params.gamma.dtype)
+        check_dtype(self, x, params.gamma)
         return ((0,), (d,)) if x.ndim == 2 else ((0, 2, 3), (d, 1, 1))
 
     def apply(self, params: BatchNormParams, x: Array, state: BatchNormState | None = None) -> Array:
@@ -266,7 +266,7 @@ class LayerNorm(Layer[LayerNormParams]):
 
     def forward(self, params: LayerNormParams, x: Array) -> tuple[Array, tuple[Array, Array]]:
         check_ndim(self, x, params.gamma.shape)
-        check_dtype(self, x, params.gamma.dtype)
+        check_dtype(self, x, params.gamma)
         x_hat, inv_std, _, _ = _normalize(x, tuple(range(1, x.ndim)), self.eps)
         return x_hat * params.gamma + params.beta, (x_hat, inv_std)
 
