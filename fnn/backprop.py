@@ -133,11 +133,13 @@ def numerical_grad(f: Callable[[PyTree], Any], params: PyTree, eps: float = 1e-4
         host = to_numpy(leaf)
         for index in np.ndindex(*leaf.shape):
             original = host[index].item()
-            leaf[index] = original + eps
-            high = leaf[index].item()
+            # θ ± ε rounded to the leaf's dtype on the host: the same IEEE rounding as the
+            # device's, without reading the written element back.
+            high = np.asarray(original + eps, dtype=leaf.dtype).item()
+            low = np.asarray(original - eps, dtype=leaf.dtype).item()
+            leaf[index] = high
             plus = float(f(tree.unflatten(struct, work)))
-            leaf[index] = original - eps
-            low = leaf[index].item()
+            leaf[index] = low
             minus = float(f(tree.unflatten(struct, work)))
             leaf[index] = original
             if high == low:

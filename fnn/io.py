@@ -320,7 +320,8 @@ def _place(loaded: Any, like: Any, where: str, path: Path) -> Any:
     if isinstance(like, (bool, int, float)):
         return type(like)(loaded.item() if hasattr(loaded, "item") else loaded)
     if is_cupy_array(like):
-        return array_module(like).asarray(loaded)
+        with like.device:  # the GPU that holds `like`, not merely the current one
+            return array_module(like).asarray(loaded)
     return loaded
 
 

@@ -240,8 +240,9 @@ class DivergenceError(TrainingError):
     Attributes:
         epoch: The epoch of the bad step (from 1).
         step: The step within that epoch (from 1).
-        params: The last params whose loss was finite (the initial params if the
-            first step failed).
+        params: The params the failing epoch started from (every loss before that
+            epoch was finite). ``fit`` checks the losses once per epoch, when they
+            come to the host together, so that a GPU step never waits for a copy.
         opt_state: The optimizer state that went with ``params``.
         state: The model state that went with ``params``.
         history: The epochs completed before.
