@@ -14,8 +14,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 import fnn
@@ -50,7 +48,7 @@ def xor_network() -> tuple[fnn.Sequential, tuple[fnn.DenseParams, None, fnn.Dens
 def truth_table(model: fnn.Sequential, params: tuple[object, ...]) -> list[int]:
     """The model's outputs for the four inputs (0,0), (1,0), (0,1), (1,1)."""
     x = fnn.backend(dtype="float64").asarray(INPUTS)
-    return [int(v) for v in np.asarray(model.apply(params, x)).ravel()]
+    return [int(v) for v in fnn.to_numpy(model.apply(params, x)).ravel()]
 
 
 def main(argv: list[str] | None = None) -> dict[str, object]:

@@ -60,15 +60,16 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--out", type=Path, default=Path("out"), help="directory for the PNG")
     args = parser.parse_args(argv)
 
-    x = np.array([-1.0, 1.0, 2.0])
+    backend = fnn.backend(dtype="float64")  # NumPy, or CuPy under FNN_BACKEND=cupy
+    x = backend.asarray([-1.0, 1.0, 2.0])
     print(f"x = {x}")
     results: dict[str, object] = {}
     for name, f in activations().items():
-        y = f(x)
+        y = fnn.to_numpy(f(x))  # a host copy, to print and return
         results[name] = y
         print(f"{name:>10}(x) = {np.array2string(y, precision=8)}")
-    a = np.array([0.3, 2.9, 4.0])
-    y = fnn.softmax(a)
+    a = backend.asarray([0.3, 2.9, 4.0])
+    y = fnn.to_numpy(fnn.softmax(a))
     results["softmax"] = y
     print(f"   softmax({a}) = {np.array2string(y, precision=8)}")
 

@@ -70,9 +70,11 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     print(
         "sample_weight.pkl:", ", ".join(f"{k} {tuple(v.shape)} {v.dtype}" for k, v in sorted(weights.items()))
     )
-    backend = fnn.backend("numpy", "float32")  # the book's weights are float32
+    backend = fnn.backend(dtype="float32")  # the book's weights are float32
     model, params = network(weights, backend)
-    _, (x, t) = fnn.datasets.load_mnist(args.data / "mnist", download=False, cache=False, progress=False)
+    _, (x, t) = fnn.datasets.load_mnist(
+        args.data / "mnist", download=False, cache=False, progress=False, backend=backend
+    )
     print(f"test images {tuple(x.shape)} {x.dtype}, labels {tuple(t.shape)}")
 
     results: dict[str, object] = {"n": len(x)}

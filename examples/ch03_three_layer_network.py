@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     model, params = network(backend)
     print(model.summary((2,)))
     x = backend.asarray([[1.0, 0.5]])  # a batch of one
-    y = model.apply(params, x)
+    y = fnn.to_numpy(model.apply(params, x))  # a host copy, to print and return
     print(f"y = {np.array2string(y[0], precision=8)}")
     return {"y": y[0], "summary": model.summary((2,))}
 

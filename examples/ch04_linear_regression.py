@@ -114,11 +114,11 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
 
     terms = " ".join(f"{'-' if w < 0 else '+'} {abs(w):g}·x{i + 1}" for i, w in enumerate(TRUE_W))
     print(f"pattern: y = {terms.removeprefix('+ ')} + {TRUE_B:g}, noise std {args.noise:g}")
-    results: dict[str, object] = {"x": x, "t": t}
+    results: dict[str, object] = {"x": fnn.to_numpy(x), "t": fnn.to_numpy(t)}  # host copies
     curves = {}
     for name, grad_fn in (("numerical", numerical), ("hand-derived", hand_derived)):
         params, losses, seconds = train(grad_fn, start, x, t, args.steps, args.lr)
-        w, b = params.w[:, 0], params.b
+        w, b = fnn.to_numpy(params.w[:, 0]), params.b  # w copied to the host, to print and return
         assert b is not None
         print(f"\n{name} gradients: {args.steps} steps in {seconds:.3f} s, final loss {losses[-1]:.6f}")
         print(f"  w = {np.array2string(w, precision=4)}, b = {float(b[0]):.4f}")
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     print("\nquery                    prediction       pattern")
     for q, p, y in zip(QUERIES, predictions, truth):
         print(f"{str(q):<24} {float(p):>10.3f}  {float(y):>12.3f}")
-    results["predictions"] = predictions
+    results["predictions"] = fnn.to_numpy(predictions)
 
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "linear_regression.png"

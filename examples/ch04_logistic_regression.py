@@ -34,6 +34,7 @@ def plot(path: Path, x: NDArray[Any], t: NDArray[Any], hours: NDArray[Any], p: N
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    x, t, p = fnn.to_numpy(x), fnn.to_numpy(t), fnn.to_numpy(p)  # matplotlib draws host (NumPy) arrays
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.scatter(x, t, label="study-hours table", color="tab:blue")
     ax.plot(hours, p, label="P(pass) = σ(w·hours + b)", color="tab:orange")

@@ -32,8 +32,9 @@ Point = dict[str, Array]
 
 
 def scalar(**values: float) -> Point:
-    """A point as a pytree: one 0-d float64 array per variable."""
-    return {name: np.asarray(v, dtype=np.float64) for name, v in values.items()}
+    """A point as a pytree: one 0-d float64 array per variable, on the chosen backend."""
+    backend = fnn.backend(dtype="float64")
+    return {name: backend.asarray(v) for name, v in values.items()}
 
 
 def f1(p: Point) -> Array:

@@ -22,8 +22,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 import fnn
@@ -69,7 +67,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     names = {"W1": (0, "w"), "b1": (0, "b"), "W2": (2, "w"), "b2": (2, "b")}
     differences = {}
     for name, (layer, field) in names.items():
-        diff = float(np.mean(np.abs(getattr(backprop[layer], field) - getattr(numerical[layer], field))))
+        diff = float(abs(getattr(backprop[layer], field) - getattr(numerical[layer], field)).mean())
         differences[name] = diff
         print(f"{name}:{diff}")
     print(

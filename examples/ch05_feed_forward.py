@@ -38,7 +38,7 @@ B2 = [0.1]
 
 
 def show(name: str, value: NDArray[Any]) -> None:
-    text = np.array2string(np.asarray(value), precision=6, separator=", ", prefix=" " * 7)
+    text = np.array2string(fnn.to_numpy(value), precision=6, separator=", ", prefix=" " * 7)
     print(f"{name:>4} = {text}")
 
 
@@ -83,17 +83,17 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     value, grads = fnn.value_and_grad(model, fnn.losses.mse)(params, x, t)
     by_hand = (d_w1, d_b1, d_w2, d_b2)
     by_fnn = (grads[0].w, grads[0].b, grads[2].w, grads[2].b)
-    largest = max(float(np.abs(h - g).max()) for h, g in zip(by_hand, by_fnn))
+    largest = max(float(abs(h - g).max()) for h, g in zip(by_hand, by_fnn))
     print(f"fnn.value_and_grad agrees with the hand calculation: largest difference {largest:.1e}")
 
     new_params = fnn.tree.map(lambda p, g: p - args.lr * g, params, grads)
     new_loss = float(fnn.losses.mse(model.apply(new_params, x), t))
     print(f"one step with learning rate {args.lr}: loss {loss:.6f} -> {new_loss:.6f}")
     return {
-        "Z1": z1,
-        "A1": a1,
-        "Z2": z2,
-        "A2": a2,
+        "Z1": fnn.to_numpy(z1),  # host copies of the activations
+        "A1": fnn.to_numpy(a1),
+        "Z2": fnn.to_numpy(z2),
+        "A2": fnn.to_numpy(a2),
         "loss": loss,
         "fnn_loss": float(value),
         "grads": grads,

@@ -29,8 +29,9 @@ from fnn.typing import Array
 
 def least_squares(x: Array, t: Array, steps: int, lr: float) -> dict[str, Any]:
     """The best linear fit: closed form, and gradient descent on ``Dense(1)`` with MSE."""
-    design = np.hstack([x, np.ones((x.shape[0], 1))])
-    theta = np.linalg.solve(design.T @ design, design.T @ t)[:, 0]
+    x_host, t_host = fnn.to_numpy(x), fnn.to_numpy(t)  # the closed form is solved with NumPy
+    design = np.hstack([x_host, np.ones((x_host.shape[0], 1))])
+    theta = np.linalg.solve(design.T @ design, design.T @ t_host)[:, 0]
     model = fnn.Dense(1)
     params = model.init(fnn.random.key(0), (2,), fnn.backend(dtype="float64"))
     value_and_grad = fnn.value_and_grad(model, fnn.losses.mse)
@@ -40,8 +41,8 @@ def least_squares(x: Array, t: Array, steps: int, lr: float) -> dict[str, Any]:
     assert params.b is not None
     return {
         "closed_form": {"w": theta[:2], "b": float(theta[2])},
-        "gradient_descent": {"w": params.w[:, 0], "b": float(params.b[0]), "loss": float(loss)},
-        "outputs": model.apply(params, x)[:, 0],
+        "gradient_descent": {"w": fnn.to_numpy(params.w[:, 0]), "b": float(params.b[0]), "loss": float(loss)},
+        "outputs": fnn.to_numpy(model.apply(params, x)[:, 0]),
     }
 
 
@@ -72,8 +73,8 @@ def train_mlp(
     return model, params, losses
 
 
-def plot(path: Path, x: Array, t: Array, panels: list[tuple[str, Any]]) -> None:
-    """Each panel: a model's output over the plane, its 0.5 contour and the four points."""
+def plot(path: Path, x: Array, t: Array, panels: list[tuple[str, Any]], backend: fnn.Backend) -> None:
+    """Each panel: a model's output over the plane (computed on ``backend``), its 0.5 contour, the points."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -81,10 +82,11 @@ def plot(path: Path, x: Array, t: Array, panels: list[tuple[str, Any]]) -> None:
 
     grid = np.linspace(-0.5, 1.5, 201)
     gx, gy = np.meshgrid(grid, grid)
-    points = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    points = backend.asarray(np.stack([gx.ravel(), gy.ravel()], axis=1))
+    x, t = fnn.to_numpy(x), fnn.to_numpy(t)  # matplotlib draws host (NumPy) arrays
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4.5))
     for ax, (title, f) in zip(np.atleast_1d(axes), panels):
-        z = np.asarray(f(points)).reshape(gx.shape)
+        z = fnn.to_numpy(f(points)).reshape(gx.shape)
         filled = ax.contourf(gx, gy, z, levels=np.linspace(-0.25, 1.25, 16), cmap="coolwarm", extend="both")
         ax.contour(gx, gy, z, levels=[0.5], colors="black")
         ax.scatter(x[:, 0], x[:, 1], c=t[:, 0], cmap="coolwarm", edgecolors="black", s=120, vmin=0, vmax=1)
@@ -107,7 +109,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--out", type=Path, default=Path("out"), help="directory for the PNG")
     args = parser.parse_args(argv)
 
-    x, t = fnn.datasets.xor(backend=fnn.backend(dtype="float64"))
+    backend = fnn.backend(dtype="float64")
+    x, t = fnn.datasets.xor(backend=backend)
     print("inputs:", x.tolist(), "targets:", t[:, 0].tolist())
 
     linear = least_squares(x, t, steps=500, lr=0.5)
@@ -119,13 +122,13 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
 
     relu_model, relu_params = relu_network()
     hidden = fnn.relu(relu_model.layers[0].apply(relu_params[0], x))
-    exact = relu_model.apply(relu_params, x)[:, 0]
+    exact = fnn.to_numpy(relu_model.apply(relu_params, x)[:, 0])
     print("\n2. ReLU network W=[[1,1],[1,1]], c=[0,-1], w=[1,-2], b=0")
     print(f"   hidden h = relu(x W + c): {hidden.tolist()}")
     print(f"   outputs {exact.tolist()}")
 
     model, params, losses = train_mlp(x, t, args.hidden, args.steps, args.lr, args.seed)
-    probabilities = fnn.sigmoid(model.apply(params, x))[:, 0]
+    probabilities = fnn.to_numpy(fnn.sigmoid(model.apply(params, x))[:, 0])  # a host copy, to print
     print(f"\n3. trained MLP 2-{args.hidden}-1 (tanh), {args.steps} steps of gradient descent, lr {args.lr}")
     print(f"   loss {losses[0]:.4f} -> {losses[-1]:.4f}")
     print(f"   P(y=1) {np.round(probabilities, 4).tolist()} -> {(probabilities > 0.5).astype(int).tolist()}")
@@ -140,6 +143,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             ("exact ReLU network", lambda p: relu_model.apply(relu_params, p)[:, 0]),
             (f"trained MLP 2-{args.hidden}-1: P(y=1)", lambda p: fnn.sigmoid(model.apply(params, p))[:, 0]),
         ],
+        backend,
     )
     print(f"saved {path}")
     return {

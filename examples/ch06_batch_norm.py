@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     root = args.data / "mnist"
     if not root.is_dir():
         raise SystemExit(f"MNIST not found: {root} does not exist; pass --data DIR (a directory with mnist/)")
-    backend = fnn.backend("numpy", "float32")
+    backend = fnn.backend(dtype="float32")  # NumPy, or CuPy under FNN_BACKEND=cupy
     (x, t), _ = fnn.datasets.load_mnist(root, download=False, cache=False, progress=False, backend=backend)
     x, t = x[: args.train_size], t[: args.train_size]
     init_key, fit_key = fnn.random.split(fnn.random.key(args.seed))

@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     root = args.data / "mnist"
     if not root.is_dir():
         raise SystemExit(f"MNIST not found: {root} does not exist; pass --data DIR (a directory with mnist/)")
-    backend = fnn.backend("numpy", "float32")
+    backend = fnn.backend(dtype="float32")  # NumPy, or CuPy under FNN_BACKEND=cupy
     (x, t), (x_test, t_test) = fnn.datasets.load_mnist(
         root, download=False, cache=False, progress=False, backend=backend
     )

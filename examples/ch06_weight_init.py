@@ -27,7 +27,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from numpy.typing import NDArray
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
@@ -57,12 +56,12 @@ def network(activation: fnn.Layer[None], w_init: fnn.initializers.Initializer) -
 
 
 def activations(model: fnn.Sequential, params: tuple[Any, ...], x: Array) -> list[NDArray[Any]]:
-    """The output of every activation layer (inference, one layer at a time)."""
+    """The output of every activation layer (inference, one layer at a time), copied to the host."""
     outputs = []
     for i, layer in enumerate(model.layers):
         x = layer.apply(params[i], x)
         if i % 2 == 1:
-            outputs.append(np.asarray(x))
+            outputs.append(fnn.to_numpy(x))
     return outputs
 
 
@@ -96,7 +95,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--out", type=Path, default=Path("out"), help="directory for the PNG")
     args = parser.parse_args(argv)
 
-    backend = fnn.backend("numpy", "float64")
+    backend = fnn.backend(dtype="float64")  # NumPy, or CuPy under FNN_BACKEND=cupy
     data_key, init_key = fnn.random.split(fnn.random.key(args.seed))
     x = fnn.random.normal(data_key, (args.samples, NODES), backend)
     results: dict[str, list[NDArray[Any]]] = {}
@@ -114,7 +113,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     path = args.out / "ch06_weight_init.png"
     plot(path, results)
     print(f"saved {path}")
-    return {"x": np.asarray(x), "activations": results, "params": params_of, "plot": path}
+    return {"x": fnn.to_numpy(x), "activations": results, "params": params_of, "plot": path}
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ def plot_data(path: Path, x: Array, labels: Array) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    x, labels = fnn.to_numpy(x), fnn.to_numpy(labels)  # matplotlib draws host (NumPy) arrays
     fig, ax = plt.subplots(figsize=(5, 5))
     for c in range(int(labels.max()) + 1):
         ax.scatter(x[labels == c, 0], x[labels == c, 1], s=20, color=COLORS[c % 3], label=f"class {c}")
@@ -45,8 +46,10 @@ def plot_data(path: Path, x: Array, labels: Array) -> None:
     plt.close(fig)
 
 
-def plot_regions(path: Path, model: fnn.Sequential, params: Any, x: Array, labels: Array) -> None:
-    """Colour each point of the plane by the class the network predicts there."""
+def plot_regions(
+    path: Path, model: fnn.Sequential, params: Any, x: Array, labels: Array, backend: fnn.Backend
+) -> None:
+    """Colour each point of the plane by the class the network (on ``backend``) predicts there."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -55,8 +58,9 @@ def plot_regions(path: Path, model: fnn.Sequential, params: Any, x: Array, label
 
     grid = np.linspace(-1.1, 1.1, 300)
     gx, gy = np.meshgrid(grid, grid)
-    points = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(x.dtype)
-    regions = model.apply(params, points).argmax(axis=1).reshape(gx.shape)
+    points = backend.asarray(np.stack([gx.ravel(), gy.ravel()], axis=1))
+    regions = fnn.to_numpy(model.apply(params, points).argmax(axis=1)).reshape(gx.shape)
+    x, labels = fnn.to_numpy(x), fnn.to_numpy(labels)  # matplotlib draws host (NumPy) arrays
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.contourf(gx, gy, regions, levels=[-0.5, 0.5, 1.5, 2.5], cmap=ListedColormap(COLORS), alpha=0.3)
     for c in range(int(labels.max()) + 1):
@@ -78,12 +82,13 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--out", type=Path, default=Path("out"), help="directory for the PNGs")
     args = parser.parse_args(argv)
 
+    backend = fnn.default_backend()  # NumPy, or CuPy under FNN_BACKEND=cupy
     data_key, init_key, fit_key = fnn.random.split(fnn.random.key(args.seed), 3)
-    x, t = fnn.datasets.spiral(data_key)  # x: (300, 2), t: (300, 3) one-hot
+    x, t = fnn.datasets.spiral(data_key, backend=backend)  # x: (300, 2), t: (300, 3) one-hot
     labels = t.argmax(axis=1)
     model = fnn.sequential(fnn.Dense(args.hidden), fnn.sigmoid, fnn.Dense(3))
     print(model.summary((2,)))
-    params = model.init(init_key, (2,))
+    params = model.init(init_key, (2,), backend)
 
     start = time.perf_counter()
     params, _, history = fnn.fit(
@@ -119,9 +124,10 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     }
     plot_data(paths["data"], x, labels)
     history.plot(paths["loss"], title="Spiral: SGD, lr 1.0, batch 30")
-    plot_regions(paths["regions"], model, params, x, labels)
+    plot_regions(paths["regions"], model, params, x, labels, backend)
     for path in paths.values():
         print(f"saved {path}")
+    x, t = fnn.to_numpy(x), fnn.to_numpy(t)  # host copies, to return
     return {"x": x, "t": t, "params": params, "history": history, "accuracy": accuracy, "plots": paths}
 
 

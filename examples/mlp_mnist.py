@@ -18,8 +18,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 import fnn
@@ -58,7 +56,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--out", type=Path, default=Path("out"), help="directory for the PNG")
     args = parser.parse_args(argv)
 
-    backend = fnn.backend("numpy", "float32")
+    backend = fnn.backend(dtype="float32")  # NumPy, or CuPy under FNN_BACKEND=cupy
     (x_train, t_train), (x_test, t_test) = load(args.data, backend)
     print(f"training images {x_train.shape}, test images {x_test.shape}")
     model = network()
@@ -107,7 +105,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "seconds": time.perf_counter() - start,
         "n_train": int(x_train.shape[0]),
         "plot": path,
-        "probabilities": np.asarray(probabilities),
+        "probabilities": fnn.to_numpy(probabilities),  # a host copy
     }
 
 

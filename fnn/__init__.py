@@ -18,6 +18,7 @@ from fnn.backend import Backend as Backend
 from fnn.backend import array_module as array_module
 from fnn.backend import backend as backend
 from fnn.backend import default_backend as default_backend
+from fnn.backend import to_numpy as to_numpy
 from fnn.backprop import grad as grad
 from fnn.backprop import numerical_grad as numerical_grad
 from fnn.backprop import value_and_grad as value_and_grad
@@ -135,6 +136,7 @@ __all__ = [
     "softmax",
     "step",
     "tanh",
+    "to_numpy",
     "train",
     "tree",
     "value_and_grad",

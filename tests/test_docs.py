@@ -11,9 +11,10 @@
   every name in ``fnn.__all__`` and in the ``__all__`` of each public submodule.
 - The docstring examples (doctests) of every fnn module pass.
 
-Blocks and doctests run under the backend under test (conftest sets ``FNN_BACKEND``),
-so under ``FNN_TEST_BACKENDS=cupy`` a ``fnn.backend(dtype=...)`` or default-backend
-call in the docs computes on the GPU: the docs must work unchanged on either backend.
+Blocks run under the backend under test (conftest sets ``FNN_BACKEND``), so under
+``FNN_TEST_BACKENDS=cupy`` a ``fnn.backend(dtype=...)`` or default-backend call in the
+docs computes on the GPU: the docs must work unchanged on either backend. Doctests
+run on NumPy: they show NumPy arrays to the reader.
 """
 
 from __future__ import annotations
@@ -153,7 +154,9 @@ def test_most_modules_carry_doctests() -> None:
 
 
 @pytest.mark.parametrize("name", fnn_modules_with_doctests())
-def test_fnn_doctests(name: str) -> None:
+def test_fnn_doctests(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The docstrings are written with NumPy arrays (np.array, printed reprs) for the reader.
+    monkeypatch.setenv("FNN_BACKEND", "numpy")
     module = importlib.import_module(name)
     finder = doctest.DocTestFinder(exclude_empty=True)
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
