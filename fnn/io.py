@@ -309,9 +309,9 @@ def _describe(s: tree.Structure) -> str:
 
 
 def _place(loaded: Any, like: Any, where: str, path: Path) -> Any:
-    like_shape = tuple(getattr(like, "shape", np.shape(like)))
+    like_shape = tuple(like.shape) if hasattr(like, "shape") else np.shape(like)
     like_dtype = like.dtype if hasattr(like, "dtype") else np.asarray(like).dtype
-    shape = tuple(np.shape(loaded))
+    shape = tuple(np.shape(loaded))  # loaded comes from the file: a NumPy array or scalar
     dtype = loaded.dtype if hasattr(loaded, "dtype") else np.asarray(loaded).dtype
     if shape != like_shape:
         raise ShapeError(f"load({path}): leaf {where} has shape {shape} in the file, `like` has {like_shape}")
