@@ -359,14 +359,34 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
     def update(grads: PyTree, state: Any, params: PyTree = None) -> tuple[PyTree, Any]:
         count = _count(state.count) + 1
         c1, c2 = 1 - beta1**count, 1 - beta2**count
-        mu = tree.map(lambda g, m: _keep_dtype(m * beta1 + g * (1 - beta1), m), grads, state.mu)
-        nu = tree.map(
-            lambda g, v: _keep_dtype(v * beta2 + _widen(g, v) ** 2 * (1 - beta2), v), grads, state.nu
-        )
+        # Each rule allocates one array and updates it in place (no temporaries: the
+        # leaves are megabytes, so fewer passes and fresh pages is most of the cost).
+
+        def first_moment(g: Array, m: Array) -> Array:
+            new: Array = m - g  # β₁m + (1 − β₁)g = β₁(m − g) + g
+            new *= beta1
+            new += g
+            return _keep_dtype(new, m)
+
+        def second_moment(g: Array, v: Array) -> Array:
+            g = _widen(g, v)
+            new: Array = g * g  # β₂v + (1 − β₂)g² = (1 − β₂)(g² − v) + v
+            new -= v
+            new *= 1 - beta2
+            new += v
+            return _keep_dtype(new, v)
 
         def rule(m: Array, v: Array) -> Array:
-            u: Array = (m * (1 / c1)) / (array_module(v).sqrt(v * (1 / c2)) + epsilon)
+            # m̂ / (√v̂ + ε) = m / (√(v·c₁²/c₂) + c₁ε), built in one array
+            xp = array_module(v)
+            u: Array = xp.asarray(v * (c1 * c1 / c2))  # asarray: 0-d leaves give NumPy scalars
+            xp.sqrt(u, out=u)
+            u += c1 * epsilon
+            xp.divide(m, u, out=u)
             return u
+
+        mu = tree.map(first_moment, grads, state.mu)
+        nu = tree.map(second_moment, grads, state.nu)
 
         return tree.map(rule, mu, nu), ScaleByAdamState(count, mu, nu)
 
