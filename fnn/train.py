@@ -85,10 +85,12 @@ def batches(
 ) -> Iterator[tuple[Array, ...]]:
     """One epoch of minibatches of ``arrays``, split along their first axis.
 
-    With ``shuffle`` the arrays are permuted once (one gather per array, with
-    :func:`fnn.random.permutation` from ``key``) and every batch is a view of the
-    permuted copy; without it every batch is a view of the input. To reshuffle per
-    epoch, pass ``fnn.random.fold_in(key, epoch)``.
+    With ``shuffle`` the samples are visited in the order of one
+    :func:`fnn.random.permutation` from ``key``, and each batch is gathered (copied)
+    from the inputs when it is reached, so it is still in cache when the step reads it
+    (gathering whole arrays up front costs a fresh copy of the data per epoch); without
+    it every batch is a view of the input. To reshuffle per epoch, pass
+    ``fnn.random.fold_in(key, epoch)``.
 
     Args:
         key: The key of the shuffle (may be ``None`` when ``shuffle=False``).
@@ -122,7 +124,8 @@ def batches(
             raise StateError("batches: shuffle=True needs a key; pass fnn.random.key(seed) or shuffle=False")
         where = backend("cupy") if is_cupy_array(arrays[0]) else backend("numpy")
         order = random.permutation(key, n, where)
-        arrays = tuple(a[order] for a in arrays)
+        stop = n - n % size if drop_last else n
+        return _gathers(arrays, order, size, stop)
     stop = n - n % size if drop_last else n
     return _slices(arrays, size, stop)
 
@@ -130,6 +133,12 @@ def batches(
 def _slices(arrays: tuple[Array, ...], size: int, stop: int) -> Iterator[tuple[Array, ...]]:
     for start in range(0, stop, size):
         yield tuple(a[start : start + size] for a in arrays)
+
+
+def _gathers(arrays: tuple[Array, ...], order: Array, size: int, stop: int) -> Iterator[tuple[Array, ...]]:
+    for start in range(0, stop, size):
+        rows = order[start : start + size]
+        yield tuple(a[rows] for a in arrays)
 
 
 @attrs.frozen
