@@ -61,7 +61,8 @@ def _import_cupy() -> ModuleType:
     except ImportError:
         raise BackendError(
             "the 'cupy' backend needs CuPy, which is not installed; "
-            "install it with `pip install 'fnn[gpu]'` (CUDA 12) or use backend('numpy')"
+            "install it with `pip install 'fnn[gpu]'` (CUDA 12) or `pip install 'fnn[gpu-cuda13]'` "
+            "(CUDA 13), or use backend('numpy')"
         ) from None
     try:
         count = int(cupy.cuda.runtime.getDeviceCount())
@@ -143,7 +144,8 @@ def backend(name: BackendName | None = None, dtype: DTypeLike | None = None) -> 
     with no other change.
 
     Args:
-        name: ``"numpy"`` (CPU) or ``"cupy"`` (NVIDIA GPU; needs ``pip install 'fnn[gpu]'``).
+        name: ``"numpy"`` (CPU) or ``"cupy"`` (NVIDIA GPU; needs ``pip install 'fnn[gpu]'``,
+            or ``'fnn[gpu-cuda13]'`` for CUDA 13).
         dtype: ``"float32"``, ``"float64"`` or ``"float16"``.
 
     Raises:
