@@ -14,9 +14,11 @@ these tests skip: there is no device.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
@@ -24,6 +26,8 @@ import pytest
 
 import fnn
 from fnn.backend import to_numpy
+
+Guard = Callable[[], AbstractContextManager[None]]
 
 
 @pytest.fixture
@@ -36,8 +40,8 @@ def cupy(backend_name: str) -> Any:
 
 
 @pytest.fixture
-def guard(cupy: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Fail on any synchronization, and on host data passed to cupy.asarray/array by fnn."""
+def guard(cupy: Any, monkeypatch: pytest.MonkeyPatch) -> Guard:
+    """A context that fails on any synchronization, and on host data passed to cupy.asarray/array by fnn."""
     import cupyx
 
     def refusing(original: Any) -> Any:
@@ -51,12 +55,16 @@ def guard(cupy: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
         return wrapped
 
-    monkeypatch.setattr(cupy, "asarray", refusing(cupy.asarray))
-    monkeypatch.setattr(cupy, "array", refusing(cupy.array))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # allow_synchronize is marked experimental
-        with cupyx.allow_synchronize(False):
-            yield
+    @contextlib.contextmanager
+    def guarded() -> Iterator[None]:
+        with monkeypatch.context() as patch, warnings.catch_warnings():
+            patch.setattr(cupy, "asarray", refusing(cupy.asarray))
+            patch.setattr(cupy, "array", refusing(cupy.array))
+            warnings.simplefilter("ignore", UserWarning)  # allow_synchronize is marked experimental
+            with cupyx.allow_synchronize(False):
+                yield
+
+    return guarded
 
 
 def problem(cupy: Any) -> tuple[fnn.Sequential, Any, Any, Any, Any]:
@@ -77,31 +85,33 @@ def problem(cupy: Any) -> tuple[fnn.Sequential, Any, Any, Any, Any]:
     return model, params, state, x, t
 
 
-def test_a_training_step_makes_no_host_device_copy(cupy: Any, guard: None) -> None:
+def test_a_training_step_makes_no_host_device_copy(cupy: Any, guard: Guard) -> None:
     model, params, state, x, t = problem(cupy)
     opt = fnn.optim.adam(1e-3)
     opt_state = opt.init(params)
     step = fnn.value_grad_and_state(model, fnn.losses.softmax_cross_entropy)
     losses = []
-    for i, (xb, tb) in enumerate(fnn.train.batches(fnn.random.key(2), x, t, batch_size=16)):
-        value, grads, state = step(params, state, xb, tb, key=fnn.random.key(3 + i))
-        updates, opt_state = opt.update(grads, opt_state, params)
-        params = fnn.optim.apply_updates(params, updates)
-        losses.append(value)
+    with guard():
+        for i, (xb, tb) in enumerate(fnn.train.batches(fnn.random.key(2), x, t, batch_size=16)):
+            value, grads, state = step(params, state, xb, tb, key=fnn.random.key(3 + i))
+            updates, opt_state = opt.update(grads, opt_state, params)
+            params = fnn.optim.apply_updates(params, updates)
+            losses.append(value)
     assert all(isinstance(v, cupy.ndarray) for v in losses)
     assert all(isinstance(p, cupy.ndarray) for p in fnn.tree.leaves(params))
 
 
-def test_the_guard_catches_a_copy_to_the_host(cupy: Any, guard: None) -> None:
+def test_the_guard_catches_a_copy_to_the_host(cupy: Any, guard: Guard) -> None:
     model, params, state, x, t = problem(cupy)
-    y = model.apply(params, x, state=state)
-    with pytest.raises(Exception, match="synchronization"):
-        float(y.sum())
+    with guard():
+        y = model.apply(params, x, state=state)
+        with pytest.raises(Exception, match="synchronization"):
+            float(y.sum())
 
 
-def test_the_guard_catches_a_copy_from_the_host(cupy: Any, guard: None) -> None:
+def test_the_guard_catches_a_copy_from_the_host(cupy: Any, guard: Guard) -> None:
     model, params, state, x, t = problem(cupy)
-    with pytest.raises(AssertionError, match="host-to-device copy of ndarray"):
+    with guard(), pytest.raises(AssertionError, match="host-to-device copy of ndarray from fnn.losses"):
         fnn.losses.mse(model.apply(params, x, state=state), np.zeros((64, 10), np.float32))
 
 
@@ -119,6 +129,6 @@ def test_host_input_to_device_params_names_the_layer_and_the_fix(cupy: Any) -> N
     params = model.init(fnn.random.key(0), (2,), fnn.backend("cupy"))
     with pytest.raises(
         fnn.BackendError,
-        match=r"dense\(3.*the input is a NumPy \(host\) array but the parameters are a CuPy \(GPU\) array; move the input with backend.asarray\(x\)",
+        match=r"layer 0 \(Dense\(features=3\)\): the input is a NumPy \(host\) array but the parameters are a CuPy \(GPU\) array; move the input with backend.asarray\(x\)",
     ):
         model.apply(params, np.ones((4, 2), np.float32))
