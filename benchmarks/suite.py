@@ -491,7 +491,14 @@ def inference_memory(w: Workload, x_all: NDArray) -> str:
     one_forward = peak(lambda: model.forward(fparams, batches[0]))
     all_textbook = peak(lambda: [net.predict(xb) for xb in batches])
     residuals = model.forward(fparams, batches[0])[1]
-    kept = sum(getattr(leaf, "nbytes", 0) for leaf in fnn.tree.leaves(residuals)) / 2**20
+    kept = (
+        sum(
+            leaf.nbytes
+            for leaf in fnn.tree.leaves(residuals)
+            if hasattr(leaf, "nbytes") and leaf is not batches[0]
+        )
+        / 2**20
+    )  # what forward keeps beyond the input batch itself
     return (
         f"{w.name} net: fnn apply peak {one_apply:.1f} MiB for one batch, {all_apply:.1f} MiB over all "
         f"{len(batches)} batches (bounded: outputs {x_all.shape[0] * w.classes * 4 / 2**20:.2f} MiB kept); "
