@@ -129,7 +129,7 @@ def check_dtype(layer: object, x: Array, like: Array) -> None:
         BackendError: one is a CuPy (GPU) array and the other a NumPy (host) array.
         DTypeError: the dtypes differ.
     """
-    if is_cupy_array(x) != is_cupy_array(like):
+    if type(x) is not type(like) and is_cupy_array(x) != is_cupy_array(like):
         where = {True: "a CuPy (GPU) array", False: "a NumPy (host) array"}
         raise BackendError(
             f"{layer!r}: the input is {where[is_cupy_array(x)]} but the parameters are "
