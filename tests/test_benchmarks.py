@@ -43,3 +43,21 @@ def test_floor_runs() -> None:
         assert all(np.isfinite(d).all() for d in floor.dw)
     x_all, _ = make_data(W1, 4)
     InferenceFloor(W1, init_params(W1), x_all, 2).run()
+
+
+def test_the_minimal_numpy_step_is_fnns_step() -> None:
+    """benchmarks/numpy_limit.py's hand-fused W1 step computes fnn's loss and SGD update."""
+    import fnn
+    from benchmarks import numpy_limit as lim
+
+    a = lim.buffers(seed=3)
+    loss = lim.minimal_step(a)()
+    model = fnn.sequential(fnn.Dense(lim.H), fnn.relu, fnn.Dense(lim.K))
+    params = (fnn.layers.DenseParams(a["w1"], a["b1"]), None, fnn.layers.DenseParams(a["w2"], a["b2"]))
+    labels = a["flat"] - np.arange(lim.N) * lim.K
+    value, grads = fnn.value_and_grad(model, fnn.losses.softmax_cross_entropy)(params, a["x"], labels)
+    opt = fnn.optim.sgd(lim.LR)
+    new = fnn.optim.apply_updates(params, opt.update(grads, opt.init(params), params)[0])
+    assert loss == pytest.approx(float(value), rel=1e-5)
+    for mine, theirs in ((a["new_w1"], new[0].w), (a["new_b1"], new[0].b), (a["new_w2"], new[2].w), (a["new_b2"], new[2].b)):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-7)
