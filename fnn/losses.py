@@ -21,8 +21,10 @@ classes and average over the batch, as the book does.
 from __future__ import annotations
 
 import abc
+from typing import Any
 
 import attrs
+import numpy as np
 
 from fnn import functional as F
 from fnn.backend import accumulation_dtype, array_module, is_cupy_array
@@ -113,6 +115,17 @@ class Loss(abc.ABC):
         return type(self).__name__.lower()
 
 
+_unsigned_dtypes: dict[np.dtype[Any], np.dtype[Any]] = {}
+
+
+def _unsigned(dtype: np.dtype[Any]) -> np.dtype[Any]:
+    """The unsigned integer dtype of ``dtype``'s size (memoized: ``view`` parses a new dtype slowly)."""
+    unsigned = _unsigned_dtypes.get(dtype)
+    if unsigned is None:
+        unsigned = _unsigned_dtypes[dtype] = np.dtype(dtype.str.replace("i", "u"))
+    return unsigned
+
+
 def check_labels(loss: object, y: Array, labels: Array) -> None:
     """Raise unless ``labels`` holds one class index in ``0..K-1`` per row of ``y: (N, K)``.
 
@@ -129,6 +142,10 @@ def check_labels(loss: object, y: Array, labels: Array) -> None:
     if labels.shape[0] != n:
         raise ShapeError(f"{loss!r}: {labels.shape[0]} labels for {n} predictions")
     if labels.size and not is_cupy_array(labels):
+        # One reduction: viewed as unsigned, a negative label is huge, so `max < classes` covers both ends.
+        unsigned = labels.view(_unsigned(labels.dtype)) if labels.dtype.kind == "i" else labels
+        if int(unsigned.max()) < classes:
+            return
         low, high = int(labels.min()), int(labels.max())
         if low < 0 or high >= classes:
             bad = low if low < 0 else high
@@ -298,25 +315,39 @@ class SoftmaxCrossEntropy(Loss):
 
     def compute(self, y: Array, t: Array) -> tuple[Array, Array]:
         xp = array_module(y)
-        n = y.shape[0]
-        shifted = y - y.max(axis=-1, keepdims=True)
-        p = xp.exp(shifted)
-        total = p.sum(axis=-1, keepdims=True)
-        p /= total
-        log_total = xp.log(total)
         labels = xp.asarray(t)
+        shifted = y - y.max(axis=-1, keepdims=True)
         if labels.ndim == 1 and labels.dtype.kind in "iu" and y.ndim == 2:
-            rows = xp.arange(n)
+            n, classes = y.shape
             check_labels(self, y, labels)
-            value = poison_bad_labels((log_total.sum() - shifted[rows, labels].sum()) / n, labels, y.shape[1])
-            p[rows, labels] -= 1
-            p = poison_bad_labels(p, labels, y.shape[1])  # CuPy wraps bad indices: mark the gradient too
+            if labels.dtype.kind == "u" and labels.dtype.itemsize == 8:
+                labels = labels.astype(xp.int64)  # uint64 + int64 would give float64 indices
+            # Label tᵢ of row i as the flat index i·K + tᵢ: one gather (value), one scatter (gradient).
+            flat = xp.arange(0, n * classes, classes) + labels
+            picked = shifted.reshape(-1)[flat]
+            p = xp.exp(shifted, out=shifted)  # `shifted` is ours: it becomes the gradient
+            total = p.sum(axis=-1, keepdims=True)
+            value = (xp.log(total.reshape(-1)) - picked).sum() / n
+            p *= (1 / n) / total  # ∂ℓ/∂z = (softmax(z) − onehot(t))/N
+            grad = p.reshape(-1)  # a copy if `y` was not C-contiguous: write there, and return it
+            grad[flat] -= 1 / n
+            p = grad.reshape(n, classes)
+            if is_cupy_array(labels):  # CuPy wraps bad indices: mark the value and the gradient
+                bad = ((labels < 0) | (labels >= classes)).any()
+                value = xp.where(bad, xp.nan, value).astype(y.dtype, copy=False)
+                p = xp.where(bad, xp.nan, p).astype(y.dtype, copy=False)
         else:
+            n = y.shape[0]
+            p = xp.exp(shifted)
+            total = p.sum(axis=-1, keepdims=True)
+            p /= total
             one_hot = self.targets(y, labels)
-            value = ((log_total - shifted) * one_hot).sum() / n
+            value = ((xp.log(total) - shifted) * one_hot).sum() / n
             p -= one_hot
-        p *= 1 / n
-        return value.astype(y.dtype, copy=False), p
+            p *= 1 / n
+        if value.dtype != y.dtype:
+            value = value.astype(y.dtype)
+        return value, p
 
     def __repr__(self) -> str:
         return "softmax_cross_entropy"
