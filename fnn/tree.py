@@ -129,6 +129,10 @@ def map(f: Callable[..., Any], tree: PyTree, *rest: PyTree) -> PyTree:
         StructureError: a tree in ``rest`` is nested differently; the message names the path.
     """
     try:
+        if not rest:
+            return _map1(f, tree)
+        if len(rest) == 1:
+            return _map2(f, tree, rest[0])
         return _map(f, tree, rest)
     except _Mismatch:
         error = _locate(tree, rest, "")
@@ -158,6 +162,63 @@ def _kind(cls: type) -> int:
 
 class _Mismatch(Exception):
     """Internal: the trees passed to :func:`map` differ; :func:`_locate` says where."""
+
+
+def _attrs_plan(cls: type) -> tuple[tuple[str, ...], Callable[[list[Any]], Any]]:
+    """``(field names, builder)`` of an attrs class, memoized together (one lookup per node)."""
+    plan = _plans.get(cls)
+    if plan is None:
+        plan = _plans[cls] = (_attrs_fields(cls), _attrs_builder(cls))
+    return plan
+
+
+_plans: dict[type, tuple[tuple[str, ...], Callable[[list[Any]], Any]]] = {}
+
+
+def _map1(f: Callable[..., Any], node: Any) -> Any:
+    """:func:`_map` for one tree: the hot path of ``map(f, tree)``, without tuples of other trees."""
+    cls = type(node)
+    kind = _kinds.get(cls)
+    if kind is None:
+        kind = _kind(cls)
+    if kind == _LEAF:
+        return f(node)
+    if kind == _ATTRS:
+        names, build = _plans.get(cls) or _attrs_plan(cls)
+        return build([_map1(f, getattr(node, n)) for n in names])
+    if kind == _NONE:
+        return None
+    if kind == _SEQUENCE:
+        return cls([_map1(f, child) for child in node])
+    if kind == _NAMEDTUPLE:
+        return cls(*[_map1(f, child) for child in node])
+    return {k: _map1(f, node[k]) for k in sorted(node)}
+
+
+def _map2(f: Callable[..., Any], node: Any, other: Any) -> Any:
+    """:func:`_map` for two trees: the hot path of ``map(f, params, updates)``."""
+    cls = type(node)
+    kind = _kinds.get(cls)
+    if kind is None:
+        kind = _kind(cls)
+    if kind == _LEAF:
+        return f(node, other)
+    if type(other) is not cls:
+        raise _Mismatch
+    if kind == _ATTRS:
+        names, build = _plans.get(cls) or _attrs_plan(cls)
+        return build([_map2(f, getattr(node, n), getattr(other, n)) for n in names])
+    if kind == _NONE:
+        return None
+    if kind == _SEQUENCE or kind == _NAMEDTUPLE:
+        if len(other) != len(node):
+            raise _Mismatch
+        values = [_map2(f, child, o) for child, o in zip(node, other)]
+        return cls(*values) if kind == _NAMEDTUPLE else cls(values)
+    keys = sorted(node)
+    if sorted(other) != keys:
+        raise _Mismatch
+    return {k: _map2(f, node[k], other[k]) for k in keys}
 
 
 def _map(f: Callable[..., Any], node: Any, rest: tuple[Any, ...]) -> Any:
