@@ -162,7 +162,7 @@ def random_models(draw: st.DrawFn) -> tuple[fnn.Sequential, int]:
     return fnn.sequential(*layers), d
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(case=random_models(), n=st.integers(1, 3), seed=st.integers(0, 1000))
 def test_random_sequential_compositions_pass_check_grads(
     case: tuple[fnn.Sequential, int], n: int, seed: int
@@ -170,7 +170,10 @@ def test_random_sequential_compositions_pass_check_grads(
     model, d = case
     b = f64()  # read per example; the backend fixture is session-scoped, so hypothesis allows it
     params = model.init(fnn.random.key(seed), (d,), b)
-    x = fnn.random.normal(fnn.random.key(seed + 1), (n, d), b)
+    z = fnn.random.normal(fnn.random.key(seed + 1), (n, d), b)
+    # |x| ≥ 0.5: near zero, with zero biases, every Maxout piece is near zero too and
+    # two of them can lie within the numerical step of each other (a kink, not a bug).
+    x = z + 0.5 * b.xp.sign(z)
     fnn.check_grads(model, params, x, rtol=1e-4, atol=1e-7)
 
 
@@ -189,7 +192,7 @@ SHAPED_LAYERS = [
 ]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(
     make=st.sampled_from(SHAPED_LAYERS),
     k=st.integers(1, 4),
