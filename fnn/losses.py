@@ -152,18 +152,18 @@ def check_labels(loss: object, y: Array, labels: Array) -> None:
             raise DataError(f"{loss!r}: label {bad} is out of range for {classes} classes (0..{classes - 1})")
 
 
-def poison_bad_labels(value: Array, labels: Array, classes: int) -> Array:
-    """``value`` (a loss or one-hot targets), or NaN where device ``labels`` leave ``0..classes-1``.
+def poison_bad_labels(labels: Array, classes: int, *arrays: Array) -> tuple[Array, ...]:
+    """``arrays`` (loss, gradient, one-hot targets), all NaN if device ``labels`` leave ``0..classes-1``.
 
-    Computed on the device without a host copy (NumPy labels were checked by
-    :func:`check_labels` and pass through).
+    Computed on the device without a host copy, the range tested once for all
+    ``arrays``. NumPy labels were checked by :func:`check_labels`: ``arrays`` come back
+    as given.
     """
     if not is_cupy_array(labels):
-        return value
+        return arrays
     xp = array_module(labels)
     bad = ((labels < 0) | (labels >= classes)).any()
-    poisoned: Array = xp.where(bad, xp.nan, value).astype(value.dtype, copy=False)
-    return poisoned
+    return tuple(xp.where(bad, xp.nan, a).astype(a.dtype, copy=False) for a in arrays)
 
 
 def one_hot_like(loss: object, y: Array, labels: Array) -> Array:
@@ -173,7 +173,8 @@ def one_hot_like(loss: object, y: Array, labels: Array) -> Array:
     xp = array_module(y)
     t: Array = xp.zeros_like(y)
     t[xp.arange(n), labels] = 1
-    return poison_bad_labels(t, labels, y.shape[1])
+    (t,) = poison_bad_labels(labels, y.shape[1], t)
+    return t
 
 
 def _check_delta(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -332,10 +333,7 @@ class SoftmaxCrossEntropy(Loss):
             grad = p.reshape(-1)  # a copy if `y` was not C-contiguous: write there, and return it
             grad[flat] -= 1 / n
             p = grad.reshape(n, classes)
-            if is_cupy_array(labels):  # CuPy wraps bad indices: mark the value and the gradient
-                bad = ((labels < 0) | (labels >= classes)).any()
-                value = xp.where(bad, xp.nan, value).astype(y.dtype, copy=False)
-                p = xp.where(bad, xp.nan, p).astype(y.dtype, copy=False)
+            value, p = poison_bad_labels(labels, classes, value, p)  # CuPy wraps bad indices
         else:
             n = y.shape[0]
             p = xp.exp(shifted)

@@ -310,7 +310,7 @@ def _check_labels(model: Layer[Any], x: Array, t: Array, name: str) -> None:
         )
 
 
-def _host_losses(values: list[Any]) -> Any:
+def _to_host(values: list[Any]) -> Any:
     """Device scalars (losses, counts) as one float64 NumPy vector: a single copy to the host."""
     if not values:
         return np.zeros(0)
@@ -360,7 +360,7 @@ def accuracy(
         if y.ndim != 2:
             raise ShapeError(f"accuracy: expected model outputs of shape (N, K), got {tuple(y.shape)}")
         counts.append((y.argmax(axis=1) == _labels(tb)).sum())
-    return float(_host_losses(counts).sum()) / n
+    return float(_to_host(counts).sum()) / n
 
 
 def evaluate(
@@ -414,8 +414,8 @@ def evaluate(
         sizes.append(int(xb.shape[0]))
         if loss.accepts_labels:
             counts.append((y.argmax(axis=1) == _labels(tb)).sum())
-    total = float(_host_losses(values) @ np.asarray(sizes, dtype=np.float64))
-    return Evaluation(total / n, float(_host_losses(counts).sum()) / n if loss.accepts_labels else None)
+    total = float(_to_host(values) @ np.asarray(sizes, dtype=np.float64))
+    return Evaluation(total / n, float(_to_host(counts).sum()) / n if loss.accepts_labels else None)
 
 
 def fit(
@@ -516,7 +516,7 @@ def fit(
                 updates, opt_state = optimizer.update(grads, opt_state, params)
                 params = apply_updates(params, updates)
                 state = new_state
-            losses = _host_losses(values)
+            losses = _to_host(values)
             bad = np.flatnonzero(~np.isfinite(losses))
             if bad.size:
                 raise DivergenceError(
