@@ -14,6 +14,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import os
 from types import ModuleType
 from typing import Any, Literal
@@ -199,6 +200,33 @@ def to_numpy(x: Any) -> Array:
         host: Array = x.get()
         return host
     return np.asarray(x)
+
+
+def matrix_sum(x: Array, axis: Literal[0, 1]) -> Array:
+    """The sums of a 2-D ``x`` over ``axis``: ``Σᵢ xᵢⱼ`` (``axis=0``) or ``Σⱼ xᵢⱼ`` (``axis=1``).
+
+    On NumPy in float32 or float64 this is a product with a vector of ones, which
+    BLAS computes about 3× faster than ``x.sum(axis)`` for the small matrices of a
+    training step (bias gradients, softmax totals); elsewhere it is ``x.sum(axis)``.
+
+    >>> matrix_sum(np.arange(6.0).reshape(2, 3), 0)
+    array([3., 5., 7.])
+    """
+    if type(x) is np.ndarray and x.dtype.char in "fd":
+        ones = np.ones(x.shape[axis], x.dtype)
+        total: Array = ones @ x if axis == 0 else x @ ones
+        return total
+    summed: Array = x.sum(axis=axis)
+    return summed
+
+
+def overflow_expected() -> contextlib.AbstractContextManager[object]:
+    """A context in which NumPy does not warn about float overflow (CuPy never warns).
+
+    For formulas whose overflow to ``inf`` gives the right limit, such as
+    ``1 / (1 + e⁻ˣ) = 0`` for very negative ``x``.
+    """
+    return np.errstate(over="ignore")
 
 
 def as_strided(x: Array, shape: Shape, strides: tuple[int, ...]) -> Array:

@@ -54,6 +54,13 @@ def test_sigmoid_has_no_overflow_warning_for_large_negative_inputs() -> None:
     assert_array_equal(y, np.array([0.0, 0.0, 1.0], dtype=np.float32))
 
 
+def test_sigmoid_keeps_its_relative_accuracy_in_the_left_tail() -> None:
+    for b, rtol in ((f32(), 1e-6), (f64(), 1e-14)):
+        x = b.asarray(np.linspace(-80.0, 30.0, 1101))
+        exact = 1 / (1 + np.exp(-host(x).astype(np.float64)))  # of the rounded x; no overflow here
+        assert_allclose(fnn.sigmoid(x), exact, rtol=rtol, atol=0)
+
+
 def test_step_relu_and_identity() -> None:
     x = f64().asarray([-1.0, 0.0, 2.0])
     assert_array_equal(fnn.step(x), [0.0, 0.0, 1.0])

@@ -15,7 +15,8 @@ import pytest
 
 import fnn
 from fnn import tree
-from tests.helpers import assert_array_equal, host
+from fnn.backend import matrix_sum
+from tests.helpers import assert_allclose, assert_array_equal, host
 
 
 @attrs.frozen
@@ -149,6 +150,17 @@ def test_array_module_dispatch() -> None:
     assert fnn.array_module(x) is b.xp
     back = b.to_numpy(x)
     assert type(back) is np.ndarray and back.dtype == np.float64 and back.tolist() == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_matrix_sum_matches_sum_over_either_axis(dtype: str) -> None:
+    b = fnn.backend(dtype=dtype)
+    x = b.asarray(np.random.default_rng(0).uniform(-1, 1, (37, 5)))
+    for axis in (0, 1):
+        total = matrix_sum(x, axis)
+        assert total.dtype == x.dtype and total.shape == (x.shape[1 - axis],)
+        rtol = 2e-3 if dtype == "float16" else 1e-6
+        assert_allclose(total, host(x).astype(np.float64).sum(axis=axis), rtol=rtol, atol=rtol)
 
 
 def test_params_compare_by_identity_without_raising() -> None:

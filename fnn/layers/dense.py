@@ -7,7 +7,7 @@ from typing import Optional
 import attrs
 
 from fnn import initializers, random
-from fnn.backend import Backend, resolve
+from fnn.backend import Backend, matrix_sum, resolve
 from fnn.layers.core import Layer, check_dtype, check_in_shape, check_ndim
 from fnn.typing import Array, Shape
 
@@ -79,6 +79,9 @@ class Dense(Layer[DenseParams]):
         return (self.features,)
 
     def _check(self, params: DenseParams, x: Array) -> None:
+        w = params.w
+        if type(x) is type(w) and x.ndim == 2 and x.shape[1] == w.shape[0] and x.dtype == w.dtype:
+            return  # the common case, decided without building the messages below
         check_ndim(
             self,
             x,
@@ -102,4 +105,4 @@ class Dense(Layer[DenseParams]):
 
     def param_grad(self, params: DenseParams, residuals: Array, dy: Array) -> DenseParams:
         x = residuals
-        return DenseParams(x.T @ dy, dy.sum(axis=0) if params.b is not None else None)
+        return DenseParams(x.T @ dy, matrix_sum(dy, 0) if params.b is not None else None)
