@@ -27,7 +27,7 @@ import attrs
 import numpy as np
 
 from fnn import functional as F
-from fnn.backend import accumulation_dtype, array_module, is_cupy_array, matrix_sum
+from fnn.backend import accumulation_dtype, array_module, is_cupy_array
 from fnn.errors import DataError, DTypeError, ShapeError
 from fnn.typing import Array
 
@@ -327,9 +327,9 @@ class SoftmaxCrossEntropy(Loss):
             flat = xp.arange(0, n * classes, classes) + labels
             picked = shifted.reshape(-1)[flat]
             p = xp.exp(shifted, out=shifted)  # `shifted` is ours: it becomes the gradient
-            total = matrix_sum(p, 1)
-            value = (xp.log(total) - picked).sum() / n
-            p *= ((1 / n) / total).reshape(n, 1)  # ∂ℓ/∂z = (softmax(z) − onehot(t))/N
+            total = p.sum(axis=-1, keepdims=True)
+            value = (xp.log(total.reshape(-1)) - picked).sum() / n
+            p *= (1 / n) / total  # ∂ℓ/∂z = (softmax(z) − onehot(t))/N
             grad = p.reshape(-1)  # a copy if `y` was not C-contiguous: write there, and return it
             grad[flat] -= 1 / n
             p = grad.reshape(n, classes)

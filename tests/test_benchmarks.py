@@ -11,7 +11,7 @@ import pytest
 
 from benchmarks import suite
 from benchmarks.floor import Floor, InferenceFloor
-from benchmarks.workloads import MLP_WORKLOADS, W1, W4, Workload, init_params, make_data
+from benchmarks.workloads import MLP_WORKLOADS, W1, W2, W4, Workload, init_params, make_data
 
 TINY = [w.scaled(batch=8, hidden=16) for w in MLP_WORKLOADS] + [W4.scaled(batch=4)]
 
@@ -45,19 +45,21 @@ def test_floor_runs() -> None:
     InferenceFloor(W1, init_params(W1), x_all, 2).run()
 
 
-def test_the_minimal_numpy_step_is_fnns_step() -> None:
-    """benchmarks/numpy_limit.py's hand-fused W1 step computes fnn's loss and SGD update."""
+@pytest.mark.parametrize("w", [W1, W2], ids=lambda w: w.name)
+def test_the_fastest_numpy_step_is_fnns_step(w: Workload) -> None:
+    """benchmarks/numpy_limit.py's hand-fused step computes fnn's loss and SGD update."""
     import fnn
-    from benchmarks import numpy_limit as lim
+    from benchmarks.numpy_limit import FastestStep
+    from benchmarks.workloads import LR, fnn_model, fnn_params, to_canonical
 
-    a = lim.buffers(seed=3)
-    loss = lim.minimal_step(a)()
-    model = fnn.sequential(fnn.Dense(lim.H), fnn.relu, fnn.Dense(lim.K))
-    params = (fnn.layers.DenseParams(a["w1"], a["b1"]), None, fnn.layers.DenseParams(a["w2"], a["b2"]))
-    labels = a["flat"] - np.arange(lim.N) * lim.K
-    value, grads = fnn.value_and_grad(model, fnn.losses.softmax_cross_entropy)(params, a["x"], labels)
-    opt = fnn.optim.sgd(lim.LR)
-    new = fnn.optim.apply_updates(params, opt.update(grads, opt.init(params), params)[0])
+    params, (x, t) = init_params(w, seed=3), make_data(w, seed=4)
+    fastest = FastestStep(w, params, x, t)
+    loss = fastest.step()
+    tree = fnn_params(w, params)
+    value, grads = fnn.value_and_grad(fnn_model(w), fnn.losses.softmax_cross_entropy)(tree, x, t)
+    opt = fnn.optim.sgd(LR)
+    new = to_canonical(w, fnn.optim.apply_updates(tree, opt.update(grads, opt.init(tree), tree)[0]))
     assert loss == pytest.approx(float(value), rel=1e-5)
-    for mine, theirs in ((a["new_w1"], new[0].w), (a["new_b1"], new[0].b), (a["new_w2"], new[2].w), (a["new_b2"], new[2].b)):
+    for mine, theirs, before in zip(fastest.new, new, params):
+        assert not np.array_equal(theirs, before)  # every parameter moved
         np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-7)
