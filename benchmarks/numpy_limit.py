@@ -80,7 +80,7 @@ class FastestStep:
         picked = z.reshape(-1)[self.flat]
         np.exp(z, out=z)
         np.matmul(z, self.ones_k, out=s)
-        loss = float(np.log(s).sum() - picked.sum()) / n
+        loss: float = float(np.log(s).sum() - picked.sum()) / n
         np.multiply(s, n / self.lr, out=s)  # dz = η (softmax(z) − onehot(t)) / N
         np.divide(z, s.reshape(n, 1), out=z)
         z.reshape(-1)[self.flat] -= self.lr / n
