@@ -16,6 +16,8 @@ class             builtin base                       raised for
 ``DataError``     ``ValueError``                     corrupt data files, bad labels
 ``FormatError``   ``ValueError``                     unreadable or unsafe files
 ``StructureError`` ``ValueError``                    mismatched pytrees
+``ArgumentError`` ``TypeError``                      an argument of the wrong kind
+``PathError``     ``OSError``                        a path that cannot be a file
 ================  =================================  ==========================
 """
 
@@ -60,3 +62,11 @@ class FormatError(FnnError, ValueError):
 
 class StructureError(FnnError, ValueError):
     """Two pytrees that should share a structure do not (or a node type is unknown)."""
+
+
+class ArgumentError(FnnError, TypeError):
+    """An argument is not the kind of object expected (a plain function where a loss object goes)."""
+
+
+class PathError(FnnError, OSError):
+    """A path cannot name the file asked for: it is empty, or it is a directory."""

@@ -32,30 +32,50 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import reprlib
 from pathlib import Path
-from typing import Any, Generic, Iterator, TypeVar
+from typing import Any, Callable, Generic, Iterator, TypeVar
 
 import attrs
 import numpy as np
 
-from fnn import random
+from fnn import random, tree
 from fnn.backend import array_module, backend, is_cupy_array, to_numpy
 from fnn.backprop import value_grad_and_state
-from fnn.errors import DataError, ShapeError, StateError, TrainingError
+from fnn.errors import ArgumentError, DataError, DTypeError, ShapeError, StateError, TrainingError
 from fnn.files import atomic_write
 from fnn.layers.core import Layer
-from fnn.losses import Loss
+from fnn.losses import RMSE, Loss
 from fnn.optim.base import GradientTransformation, apply_updates
 from fnn.typing import Array
 
-__all__ = ["DivergenceError", "Evaluation", "FitResult", "History", "accuracy", "batches", "evaluate", "fit"]
+__all__ = [
+    "DivergenceError",
+    "Evaluation",
+    "FitInterrupted",
+    "FitResult",
+    "History",
+    "accuracy",
+    "batches",
+    "evaluate",
+    "fit",
+]
 
 P = TypeVar("P")
 
 
+_short = reprlib.Repr()
+_short.maxother = _short.maxstring = 80
+
+
+def _brief(value: object) -> str:
+    """``repr(value)`` cut to a line: an error message never embeds a whole data set."""
+    return _short.repr(value)
+
+
 def _positive_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
+        raise ValueError(f"`{name}` must be a positive integer, got {_brief(value)}")
     return int(value)  # NumPy integers (a size from an array's shape) are welcome
 
 
@@ -64,8 +84,13 @@ def _length(arrays: tuple[Array, ...], names: str) -> int:
         raise ValueError(f"{names}: give at least one array")
     lengths = []
     for a in arrays:
-        if getattr(a, "ndim", 0) < 1:
-            raise ShapeError(f"{names}: every array needs a batch axis, got shape {getattr(a, 'shape', a)!r}")
+        if not hasattr(a, "shape"):
+            raise ShapeError(
+                f"{names}: expected arrays with a batch axis, got a {type(a).__name__} {_brief(a)}; "
+                "convert it with numpy.asarray(...) (or backend.asarray(...))"
+            )
+        if a.ndim < 1:
+            raise ShapeError(f"{names}: every array needs a batch axis, got shape {tuple(a.shape)}")
         lengths.append(int(a.shape[0]))
     if len(set(lengths)) > 1:
         raise ShapeError(
@@ -244,14 +269,17 @@ class FitResult(Generic[P]):
 
 
 class DivergenceError(TrainingError):
-    """The training loss became NaN or infinite; :func:`fit` stopped.
+    """The training loss or the parameters became NaN or infinite; :func:`fit` stopped.
 
     Attributes:
         epoch: The epoch of the bad step (from 1).
-        step: The step within that epoch (from 1).
-        params: The params the failing epoch started from (every loss before that
-            epoch was finite). ``fit`` checks the losses once per epoch, when they
-            come to the host together, so that a GPU step never waits for a copy.
+        step: The step within that epoch (from 1) of the first non-finite loss; when
+            every loss was finite but the parameters were not at the end of the epoch
+            (an update overflowed after the last loss was computed), the epoch's last step.
+        params: The params the failing epoch started from, all finite (``fit`` checks
+            the initial params and the params at the end of every epoch). ``fit``
+            checks the losses and params once per epoch, when they come to the host
+            together, so that a GPU step never waits for a copy.
         opt_state: The optimizer state that went with ``params``.
         state: The model state that went with ``params``.
         history: The epochs completed before.
@@ -277,6 +305,37 @@ class DivergenceError(TrainingError):
         self.history = history
 
 
+class FitInterrupted(KeyboardInterrupt):
+    """Ctrl-C (a ``KeyboardInterrupt``) stopped :func:`fit`; the work done so far is in ``result``.
+
+    A subclass of ``KeyboardInterrupt``, so a script that does not catch it still
+    stops as Ctrl-C stops it, and ``except Exception`` does not swallow it. Catch it
+    to keep the run::
+
+        try:
+            result = fnn.fit(...)
+        except fnn.train.FitInterrupted as stop:
+            result = stop.result      # the params after the last completed step
+
+    Attributes:
+        result: A :class:`FitResult`: the params, optimizer state and model state
+            after the last completed step (all finite), and the history of the
+            epochs whose metrics were complete.
+        epoch: The number of completed epochs in ``result.history`` (from 0).
+        step: How many steps of the next epoch (epoch ``epoch + 1``) are already
+            applied to ``result.params``: 0 when the interrupt came between epochs
+            (or when that epoch's steps are not all finite, and the params it started
+            from are kept), the number of steps per epoch when it came while the
+            epoch was being evaluated.
+    """
+
+    def __init__(self, message: str, *, result: FitResult[Any], epoch: int, step: int) -> None:
+        super().__init__(message)
+        self.result = result
+        self.epoch = epoch
+        self.step = step
+
+
 @attrs.frozen
 class Evaluation:
     """The result of :func:`evaluate`: mean ``loss`` and ``accuracy`` (``None`` unless categorical)."""
@@ -285,12 +344,31 @@ class Evaluation:
     accuracy: float | None
 
 
-def _labels(t: Array) -> Array:
-    """Integer labels from integer labels ``(N,)`` or one-hot / probability rows ``(N, K)``."""
-    if t.dtype.kind in "iu":
-        return t
-    result: Array = t.argmax(axis=-1)
-    return result
+def _class_labels(name: str, t: Array, y: Array) -> Array:
+    """The class of each row of ``y: (N, K)`` as ``t`` gives it: integer labels ``(N,)``, or one-hot rows.
+
+    One-hot (or probability) rows ``(N, K)`` of any dtype give their argmax. Anything
+    else is refused, since an argmax over a 1-D array or a broadcast of ``(N, 1)``
+    against ``(N,)`` would give a number that is not the accuracy.
+    """
+    if y.ndim != 2:
+        raise ShapeError(f"{name}: expected model outputs of shape (N, K), got {tuple(y.shape)}")
+    classes = y.shape[1]
+    if t.ndim == 1:
+        if t.dtype.kind in "iu":
+            return t
+        raise DTypeError(
+            f"{name}: class labels of shape (N,) must have an integer dtype, got {t.dtype}; "
+            "convert them with t.astype(numpy.int64)"
+        )
+    if t.ndim == 2 and t.shape[1] == classes:
+        result: Array = t.argmax(axis=1)
+        return result
+    hint = "; for class labels pass t.reshape(-1)" if t.ndim == 2 and t.shape[1] == 1 else ""
+    raise ShapeError(
+        f"{name}: targets of shape {tuple(t.shape)} are neither integer labels (N,) nor one-hot "
+        f"rows (N, {classes}) for a model with {classes} outputs{hint}"
+    )
 
 
 def _check_labels(model: Layer[Any], x: Array, t: Array, name: str) -> None:
@@ -310,11 +388,66 @@ def _check_labels(model: Layer[Any], x: Array, t: Array, name: str) -> None:
         )
 
 
+def _check_kinds(name: str, model: object, loss: object, optimizer: object = None) -> None:
+    """Raise :class:`ArgumentError` unless ``model`` is a layer and ``loss`` (``optimizer``) one if given."""
+    if not isinstance(model, Layer):
+        raise ArgumentError(
+            f"{name}: `model` must be an fnn layer such as fnn.sequential(fnn.Dense(10), ...), "
+            f"got {_brief(model)}; wrap a plain function in fnn.sequential(function)"
+        )
+    if loss is not None and not isinstance(loss, Loss):
+        raise ArgumentError(
+            f"{name}: `loss` must be an fnn.losses.Loss such as fnn.losses.softmax_cross_entropy, "
+            f"got {_brief(loss)}; a loss of your own subclasses fnn.losses.Loss and implements "
+            "compute(y, t) -> (value, dvalue/dy)"
+        )
+    if optimizer is not None and not isinstance(optimizer, GradientTransformation):
+        named = isinstance(optimizer, str) and optimizer.isidentifier()
+        hint = f"fnn.optim.{optimizer}(learning_rate)" if named else "fnn.optim.sgd(0.1)"
+        raise ArgumentError(
+            f"{name}: `optimizer` must be an fnn.optim.GradientTransformation, got {_brief(optimizer)}; "
+            f"build one, e.g. {hint}"
+        )
+
+
+def _as_sample_mean(loss: Loss) -> tuple[Callable[[Any], Any], Callable[[float], float]]:
+    """``(to_mean, from_mean)``: batch values to the sample means they average as, and back to the loss.
+
+    Every fnn loss but one is a mean over samples (``mse``, ``mae``, ``huber`` and the
+    binary cross entropies over elements, ``N·D`` of them in a batch of ``N``; the
+    categorical ones over rows), so batch values average to the loss of the whole
+    data with weights ``N_b``. ``rmse = √mse`` is not: its batch values are squared
+    back to MSEs, averaged, and the root is taken of the mean.
+    """
+    if isinstance(loss, RMSE):
+        return np.square, math.sqrt
+    return _same, _same
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _mean_loss(loss: Loss, values: Array, sizes: list[int]) -> float:
+    """The loss over all samples from host ``values`` of batches of ``sizes`` samples."""
+    to_mean, from_mean = _as_sample_mean(loss)
+    return from_mean(float(to_mean(values) @ np.asarray(sizes, dtype=np.float64)) / sum(sizes))
+
+
 def _to_host(values: list[Any]) -> Any:
     """Device scalars (losses, counts) as one float64 NumPy vector: a single copy to the host."""
     if not values:
         return np.zeros(0)
     return to_numpy(array_module(values[0]).stack(values)).astype(np.float64)
+
+
+def _finite_flags(*trees: Any) -> list[Any]:
+    """One device scalar per float leaf of ``trees``: whether all its elements are finite (no host copy)."""
+    flags = []
+    for leaf in tree.leaves(trees):
+        if getattr(leaf, "dtype", None) is not None and leaf.dtype.kind in "fc":
+            flags.append(array_module(leaf).isfinite(leaf).all())
+    return flags
 
 
 def _predict(model: Layer[Any], params: Any, state: Any, x: Array) -> Array:
@@ -334,7 +467,9 @@ def accuracy(
         model: A model with outputs of shape ``(N, K)``.
         params: Its parameters.
         x: Inputs ``(N, …)``.
-        t: Integer labels ``(N,)`` or one-hot targets ``(N, K)``.
+        t: Integer labels ``(N,)`` (any integer dtype), or one-hot (or probability)
+            rows ``(N, K)`` of any dtype, whose argmax is the class. Float labels
+            ``(N,)`` and targets ``(N, 1)`` are refused (they would be misread).
         state: The model state (batch norm), ``None`` for models without.
         batch_size: Samples per forward pass.
 
@@ -342,7 +477,9 @@ def accuracy(
         The accuracy as a float in ``[0, 1]``.
 
     Raises:
-        ShapeError: mismatched lengths, empty data, or outputs that are not ``(N, K)``.
+        ShapeError: mismatched lengths, empty data, outputs that are not ``(N, K)``, or
+            targets that are neither ``(N,)`` nor ``(N, K)``.
+        DTypeError: labels ``(N,)`` that are not integers.
         DataError: a label is out of range.
 
     >>> import numpy as np, fnn
@@ -351,15 +488,14 @@ def accuracy(
     >>> accuracy(model, params, np.ones((4, 1), "float32"), np.array([0, 0, 1, 0]))
     0.75
     """
+    _check_kinds("accuracy", model, None)
     n = _length((x, t), "accuracy(x, t)")
     _check_labels(model, x, t, "accuracy")
     size = _positive_int("batch_size", batch_size)
     counts = []  # on the device until the end
     for xb, tb in _slices((x, t), size, n):
         y = _predict(model, params, state, xb)
-        if y.ndim != 2:
-            raise ShapeError(f"accuracy: expected model outputs of shape (N, K), got {tuple(y.shape)}")
-        counts.append((y.argmax(axis=1) == _labels(tb)).sum())
+        counts.append((y.argmax(axis=1) == _class_labels("accuracy", tb, y)).sum())
     return float(_to_host(counts).sum()) / n
 
 
@@ -373,16 +509,19 @@ def evaluate(
     state: Any = None,
     batch_size: int = 1000,
 ) -> Evaluation:
-    """The mean loss (and, for categorical losses, the accuracy) over ``x``, computed in batches.
+    """The loss (and, for categorical losses, the accuracy) over all of ``x``, computed in batches.
 
-    ``loss = (1/N) Σ_batches N_b · ℓ(model(x_b), t_b)``: fnn's losses average over
-    the batch, so this equals the loss of the whole data set at once.
+    ``loss = (1/N) Σ_batches N_b · ℓ(model(x_b), t_b)``: every fnn loss but ``rmse``
+    averages over samples, so this equals the loss of the whole data set at once.
+    ``rmse`` is ``√mse`` and is combined as ``√((1/N) Σ_batches N_b · ℓ_b²)``, which
+    equals it too. A loss of your own gets the weighted mean of its batch values.
 
     Args:
         model: The model (inference mode: ``apply``, or ``apply_stateful`` with ``state``).
         params: Its parameters.
         x: Inputs ``(N, …)``.
-        t: Targets: as the loss takes them (labels ``(N,)`` or one-hot for categorical losses).
+        t: Targets: as the loss takes them (integer labels ``(N,)`` or one-hot rows of
+            any dtype for categorical losses).
         loss: The loss.
         state: The model state, ``None`` for models without.
         batch_size: Samples per forward pass.
@@ -392,7 +531,9 @@ def evaluate(
         ``loss.accepts_labels``, i.e. a categorical loss).
 
     Raises:
+        ArgumentError: ``model`` is not a layer or ``loss`` not a :class:`~fnn.losses.Loss`.
         ShapeError: mismatched lengths, empty data or targets that do not fit the outputs.
+        DTypeError: float labels ``(N,)`` for a categorical loss.
         DataError: a label is out of range.
 
     >>> import numpy as np, fnn
@@ -403,6 +544,7 @@ def evaluate(
     >>> round(e.loss, 4), e.accuracy
     (0.6931, 0.75)
     """
+    _check_kinds("evaluate", model, loss)
     n = _length((x, t), "evaluate(x, t)")
     if loss.accepts_labels:
         _check_labels(model, x, t, "evaluate")
@@ -410,12 +552,14 @@ def evaluate(
     values, sizes, counts = [], [], []  # on the device until the end
     for xb, tb in _slices((x, t), size, n):
         y = _predict(model, params, state, xb)
+        if loss.accepts_labels:
+            labels = _class_labels("evaluate", tb, y)  # before the loss: its message would be less clear
         values.append(loss(y, tb))
         sizes.append(int(xb.shape[0]))
         if loss.accepts_labels:
-            counts.append((y.argmax(axis=1) == _labels(tb)).sum())
-    total = float(_to_host(values) @ np.asarray(sizes, dtype=np.float64))
-    return Evaluation(total / n, float(_to_host(counts).sum()) / n if loss.accepts_labels else None)
+            counts.append((y.argmax(axis=1) == labels).sum())
+    value = _mean_loss(loss, _to_host(values), sizes)
+    return Evaluation(value, float(_to_host(counts).sum()) / n if loss.accepts_labels else None)
 
 
 def fit(
@@ -446,9 +590,19 @@ def fit(
     goes into the :class:`History`. The same key and data give the same result,
     bit for bit (see the module docstring for how keys are derived).
 
+    **Ctrl-C** raises :class:`FitInterrupted`, a ``KeyboardInterrupt`` whose
+    ``result`` is the :class:`FitResult` after the last completed step (params,
+    optimizer state, model state) with the history of the completed epochs; its
+    ``epoch`` and ``step`` say where that is. No step is ever half applied.
+
+    **Finite results.** The initial params are checked once, the losses and the
+    params (and model state) once per epoch, in the single copy to the host each
+    epoch makes: ``fit`` never returns NaN or infinite params, and a
+    :class:`DivergenceError` always carries finite ones.
+
     Args:
         model: The model (any :class:`~fnn.layers.core.Layer`, stateful or not).
-        loss: The loss, e.g. ``fnn.losses.softmax_cross_entropy``.
+        loss: The loss, an :class:`~fnn.losses.Loss` such as ``fnn.losses.softmax_cross_entropy``.
         optimizer: The optimizer, e.g. ``fnn.optim.sgd(1.0)``.
         params: The initial parameters (``model.init(...)``); never modified.
         x: Training inputs ``(N, …)``.
@@ -471,13 +625,18 @@ def fit(
         and ``result.state`` holds the new model state of stateful models.
 
     Raises:
+        ArgumentError: ``model`` is not a layer, ``loss`` not a :class:`~fnn.losses.Loss`
+            (a plain function) or ``optimizer`` not a ``GradientTransformation`` (a string).
         ValueError: ``epochs``, ``batch_size`` or ``eval_batch_size`` is not a positive integer.
         ShapeError: ``x`` and ``t`` (or the evaluation pair) differ in length or are empty.
         DataError: a label is out of range for the model's outputs.
-        DivergenceError: (a :class:`~fnn.errors.TrainingError`) the loss became NaN or
-            infinite; the error names the epoch and step and carries the last params
-            with a finite loss.
+        TrainingError: the initial params or model state hold NaN or infinite values.
+        DivergenceError: (a :class:`~fnn.errors.TrainingError`) the loss or the params
+            became NaN or infinite; the error names the epoch and step and carries the
+            last finite params.
+        FitInterrupted: (a ``KeyboardInterrupt``) Ctrl-C; carries the work done.
     """
+    _check_kinds("fit", model, loss, optimizer)
     n_epochs = _positive_int("epochs", epochs)
     size = _positive_int("batch_size", batch_size)
     _positive_int("eval_batch_size", eval_batch_size)
@@ -492,59 +651,134 @@ def fit(
             _check_labels(model, eval_data[0], eval_data[1], "fit(eval_data)")
     if drop_last and size > n:
         raise ValueError(f"fit: batch_size={size} with drop_last=True leaves no batch of {n} samples")
+    _check_finite_start(params, state)
     step_fn = value_grad_and_state(model, loss)
     if opt_state is None:
         opt_state = optimizer.init(params)
     stochastic = model.stochastic
-    metrics: dict[str, list[float]] = {f.name: [] for f in attrs.fields(History)}
     steps_per_epoch = math.ceil(n / size) if not drop_last else n // size
 
     from tqdm.auto import tqdm
 
-    with tqdm(total=n_epochs, disable=not progress, unit="epoch", desc="fit") as bar:
-        for epoch in range(n_epochs):
-            shuffle_key, layer_key = random.split(random.fold_in(key, epoch))
-            start = (params, opt_state, state)  # every loss before this epoch was finite
-            values, sizes = [], []  # the step losses stay on the device until the epoch ends
-            for i, (xb, tb) in enumerate(
-                batches(shuffle_key, x, t, batch_size=size, shuffle=shuffle, drop_last=drop_last)
-            ):
-                step_key = random.fold_in(layer_key, i) if stochastic else None
-                value, grads, new_state = step_fn(params, state, xb, tb, key=step_key)
-                values.append(value)
-                sizes.append(int(xb.shape[0]))
-                updates, opt_state = optimizer.update(grads, opt_state, params)
-                params = apply_updates(params, updates)
-                state = new_state
-            losses = _to_host(values)
-            bad = np.flatnonzero(~np.isfinite(losses))
-            if bad.size:
-                raise DivergenceError(
-                    f"fit: the loss became {losses[bad[0]]} at epoch {epoch + 1}/{n_epochs}, step "
-                    f"{bad[0] + 1}/{steps_per_epoch}; the error's .params hold the parameters this "
-                    "epoch started from. Lower the learning rate or clip the gradients "
-                    "(fnn.optim.chain(fnn.optim.clip_by_global_norm(1.0), optimizer))",
-                    epoch=epoch + 1,
-                    step=int(bad[0]) + 1,
-                    params=start[0],
-                    opt_state=start[1],
-                    state=start[2],
-                    history=History(**{k: tuple(m) for k, m in metrics.items()}),
-                )
-            metrics["loss"].append(float(losses @ np.asarray(sizes, dtype=np.float64)) / sum(sizes))
-            postfix = {"loss": metrics["loss"][-1]}
-            if eval_data is not None:
-                e = evaluate(model, params, *eval_data, loss=loss, state=state, batch_size=eval_batch_size)
-                metrics["eval_loss"].append(e.loss)
-                postfix["eval_loss"] = e.loss
-                if e.accuracy is not None:
-                    metrics["eval_accuracy"].append(e.accuracy)
-                    postfix["eval_acc"] = e.accuracy
-            if train_accuracy:
-                acc = accuracy(model, params, x, t, state=state, batch_size=eval_batch_size)
-                metrics["train_accuracy"].append(acc)
-                postfix["acc"] = acc
-            bar.set_postfix(postfix, refresh=False)
-            bar.update(1)
-    history = History(**{k: tuple(m) for k, m in metrics.items()})
+    # `done` is the last completed step as one value, (params, opt_state, state, steps into the
+    # epoch, history), stored in one assignment, so a Ctrl-C sees a step whole or not at all.
+    done: tuple[Any, Any, Any, int, History] = (params, opt_state, state, 0, History())
+    start: tuple[Any, Any, Any, int, History] = done
+    values: list[Any] = []
+    try:
+        with tqdm(total=n_epochs, disable=not progress, unit="epoch", desc="fit") as bar:
+            for epoch in range(n_epochs):
+                shuffle_key, layer_key = random.split(random.fold_in(key, epoch))
+                start = done  # finite: checked before training or at the end of the last epoch
+                params, opt_state, state, _, history = done
+                values, sizes = [], []  # the step losses stay on the device until the epoch ends
+                for i, (xb, tb) in enumerate(
+                    batches(shuffle_key, x, t, batch_size=size, shuffle=shuffle, drop_last=drop_last)
+                ):
+                    step_key = random.fold_in(layer_key, i) if stochastic else None
+                    value, grads, new_state = step_fn(params, state, xb, tb, key=step_key)
+                    values.append(value)
+                    sizes.append(int(xb.shape[0]))
+                    updates, new_opt_state = optimizer.update(grads, opt_state, params)
+                    done = (apply_updates(params, updates), new_opt_state, new_state, i + 1, history)
+                    params, opt_state, state, _, _ = done
+                readout = _to_host(values + _finite_flags(params, state))  # the epoch's one host copy
+                losses = readout[: len(values)]
+                _check_epoch(losses, readout[len(values) :], start, (epoch + 1, n_epochs), steps_per_epoch)
+                row = {"loss": _mean_loss(loss, losses, sizes)}
+                if eval_data is not None:
+                    row.update(_evaluation_row(model, loss, params, state, eval_data, eval_batch_size))
+                if train_accuracy:
+                    acc = accuracy(model, params, x, t, state=state, batch_size=eval_batch_size)
+                    row["train_accuracy"] = acc
+                done = (params, opt_state, state, 0, _extended(history, row))
+                bar.set_postfix(_postfix(row), refresh=False)
+                bar.update(1)
+    except KeyboardInterrupt:
+        raise _interrupted(done, start, values, n_epochs) from None
+    params, opt_state, state, _, history = done
     return FitResult(params, opt_state, history, state)
+
+
+def _check_finite_start(params: Any, state: Any) -> None:
+    """Raise :class:`TrainingError` if the initial params or model state hold NaN or infinity."""
+    if _to_host(_finite_flags(params, state)).all():
+        return
+    bad = [
+        f"{name}{where}"
+        for name, value in (("params", params), ("state", state))
+        for where, leaf in zip(tree.paths(value), tree.leaves(value))
+        if getattr(leaf, "dtype", None) is not None
+        and leaf.dtype.kind in "fc"
+        and not np.isfinite(to_numpy(leaf)).all()
+    ]
+    raise TrainingError(
+        f"fit: the initial {', '.join(bad)} hold NaN or infinite values; "
+        "start from finite ones (model.init(...), or the .params of a DivergenceError)"
+    )
+
+
+def _evaluation_row(
+    model: Layer[Any], loss: Loss, params: Any, state: Any, data: tuple[Array, Array], batch_size: int
+) -> dict[str, float]:
+    e = evaluate(model, params, *data, loss=loss, state=state, batch_size=batch_size)
+    return {"eval_loss": e.loss} if e.accuracy is None else {"eval_loss": e.loss, "eval_accuracy": e.accuracy}
+
+
+def _check_epoch(
+    losses: Any, finite: Any, start: tuple[Any, ...], epoch_of: tuple[int, int], steps_per_epoch: int
+) -> None:
+    """Raise :class:`DivergenceError` unless the host ``losses`` and end-of-epoch ``finite`` flags hold."""
+    epoch, n_epochs = epoch_of
+    bad = np.flatnonzero(~np.isfinite(losses))
+    if bad.size:
+        step = int(bad[0]) + 1
+        what = f"the loss became {losses[bad[0]]} at epoch {epoch}/{n_epochs}, step {step}/{steps_per_epoch}"
+    elif not finite.all():
+        step = steps_per_epoch
+        what = (
+            f"the parameters became NaN or infinite in epoch {epoch}/{n_epochs} although every "
+            f"loss was finite (the last step's update, {steps_per_epoch}/{steps_per_epoch}, overflowed)"
+        )
+    else:
+        return
+    params, opt_state, state, _, history = start
+    raise DivergenceError(
+        f"fit: {what}; the error's .params hold the parameters this epoch started from. Lower the "
+        "learning rate or clip the gradients "
+        "(fnn.optim.chain(fnn.optim.clip_by_global_norm(1.0), optimizer))",
+        epoch=epoch,
+        step=step,
+        params=params,
+        opt_state=opt_state,
+        state=state,
+        history=history,
+    )
+
+
+def _extended(history: History, row: dict[str, float]) -> History:
+    """``history`` with one more epoch: each metric of ``row`` appended to its field."""
+    return attrs.evolve(history, **{name: (*getattr(history, name), value) for name, value in row.items()})
+
+
+def _postfix(row: dict[str, float]) -> dict[str, float]:
+    short = {"loss": "loss", "eval_loss": "eval_loss", "eval_accuracy": "eval_acc", "train_accuracy": "acc"}
+    return {short[name]: value for name, value in row.items()}
+
+
+def _interrupted(
+    done: tuple[Any, Any, Any, int, History], start: tuple[Any, ...], values: list[Any], n_epochs: int
+) -> FitInterrupted:
+    """The :class:`FitInterrupted` for a Ctrl-C after step ``done``: its state if finite, else the start."""
+    params, opt_state, state, steps, history = done
+    readout = _to_host(values[:steps] + _finite_flags(params, state))
+    if not (np.isfinite(readout).all() and readout[steps:].all()):
+        params, opt_state, state, steps, history = start  # a step of this epoch went wrong: keep its start
+    return FitInterrupted(
+        f"fit: interrupted in epoch {history.epochs + 1}/{n_epochs} after {steps} of its steps; "
+        "the exception's .result holds the params, optimizer state and model state after the last "
+        f"completed step, and the history of the {history.epochs} completed epochs",
+        result=FitResult(params, opt_state, history, state),
+        epoch=history.epochs,
+        step=steps,
+    )
