@@ -61,7 +61,7 @@ import numpy as np
 from fnn import tree
 from fnn.backend import array_module, is_cupy_array, to_numpy
 from fnn.errors import DTypeError, FormatError, ShapeError, StructureError
-from fnn.files import atomic_write
+from fnn.files import atomic_write, file_path
 from fnn.typing import Array, PyTree
 
 __all__ = ["FORMAT_VERSION", "load", "load_pickle_arrays", "register", "save"]
@@ -212,9 +212,11 @@ def save(path: str | os.PathLike[str], params: PyTree) -> Path:
 
     Raises:
         StructureError: a leaf is not numeric, or a dict key is not a string.
+        PathError: (an ``OSError``) ``path`` is empty, a directory, or in a directory
+            that does not exist.
         OSError: the file cannot be written.
     """
-    target = Path(path)
+    target = file_path(path, "save")
     flat, struct = tree.flatten(params)
     paths = tree.paths(params)
     arrays: dict[str, np.ndarray[Any, Any]] = {}
@@ -260,6 +262,8 @@ def _read(path: Path) -> tuple[dict[str, Any], list[np.ndarray[Any, Any]]]:
             leaves = [data[f"leaf_{i}"] for i in range(len(meta["leaves"]))]
     except FormatError:
         raise
+    except RecursionError:
+        raise FormatError(f"{path}: corrupt fnn params file (its JSON is nested too deeply)") from None
     except (ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError, UnicodeDecodeError) as error:
         raise FormatError(f"{path}: unreadable or corrupt fnn params file ({error})") from None
     return meta, leaves
@@ -342,14 +346,16 @@ def load(path: str | os.PathLike[str], like: PyTree = None) -> PyTree:
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        FormatError: not an fnn file, a newer format version, corrupt, or it names a
-            class that is not allowed (see the module docstring).
+        PathError: (an ``OSError``) ``path`` is empty or a directory.
+        FormatError: not an fnn file, a newer format version, corrupt (nested deeper
+            than Python's recursion limit, too), or it names a class that is not
+            allowed (see the module docstring).
         StructureError: the structure differs from ``like``'s (the message names where).
         ShapeError: a leaf's shape differs from ``like``'s (the message names the leaf,
             such as ``[0].w``).
         DTypeError: a leaf's dtype differs from ``like``'s.
     """
-    source = Path(path)
+    source = file_path(path, "load")
     meta, raw = _read(source)
     try:
         struct = _decode_structure(meta["structure"])
@@ -361,6 +367,8 @@ def load(path: str | os.PathLike[str], like: PyTree = None) -> PyTree:
         raise FormatError(message if message.startswith(str(source)) else f"{source}: {message}") from None
     except (KeyError, TypeError) as error:
         raise FormatError(f"{source}: corrupt fnn params file ({error!r})") from None
+    except RecursionError:
+        raise FormatError(f"{source}: corrupt fnn params file (its structure is nested too deeply)") from None
     if like is None:
         return tree.unflatten(struct, leaves)
     like_leaves, like_struct = tree.flatten(like)
@@ -425,10 +433,11 @@ def load_pickle_arrays(path: str | os.PathLike[str]) -> dict[str, Array]:
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
+        PathError: (an ``OSError``) ``path`` is empty or a directory.
         FormatError: the pickle names another global, is corrupt, or is not a dict of
             string keys to numeric arrays.
     """
-    source = Path(path)
+    source = file_path(path, "load_pickle_arrays")
     if not _ArrayUnpickler.allowed:
         _ArrayUnpickler.allowed = _allowed_globals()
     with open(source, "rb") as f:

@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import signal
+import subprocess
+import sys
 import typing
 from pathlib import Path
 from typing import Any
@@ -385,3 +388,88 @@ def test_pickles_that_are_not_dicts_of_numeric_arrays(tmp_path: Path) -> None:
     path.write_bytes(b"\x80\x03}q\x00")  # truncated
     with pytest.raises(fnn.FormatError, match="not a readable pickle"):
         io.load_pickle_arrays(path)
+
+
+# --- hostile files, killed writers and paths that name no file ----------------------------------
+
+
+def test_a_deeply_nested_file_is_a_format_error(tmp_path: Path) -> None:
+    depth = 3000
+    structure = '{"kind": "tuple", "children": [' * depth + '{"kind": "leaf"}' + "]}" * depth
+    meta = '{"format": "fnn.params", "version": 1, "leaves": [], "structure": ' + structure + "}"
+    path = tmp_path / "deep.npz"
+    with open(path, "wb") as f:
+        np.savez(f, __fnn__=np.frombuffer(meta.encode(), dtype=np.uint8))
+    with pytest.raises(fnn.FormatError, match=r"deep\.npz: corrupt fnn params file \(.* nested too deeply\)"):
+        io.load(path)
+
+
+_STUCK_SAVE = """
+import sys
+import numpy as np
+from fnn import io
+
+def savez_until_told(f, **arrays):  # io.save's write, stopped halfway until a line arrives
+    f.write(b"PK half an archive")
+    f.flush()
+    print("writing", flush=True)
+    sys.stdin.readline()
+    f.seek(0)
+    f.truncate()
+    real_savez(f, **arrays)
+
+real_savez, np.savez = np.savez, savez_until_told
+io.save(sys.argv[1], {"w": np.full(3, 7.0)})
+"""
+
+
+def _stuck_save(target: Path) -> subprocess.Popen[str]:
+    """A process whose ``io.save(target, ...)`` has written half its temporary file and waits."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    process = subprocess.Popen(
+        [sys.executable, "-c", _STUCK_SAVE, str(target)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+    )
+    assert process.stdout is not None and process.stdout.readline() == "writing\n"
+    return process
+
+
+def _hidden(directory: Path) -> set[str]:
+    return {p.name for p in directory.iterdir() if p.name.startswith(".")}
+
+
+def test_a_save_killed_with_sigkill_leaves_no_temp_after_the_next_save(tmp_path: Path) -> None:
+    target = tmp_path / "params.npz"
+    killed = _stuck_save(target)
+    killed.send_signal(signal.SIGKILL)
+    killed.communicate()
+    assert killed.returncode == -signal.SIGKILL
+    (dead,) = _hidden(tmp_path)
+    live = _stuck_save(target)  # a concurrent save that is still running: its file must survive
+    (alive,) = _hidden(tmp_path) - {dead}
+    try:
+        io.save(target, {"w": np.zeros(3)})
+        assert _hidden(tmp_path) == {alive}
+        assert io.load(target)["w"].tolist() == [0.0, 0.0, 0.0]
+    finally:
+        live.communicate("\n")
+    assert live.returncode == 0
+    assert io.load(target)["w"].tolist() == [7.0, 7.0, 7.0]  # the live save finished, then replaced it
+    assert _hidden(tmp_path) == set()
+
+
+def test_paths_that_name_no_file_are_clear_errors(tmp_path: Path) -> None:
+    params = {"w": np.zeros(2)}
+    with pytest.raises(fnn.errors.PathError, match=r"save: the path is empty; name a file"):
+        io.save("", params)
+    with pytest.raises(fnn.errors.PathError, match=r"save: .* is a directory; name a file in it"):
+        io.save(tmp_path, params)
+    with pytest.raises(OSError, match=r"the directory .*missing does not exist; create it first"):
+        io.save(tmp_path / "missing" / "params.npz", params)
+    with pytest.raises(fnn.errors.PathError, match="load: the path is empty"):
+        io.load("")
+    with pytest.raises(fnn.errors.PathError, match="load: .* is a directory"):
+        io.load(tmp_path)
+    with pytest.raises(fnn.errors.PathError, match="load_pickle_arrays: .* is a directory"):
+        io.load_pickle_arrays(tmp_path)
+    assert list(tmp_path.iterdir()) == []
