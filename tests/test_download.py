@@ -9,6 +9,7 @@ import hashlib
 import http.server
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,13 +32,21 @@ def data_dir() -> Path:
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    """``/good/F`` serves F; ``/bad/F`` F with one byte flipped; ``/short/F`` half of F; else 404."""
+    """``/good/F`` serves F; ``/bad/F`` F with one byte flipped; ``/short/F`` half of F; else 404.
+
+    ``/drip-body/F`` sends the headers of F, then its bytes one at a time, 20 a second;
+    ``/drip-headers/F`` sends a status line, then header bytes at that pace: each read
+    gets a byte long before any per-read timeout, so only a total deadline ends them.
+    """
 
     root: Path
 
     def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
         _, mode, name = self.path.split("/", 2)
         file = self.root / name
+        if mode.startswith("drip-") and file.is_file():
+            self._drip(mode, file.read_bytes())
+            return
         if mode not in ("good", "bad", "short") or not file.is_file():
             self.send_error(404, "Not Found")
             return
@@ -48,6 +57,22 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(bytes(body[: len(body) // 2] if mode == "short" else body))
+
+    def _drip(self, mode: str, body: bytes) -> None:
+        if mode == "drip-body":
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+        else:
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            body = b"x" * len(body)
+        try:
+            for i in range(len(body)):
+                self.wfile.write(body[i : i + 1])
+                self.wfile.flush()
+                time.sleep(0.05)
+        except OSError:  # the client gave up and closed the connection
+            pass
 
     def log_message(self, format: str, *args: object) -> None:  # keep the test output clean
         pass
@@ -108,6 +133,17 @@ def test_incomplete_download_is_caught_without_a_checksum(server: str, tmp_path:
     ):
         download_file(LABELS, tmp_path, [f"{server}/short/"], sha256=None, progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("mode", ["drip-body", "drip-headers"])
+def test_a_dripping_mirror_is_abandoned_at_the_deadline(server: str, tmp_path: Path, mode: str) -> None:
+    mirrors = [f"{server}/{mode}/", f"{server}/good/"]
+    target = download_file(LABELS, tmp_path, mirrors, sha256=None, timeout=5, deadline=0.5, progress=False)
+    assert target.read_bytes() == (DATA / LABELS).read_bytes()  # from the next mirror
+    with pytest.raises(DataError) as info:
+        download_file(LABELS, tmp_path / "again", mirrors[:1], sha256=None, timeout=5, deadline=0.5)
+    assert f"{server}/{mode}/{LABELS}: not complete within the deadline of 0.5 s" in str(info.value)
+    assert list((tmp_path / "again").iterdir()) == []  # no partial file
 
 
 def test_only_http_mirrors_are_accepted(tmp_path: Path) -> None:

@@ -8,19 +8,28 @@ network error, an HTTP error or a checksum mismatch moves on to the next mirror;
 when every mirror fails, a :class:`fnn.DataError` lists each URL tried and why,
 and how to put the file in place by hand.
 
+Two limits keep a download from hanging: ``timeout`` bounds each connection and
+each read, and ``deadline`` bounds a whole attempt (one mirror, from the request to
+the last byte). When the deadline passes, a watchdog shuts down the attempt's
+sockets, which wakes a read blocked on a server that sends a byte now and then,
+and the next mirror is tried.
+
 Only the standard library (``urllib``) is used; the progress bar is ``tqdm``'s.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import os
+import socket
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from tqdm import tqdm
 
@@ -68,21 +77,97 @@ def _stream(response: BinaryIO, out: BinaryIO, total: int | None, label: str, pr
     return digest.hexdigest()
 
 
+class _Deadline:
+    """A watchdog that shuts down the sockets of one download attempt once ``seconds`` have passed."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._timer.cancel()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            expired = self.expired
+        if expired:
+            _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut(sock)
+
+    def connection(self, cls: type[http.client.HTTPConnection]) -> Any:
+        """A factory of ``cls`` connections whose sockets, TLS handshake included, this deadline watches."""
+
+        def make(host: str, **kwargs: Any) -> http.client.HTTPConnection:
+            connection = cls(host, **kwargs)
+            create = connection._create_connection  # type: ignore[attr-defined]  # the socket factory
+
+            def create_watched(*args: Any, **kw: Any) -> socket.socket:
+                sock: socket.socket = create(*args, **kw)
+                self.watch(sock)
+                return sock
+
+            connection._create_connection = create_watched  # type: ignore[attr-defined]
+            return connection
+
+        return make
+
+    def opener(self) -> urllib.request.OpenerDirector:
+        """A ``urllib`` opener whose HTTP and HTTPS connections this deadline watches."""
+        deadline = self
+
+        class HTTPHandler(urllib.request.HTTPHandler):
+            def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+                return self.do_open(deadline.connection(http.client.HTTPConnection), req)
+
+        class HTTPSHandler(urllib.request.HTTPSHandler):
+            def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+                return self.do_open(deadline.connection(http.client.HTTPSConnection), req)
+
+        return urllib.request.build_opener(HTTPHandler, HTTPSHandler)
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed
+        sock.shutdown(socket.SHUT_RDWR)  # wakes a read blocked on it in another thread
+
+
 def _fetch(
-    url: str, directory: Path, filename: str, sha256: str | None, timeout: float, progress: bool
+    url: str,
+    target: Path,
+    sha256: str | None,
+    *,
+    timeout: float,
+    deadline: _Deadline,
+    progress: bool,
 ) -> Path:
-    """Download ``url`` to ``directory/filename`` atomically, or raise with the reason."""
+    """Download ``url`` to ``target`` atomically, or raise with the reason."""
     if not url.startswith(("http://", "https://")):
         raise ValueError("only http:// and https:// mirrors are supported")
-    target = directory / filename
     with (
         atomic_write(target, ".part") as out,
-        urllib.request.urlopen(url, timeout=timeout) as response,
+        deadline.opener().open(url, timeout=timeout) as response,
     ):
         length = response.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else None
-        digest = _stream(response, out, total, filename, progress)
+        digest = _stream(response, out, total, target.name, progress)
         size = out.tell()
+        if deadline.expired:  # the watchdog cut the stream: what came may look like a whole file
+            raise TimeoutError(f"not complete within the deadline of {deadline.seconds:g} s")
         if total is not None and size != total:
             raise ValueError(f"incomplete download: {size} of {total} bytes")
         if sha256 is not None and digest != sha256.lower():
@@ -107,6 +192,7 @@ def download_file(
     *,
     sha256: str | None,
     timeout: float = 30.0,
+    deadline: float = 600.0,
     progress: bool = True,
 ) -> Path:
     """Download ``filename`` into ``directory`` from the first mirror that serves it intact.
@@ -117,7 +203,10 @@ def download_file(
         mirrors: Base URLs (``http://`` or ``https://``), tried in order.
         sha256: The expected hexadecimal SHA-256 digest; ``None`` skips the check
             (the length is still checked against ``Content-Length``).
-        timeout: Seconds to wait for each connection and read.
+        timeout: Seconds to wait for each connection and each read.
+        deadline: Seconds one attempt (one mirror) may take in all, from the request
+            to the last byte; a mirror still sending then is abandoned for the next.
+            The default, 10 minutes, lets a 10 MB file come at 17 kB/s.
         progress: Show a ``tqdm`` progress bar on standard error.
 
     Returns:
@@ -135,12 +224,16 @@ def download_file(
     failures: list[str] = []
     for mirror in mirrors:
         url = mirror_url(mirror, filename)
-        try:
-            return _fetch(url, target_dir, filename, sha256, timeout, progress)
-        except (OSError, ValueError, http.client.HTTPException) as error:  # URLError, timeouts: OSError
-            failures.append(f"  {url}: {_reason(error)}")
-            if isinstance(error, urllib.error.HTTPError):
-                error.close()  # an HTTPError holds the response open
+        with _Deadline(deadline) as watchdog:
+            try:
+                return _fetch(
+                    url, target_dir / filename, sha256, timeout=timeout, deadline=watchdog, progress=progress
+                )
+            except (OSError, ValueError, http.client.HTTPException) as error:  # URLError, timeouts: OSError
+                late = f"not complete within the deadline of {deadline:g} s"
+                failures.append(f"  {url}: {late if watchdog.expired else _reason(error)}")
+                if isinstance(error, urllib.error.HTTPError):
+                    error.close()  # an HTTPError holds the response open
     tried = "\n".join(failures) if failures else "  (no mirrors were given)"
     raise DataError(
         f"could not download {filename} into {target_dir}; mirrors tried:\n{tried}\n"
