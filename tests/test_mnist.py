@@ -318,3 +318,42 @@ def test_the_default_cache_lives_in_the_user_cache(tmp_path: Path, monkeypatch: 
     assert len(list((tmp_path / "xdg" / "fnn" / "mnist" / "parsed").glob("*.npy"))) == 4
     assert sorted(os.listdir(root)) == sorted(MNIST_FILES.values())  # nothing written beside the user's files
     shutil.rmtree(tmp_path / "xdg")
+
+
+def _alter(kind: str, array: Array) -> Array:
+    """``array`` (a parsed cache entry) changed as a disk fault, a tool or a person might change it."""
+    if kind == "cropped":  # images of 28x27 pixels: no longer rows of 784
+        cropped: Array = np.ascontiguousarray(array[:, :, :27])
+        return cropped
+    changed: Array = array.copy()
+    if kind == "label out of range":
+        changed[1] = 200
+    elif kind == "label in range":
+        changed[1] = 5
+    else:
+        changed[1, 3, 4] ^= 1
+    return changed
+
+
+@pytest.mark.parametrize(
+    ("entry", "kind"),
+    [
+        ("t10k-labels-idx1-ubyte", "label out of range"),
+        ("t10k-labels-idx1-ubyte", "label in range"),
+        ("t10k-images-idx3-ubyte", "pixel"),
+        ("t10k-images-idx3-ubyte", "cropped"),
+    ],
+)
+def test_an_altered_cache_entry_is_never_returned(tmp_path: Path, entry: str, kind: str) -> None:
+    root = _tiny_root(tmp_path / "mnist")
+    cache = tmp_path / "parsed"
+    expected = load_mnist(root, cache_dir=cache, normalize=False, flatten=False)
+    (file,) = cache.glob(f"{entry}.*.npy")
+    written = np.load(file, allow_pickle=False)
+    with open(file, "wb") as f:
+        np.save(f, _alter(kind, written), allow_pickle=False)
+    again = load_mnist(root, cache_dir=cache, normalize=False, flatten=False)
+    for a, b in zip(expected[0] + expected[1], again[0] + again[1]):
+        assert_array_equal(a, b)
+    assert np.array_equal(np.load(file, allow_pickle=False), written)  # parsed again and rewritten
+    assert len(list(cache.iterdir())) == 4

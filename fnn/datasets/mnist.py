@@ -16,7 +16,12 @@ image and label counts, label range), and the item count comes from the header.
 
 The parsed arrays are cached as ``.npy`` files (loaded with ``allow_pickle=False``)
 named after the SHA-256 of their source file, so a changed source is parsed
-again, and copies of one file found under different roots share one entry. They
+again, and copies of one file found under different roots share one entry. The
+name also holds the SHA-256 of the parsed array (its dtype, shape and bytes),
+which is checked on every load: an entry altered in any way (a label, a pixel, its
+shape) is parsed again from the source and rewritten. The check costs a hash of
+the arrays: a cached load of the full data set takes about 60 ms instead of 30 ms
+(parsing takes about 300 ms). They
 are written atomically into ``cache_dir``, by default ``parsed/`` under the
 per-user MNIST directory (beside downloaded files), never into a ``root`` the user
 points at, which may be a shared or read-only data set. If the cache cannot be
@@ -26,6 +31,8 @@ written, loading still works, only slower.
 from __future__ import annotations
 
 import contextlib
+import glob
+import hashlib
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -131,14 +138,27 @@ def default_cache_dir() -> Path:
     return default_root() / "parsed"
 
 
-def _load_cached(file: Path, ndim: int) -> Array | None:
-    try:
-        array: Array = np.load(file, allow_pickle=False)
-    except (OSError, ValueError):
-        return None
-    if array.dtype != np.uint8 or array.ndim != ndim:
-        return None
-    return array
+def _digest(array: Array) -> str:
+    """The first 20 hex digits of the SHA-256 of ``array``'s dtype, shape and bytes."""
+    digest = hashlib.sha256(f"{array.dtype.str}{array.shape}".encode())
+    digest.update(np.ascontiguousarray(array).data)
+    return digest.hexdigest()[:20]
+
+
+def _load_cached(directory: Path, prefix: str, ndim: int) -> Array | None:
+    """The array of the entry ``prefix.<digest>.npy`` in ``directory`` whose contents have that digest.
+
+    An entry that cannot be read, or whose dtype, number of dimensions or digest is
+    not what was written, is passed over (and replaced when the source is parsed again).
+    """
+    for file in directory.glob(f"{glob.escape(prefix)}.*.npy"):
+        try:
+            array: Array = np.load(file, allow_pickle=False)
+        except (OSError, ValueError):
+            continue
+        if array.dtype == np.uint8 and array.ndim == ndim and file.name == f"{prefix}.{_digest(array)}.npy":
+            return array
+    return None
 
 
 def _save_cached(array: Array, directory: Path, name: str, stem: str) -> None:
@@ -163,14 +183,14 @@ def _parse(path: Path, kind: Literal["images", "labels"], cache_dir: Path | None
     ndim = 3 if kind == "images" else 1
     if cache_dir is not None:
         stem = path.name.removesuffix(".gz")
-        name = f"{stem}.{dl.sha256_of(path)[:20]}.npy"
-        cached = _load_cached(cache_dir / name, ndim)
+        prefix = f"{stem}.{dl.sha256_of(path)[:20]}"
+        cached = _load_cached(cache_dir, prefix, ndim)
         if cached is not None:
             return cached
     parsed = idx.read_images(path) if kind == "images" else idx.read_labels(path)
     array: Array = parsed.copy()  # the parser returns a read-only view of the file's bytes
     if cache_dir is not None:
-        _save_cached(array, cache_dir, name, stem)
+        _save_cached(array, cache_dir, f"{prefix}.{_digest(array)}.npy", stem)
     return array
 
 
