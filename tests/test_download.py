@@ -146,6 +146,16 @@ def test_a_dripping_mirror_is_abandoned_at_the_deadline(server: str, tmp_path: P
     assert list((tmp_path / "again").iterdir()) == []  # no partial file
 
 
+@pytest.mark.parametrize(
+    ("name", "seconds"), [("timeout", 0), ("deadline", -1.0), ("deadline", float("nan"))]
+)
+def test_limits_must_be_positive_seconds(tmp_path: Path, name: str, seconds: float) -> None:
+    limits = {name: seconds}
+    with pytest.raises(ValueError, match=f"download_file: `{name}` must be a positive number of seconds"):
+        download_file(LABELS, tmp_path, ["http://127.0.0.1:9/"], sha256=None, progress=False, **limits)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_only_http_mirrors_are_accepted(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"file:///etc/t10k-labels-idx1-ubyte\.gz: only http:// and https://"):
         download_file(LABELS, tmp_path, ["file:///etc/"], sha256=None, progress=False)

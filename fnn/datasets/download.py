@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import http.client
+import math
 import os
 import socket
 import threading
@@ -213,9 +214,13 @@ def download_file(
         The path of the downloaded file, ``directory/filename``.
 
     Raises:
+        ValueError: ``timeout`` or ``deadline`` is not a positive number of seconds.
         DataError: every mirror failed (each URL and its reason are listed), or
             ``mirrors`` is empty, or the directory cannot be created.
     """
+    for name, seconds in (("timeout", timeout), ("deadline", deadline)):
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < math.inf:
+            raise ValueError(f"download_file: `{name}` must be a positive number of seconds, got {seconds!r}")
     target_dir = Path(directory)
     try:
         target_dir.mkdir(parents=True, exist_ok=True)
