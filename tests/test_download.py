@@ -37,6 +37,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     ``/drip-body/F`` sends the headers of F, then its bytes one at a time, 20 a second;
     ``/drip-headers/F`` sends a status line, then header bytes at that pace: each read
     gets a byte long before any per-read timeout, so only a total deadline ends them.
+    ``/to-ftp/F`` redirects to ``ftp://127.0.0.1:9/F``.
     """
 
     root: Path
@@ -46,6 +47,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         file = self.root / name
         if mode.startswith("drip-") and file.is_file():
             self._drip(mode, file.read_bytes())
+            return
+        if mode == "to-ftp":
+            self.send_response(302)
+            self.send_header("Location", f"ftp://127.0.0.1:9/{name}")
+            self.end_headers()
             return
         if mode not in ("good", "bad", "short") or not file.is_file():
             self.send_error(404, "Not Found")
@@ -153,6 +159,12 @@ def test_limits_must_be_positive_seconds(tmp_path: Path, name: str, seconds: flo
     limits = {name: seconds}
     with pytest.raises(ValueError, match=f"download_file: `{name}` must be a positive number of seconds"):
         download_file(LABELS, tmp_path, ["http://127.0.0.1:9/"], sha256=None, progress=False, **limits)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_redirect_to_ftp_is_refused(server: str, tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"to-ftp/t10k-labels-idx1-ubyte\.gz: network error: unknown url"):
+        download_file(LABELS, tmp_path, [f"{server}/to-ftp/"], sha256=None, progress=False)
     assert list(tmp_path.iterdir()) == []
 
 

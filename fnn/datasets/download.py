@@ -12,7 +12,8 @@ Two limits keep a download from hanging: ``timeout`` bounds each connection and
 each read, and ``deadline`` bounds a whole attempt (one mirror, from the request to
 the last byte). When the deadline passes, a watchdog shuts down the attempt's
 sockets, which wakes a read blocked on a server that sends a byte now and then,
-and the next mirror is tried.
+and the next mirror is tried. Only ``http://`` and ``https://`` are fetched, a
+redirect included: a mirror that redirects to ``ftp://`` fails.
 
 Only the standard library (``urllib``) is used; the progress bar is ``tqdm``'s.
 """
@@ -128,7 +129,7 @@ class _Deadline:
         return make
 
     def opener(self) -> urllib.request.OpenerDirector:
-        """A ``urllib`` opener whose HTTP and HTTPS connections this deadline watches."""
+        """A ``urllib`` opener of HTTP and HTTPS only (redirects too), its connections watched."""
         deadline = self
 
         class HTTPHandler(urllib.request.HTTPHandler):
@@ -139,7 +140,18 @@ class _Deadline:
             def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
                 return self.do_open(deadline.connection(http.client.HTTPSConnection), req)
 
-        return urllib.request.build_opener(HTTPHandler, HTTPSHandler)
+        opener = urllib.request.OpenerDirector()  # without build_opener's FTP, file and data handlers
+        for handler in (
+            urllib.request.ProxyHandler(),
+            urllib.request.UnknownHandler(),  # a redirect to ftp:// (which no deadline watches) fails
+            HTTPHandler(),
+            HTTPSHandler(),
+            urllib.request.HTTPDefaultErrorHandler(),
+            urllib.request.HTTPRedirectHandler(),
+            urllib.request.HTTPErrorProcessor(),
+        ):
+            opener.add_handler(handler)
+        return opener
 
 
 def _shut(sock: socket.socket) -> None:
