@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -357,3 +358,22 @@ def test_an_altered_cache_entry_is_never_returned(tmp_path: Path, entry: str, ki
         assert_array_equal(a, b)
     assert np.array_equal(np.load(file, allow_pickle=False), written)  # parsed again and rewritten
     assert len(list(cache.iterdir())) == 4
+
+
+def test_a_gzip_bomb_is_refused_without_inflating_it(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.gz"  # 3 labels promised, 50 MB of zeros after them: 50 kB compressed
+    bomb.write_bytes(gzip.compress(_idx((3,), bytes(50_000_000)), compresslevel=1, mtime=0))
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError, match=r"bomb\.gz: IDX file has more than 1048576 bytes after the data"):
+            read_idx(bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10_000_000  # inflated to 1 MiB past the promise, not to 50 MB
+
+
+def test_a_header_whose_size_overflows_64_bits_is_a_data_error() -> None:
+    dims = (65536, 65536, 65536, 65536)  # 2**64 bytes: an int64 product wraps around to 0
+    with pytest.raises(DataError, match=r"m: truncated IDX file: the header promises 18446744073709551616"):
+        parse_idx(_idx(dims, b""), name="m")

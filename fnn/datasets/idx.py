@@ -8,7 +8,9 @@ magic ``0x00000803`` (``N x 28 x 28`` bytes), labels ``0x00000801`` (``N`` bytes
 The reader checks everything it can before trusting the data: the gzip stream,
 the magic number, the number of dimensions, and that the byte length equals what
 the header promises. Any failure raises :class:`fnn.DataError` naming the file.
-Nothing is ever executed from a file.
+Nothing is ever executed from a file, and a gzip file is decompressed no further
+than its header promises (plus at most 1 MiB, to count what follows), so a file
+that would inflate far beyond it (a "zip bomb") cannot fill the memory.
 
 >>> import gzip
 >>> data = bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 2, 1])
@@ -23,6 +25,8 @@ fnn.errors.DataError: labels: truncated IDX file: the header promises 3 bytes of
 from __future__ import annotations
 
 import gzip
+import io
+import math
 import os
 import zlib
 from pathlib import Path
@@ -87,8 +91,8 @@ def parse_idx(data: bytes, *, name: str, magic: int | None = None) -> Array:
         raise DataError(
             f"{name}: truncated IDX header: {ndim} dimensions need {header} bytes, found {len(data)}"
         )
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = int(np.prod(shape, dtype=np.int64))
+    shape = _shape(data, ndim)
+    expected = math.prod(shape)  # Python integers: a product past 2**63 must not wrap around
     actual = len(data) - header
     if actual < expected:
         raise DataError(
@@ -104,6 +108,47 @@ def parse_idx(data: bytes, *, name: str, magic: int | None = None) -> Array:
     return result
 
 
+def _shape(header: bytes, ndim: int) -> tuple[int, ...]:
+    return tuple(int.from_bytes(header[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+
+
+_MAX_DEFLATE_RATIO = 1032
+"""No deflate stream inflates more than about 1032 times (258-byte matches of 2 bits each)."""
+
+
+_MAX_EXTRA = 1 << 20
+"""Bytes past the header's promise that :func:`_gunzip` inflates to report how many there are."""
+
+
+def _gunzip(path: Path, raw: bytes) -> bytes:
+    """The IDX file in the gzip data ``raw``, inflated no further than its header promises plus 1 MiB."""
+    with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f:
+        data = f.read(4)
+        if len(data) < 4:
+            return data  # parse_idx names what is missing
+        data += f.read(4 * data[3])
+        if len(data) < 4 + 4 * data[3]:
+            return data
+        promised = math.prod(_shape(data, data[3]))
+        if promised > _MAX_DEFLATE_RATIO * len(raw):
+            raise DataError(
+                f"{path}: the IDX header promises {promised} bytes of data (shape {_shape(data, data[3])}), "
+                f"more than a gzip file of {len(raw)} bytes can hold; the file is corrupt"
+            )
+        chunks = [data]
+        left = promised + _MAX_EXTRA + 1
+        while left > 0:
+            chunk = f.read(min(left, 1 << 24))
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            left -= len(chunk)
+    raise DataError(
+        f"{path}: IDX file has more than {_MAX_EXTRA} bytes after the data its header promises "
+        f"(shape {_shape(data, data[3])}, {promised} bytes); the file is corrupt"
+    )
+
+
 def _read_bytes(path: Path) -> bytes:
     try:
         raw = path.read_bytes()
@@ -116,7 +161,7 @@ def _read_bytes(path: Path) -> bytes:
             raise DataError(f"{path}: not a gzip file (it does not start with the gzip magic bytes 1f 8b)")
         return raw
     try:
-        return gzip.decompress(raw)
+        return _gunzip(path, raw)
     except (OSError, EOFError, zlib.error) as error:
         raise DataError(f"{path}: corrupt or truncated gzip data: {error}") from None
 
