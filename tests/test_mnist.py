@@ -377,3 +377,9 @@ def test_a_header_whose_size_overflows_64_bits_is_a_data_error() -> None:
     dims = (65536, 65536, 65536, 65536)  # 2**64 bytes: an int64 product wraps around to 0
     with pytest.raises(DataError, match=r"m: truncated IDX file: the header promises 18446744073709551616"):
         parse_idx(_idx(dims, b""), name="m")
+
+
+def test_a_header_promising_more_than_a_gzip_file_can_hold(tmp_path: Path) -> None:
+    liar = _write(tmp_path / "liar.gz", _idx((60000, 28, 28), b"\x00" * 10))
+    with pytest.raises(DataError, match=r"liar\.gz: the IDX header promises 47040000 bytes .* more than a"):
+        read_idx(liar)
