@@ -39,7 +39,7 @@ from typing import Any, Callable, Generic, Iterator, TypeVar
 import attrs
 import numpy as np
 
-from fnn import random, tree
+from fnn import optim, random, tree
 from fnn.backend import array_module, backend, is_cupy_array, to_numpy
 from fnn.backprop import value_grad_and_state
 from fnn.errors import ArgumentError, DataError, DTypeError, ShapeError, StateError, TrainingError
@@ -172,7 +172,8 @@ class History:
 
     Attributes:
         loss: Mean training loss of each epoch (weighted by batch size, so it is the
-            mean over the samples seen during the epoch, with the params of each step).
+            mean over the samples seen during the epoch, with the params of each step;
+            for ``rmse``, the root of the mean squared error over those samples).
         eval_loss: Loss on the evaluation data after each epoch (empty without it).
         eval_accuracy: Accuracy on the evaluation data after each epoch (empty without
             evaluation data or for losses that are not categorical).
@@ -388,26 +389,33 @@ def _check_labels(model: Layer[Any], x: Array, t: Array, name: str) -> None:
         )
 
 
-def _check_kinds(name: str, model: object, loss: object, optimizer: object = None) -> None:
-    """Raise :class:`ArgumentError` unless ``model`` is a layer and ``loss`` (``optimizer``) one if given."""
-    if not isinstance(model, Layer):
-        raise ArgumentError(
-            f"{name}: `model` must be an fnn layer such as fnn.sequential(fnn.Dense(10), ...), "
-            f"got {_brief(model)}; wrap a plain function in fnn.sequential(function)"
-        )
-    if loss is not None and not isinstance(loss, Loss):
-        raise ArgumentError(
-            f"{name}: `loss` must be an fnn.losses.Loss such as fnn.losses.softmax_cross_entropy, "
-            f"got {_brief(loss)}; a loss of your own subclasses fnn.losses.Loss and implements "
-            "compute(y, t) -> (value, dvalue/dy)"
-        )
-    if optimizer is not None and not isinstance(optimizer, GradientTransformation):
-        named = isinstance(optimizer, str) and optimizer.isidentifier()
-        hint = f"fnn.optim.{optimizer}(learning_rate)" if named else "fnn.optim.sgd(0.1)"
-        raise ArgumentError(
-            f"{name}: `optimizer` must be an fnn.optim.GradientTransformation, got {_brief(optimizer)}; "
-            f"build one, e.g. {hint}"
-        )
+def _check_kinds(name: str, **arguments: object) -> None:
+    """Raise :class:`ArgumentError` unless each of ``model``, ``loss``, ``optimizer`` given is of its kind."""
+    for argument, value in arguments.items():
+        kind, (what, remedy) = _KINDS[argument]
+        if not isinstance(value, kind):
+            if argument == "optimizer" and isinstance(value, str) and callable(getattr(optim, value, None)):
+                remedy = f"build one, e.g. fnn.optim.{value}(learning_rate)"
+            raise ArgumentError(f"{name}: `{argument}` must be {what}, got {_brief(value)}; {remedy}")
+
+
+_KINDS: dict[str, tuple[type, tuple[str, str]]] = {
+    "model": (
+        Layer,
+        ("an fnn layer", "build it from fnn's layers: fnn.sequential(fnn.Dense(10), fnn.relu, ...)"),
+    ),
+    "loss": (
+        Loss,
+        (
+            "an fnn.losses.Loss such as fnn.losses.softmax_cross_entropy",
+            "a loss of your own subclasses fnn.losses.Loss and implements compute(y, t) -> (ℓ, dℓ/dy)",
+        ),
+    ),
+    "optimizer": (
+        GradientTransformation,
+        ("an fnn.optim.GradientTransformation", "build one, e.g. fnn.optim.sgd(learning_rate)"),
+    ),
+}
 
 
 def _as_sample_mean(loss: Loss) -> tuple[Callable[[Any], Any], Callable[[float], float]]:
@@ -488,7 +496,7 @@ def accuracy(
     >>> accuracy(model, params, np.ones((4, 1), "float32"), np.array([0, 0, 1, 0]))
     0.75
     """
-    _check_kinds("accuracy", model, None)
+    _check_kinds("accuracy", model=model)
     n = _length((x, t), "accuracy(x, t)")
     _check_labels(model, x, t, "accuracy")
     size = _positive_int("batch_size", batch_size)
@@ -544,7 +552,7 @@ def evaluate(
     >>> round(e.loss, 4), e.accuracy
     (0.6931, 0.75)
     """
-    _check_kinds("evaluate", model, loss)
+    _check_kinds("evaluate", model=model, loss=loss)
     n = _length((x, t), "evaluate(x, t)")
     if loss.accepts_labels:
         _check_labels(model, x, t, "evaluate")
@@ -636,7 +644,7 @@ def fit(
             last finite params.
         FitInterrupted: (a ``KeyboardInterrupt``) Ctrl-C; carries the work done.
     """
-    _check_kinds("fit", model, loss, optimizer)
+    _check_kinds("fit", model=model, loss=loss, optimizer=optimizer)
     n_epochs = _positive_int("epochs", epochs)
     size = _positive_int("batch_size", batch_size)
     _positive_int("eval_batch_size", eval_batch_size)

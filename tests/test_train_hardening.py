@@ -215,8 +215,14 @@ def test_fit_names_a_wrong_kind_of_argument_and_the_fix() -> None:
         run(model, plain_loss, fnn.optim.sgd(0.1))
     with pytest.raises(TypeError, match=r"fit: `optimizer` .* got 'adam'; build one, e.g. fnn.optim.adam\("):
         run(model, SCE, "adam")
-    with pytest.raises(ArgumentError, match=r"fit: `model` must be an fnn layer"):
+    with pytest.raises(TypeError, match=r"fit: `optimizer` .* got 'ada'; build one, e.g. fnn.optim.sgd\("):
+        run(model, SCE, "ada")
+    with pytest.raises(ArgumentError, match=r"fit: `optimizer` must be .* got None"):
+        run(model, SCE, None)
+    with pytest.raises(ArgumentError, match=r"fit: `model` must be an fnn layer, .*fnn.sequential\("):
         run(fnn.functional.relu, SCE, fnn.optim.sgd(0.1))
+    with pytest.raises(ArgumentError, match=r"accuracy: `model` must be an fnn layer"):
+        fnn.accuracy(fnn.functional.relu, params, x, t)  # type: ignore[arg-type]
     with pytest.raises(ArgumentError, match=r"evaluate: `loss` must be an fnn.losses.Loss"):
         fnn.evaluate(model, params, x, t, loss=plain_loss)  # type: ignore[arg-type]
 
