@@ -774,14 +774,23 @@ def _postfix(row: dict[str, float]) -> dict[str, float]:
     return {short[name]: value for name, value in row.items()}
 
 
-def _interrupted(
-    done: tuple[Any, Any, Any, int, History], start: tuple[Any, ...], values: list[Any], n_epochs: int
-) -> FitInterrupted:
-    """The :class:`FitInterrupted` for a Ctrl-C after step ``done``: its state if finite, else the start."""
-    params, opt_state, state, steps, history = done
+def _last_good(
+    done: tuple[Any, Any, Any, int, History], start: tuple[Any, Any, Any, int, History], values: list[Any]
+) -> tuple[Any, Any, Any, int, History]:
+    """``done`` (the last completed step) if its losses and state are finite, else ``start`` (its epoch's)."""
+    params, _, state, steps, _ = done
     readout = _to_host(values[:steps] + _finite_flags(params, state))
-    if not (np.isfinite(readout).all() and readout[steps:].all()):
-        params, opt_state, state, steps, history = start  # a step of this epoch went wrong: keep its start
+    return done if np.isfinite(readout).all() and readout[steps:].all() else start
+
+
+def _interrupted(
+    done: tuple[Any, Any, Any, int, History],
+    start: tuple[Any, Any, Any, int, History],
+    values: list[Any],
+    n_epochs: int,
+) -> FitInterrupted:
+    """The :class:`FitInterrupted` of a Ctrl-C after step ``done``, carrying :func:`_last_good`'s state."""
+    params, opt_state, state, steps, history = _last_good(done, start, values)
     return FitInterrupted(
         f"fit: interrupted in epoch {history.epochs + 1}/{n_epochs} after {steps} of its steps; "
         "the exception's .result holds the params, optimizer state and model state after the last "
