@@ -6,7 +6,7 @@ half-written one, and no temporary file behind: a writer that was killed outrigh
 the same target removes it. A live writer holds a lock on its temporary file
 (``flock``, released by the system when its process dies), so a concurrent writer
 never removes it; on Windows, where an open file cannot be deleted, the attempt
-simply fails for a live writer.
+simply fails for a live writer. On a file system without ``flock`` nothing is removed.
 
 >>> import tempfile, pathlib
 >>> target = pathlib.Path(tempfile.mkdtemp()) / "notes.txt"
@@ -80,7 +80,8 @@ def _create_temp(target: Path, suffix: str) -> tuple[int, Path]:
         except FileExistsError:  # pragma: no cover - a 48-bit name collision
             continue
         if sys.platform != "win32":
-            fcntl.flock(fd, fcntl.LOCK_EX)  # marks the file as live until it is closed
+            with contextlib.suppress(OSError):  # a file system without locks: then no writer removes it
+                fcntl.flock(fd, fcntl.LOCK_EX)  # marks the file as live until it is closed
         if os.fstat(fd).st_nlink:
             return fd, tmp
         os.close(fd)  # pragma: no cover - another writer removed it before the lock: take a new name
