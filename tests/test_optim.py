@@ -693,7 +693,13 @@ SCHEDULES_AT_THE_END = [
 ]
 
 
-@pytest.mark.parametrize(("schedule", "end"), SCHEDULES_AT_THE_END)
+SCHEDULE_IDS = [
+    "constant", "step_decay", "exponential_decay", "exponential_staircase", "exponential_of_zero",
+    "cosine_decay", "linear", "linear_warmup", "join", "warmup_cosine_decay",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("schedule", "end"), SCHEDULES_AT_THE_END, ids=SCHEDULE_IDS)
 def test_schedules_at_large_and_numpy_step_counts(schedule: Callable[[Any], float], end: float) -> None:
     for count in (10**6, 2**31 - 1, np.int32(2**31 - 1), np.int64(2**40), 10**12, float(10**12)):
         assert schedule(count) == end, count
@@ -702,7 +708,7 @@ def test_schedules_at_large_and_numpy_step_counts(schedule: Callable[[Any], floa
 
 
 @pytest.mark.parametrize("count", [2.5, -1, float("inf"), float("nan"), True, "3"])
-@pytest.mark.parametrize(("schedule", "end"), SCHEDULES_AT_THE_END)
+@pytest.mark.parametrize(("schedule", "end"), SCHEDULES_AT_THE_END, ids=SCHEDULE_IDS)
 def test_schedules_refuse_a_count_that_is_not_a_whole_number(
     schedule: Callable[[Any], float], end: float, count: Any
 ) -> None:
