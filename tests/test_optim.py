@@ -575,7 +575,7 @@ def test_apply_updates_refuses_an_update_of_another_shape_or_kind() -> None:
     integers = [updates[0], fnn.DenseParams(updates[1].w, b.asarray([1, 2], dtype="int64"))]
     with pytest.raises(
         fnn.DTypeError,
-        match=r"apply_updates: updates\[1\]\.b has dtype int64, params\[1\]\.b has float32 \(a float leaf needs a float update\)",
+        match=r"apply_updates: updates\[1\]\.b has dtype int64, params\[1\]\.b has float32 \(a float leaf needs float updates\)",
     ):
         optim.apply_updates(params, integers)
     with pytest.raises(fnn.ShapeError, match=r"updates\[0\]\.b has shape \(\), params\[0\]\.b has \(2,\)"):
@@ -633,6 +633,23 @@ def test_grads_of_another_structure_are_refused(case: Case) -> None:
     with pytest.raises(fnn.StructureError, match=rf"^{owner}: the {names} \(pytrees differ at \[1\]"):
         updates, state = opt.update(grads, state, params)
         optim.apply_updates(params, updates)
+
+
+def test_a_subtree_where_the_params_have_a_leaf_is_a_structure_error() -> None:
+    b = f32()
+    params = (b.ones((2,)),)
+    nested = ((b.ones((2,)), b.ones((2,))),)
+    with pytest.raises(
+        fnn.StructureError,
+        match=r"apply_updates: the updates are nested differently from the params: \(\(\*, \*\),\) against \(\*,\)",
+    ):
+        optim.apply_updates(params, nested)
+    opt = optim.adam(0.1)
+    with pytest.raises(
+        fnn.StructureError,
+        match=r"adam: scale_by_adam: the grads are nested differently from the optimizer state: \(\(\*, \*\),\) against \(\*,\)",
+    ):
+        opt.update(nested, opt.init(params))
 
 
 def test_weight_decay_refuses_params_of_another_shape() -> None:

@@ -34,7 +34,7 @@ import numpy as np
 from typing_extensions import TypeAlias, TypeVar
 
 from fnn import tree
-from fnn.errors import DTypeError, ShapeError, StateError, StructureError
+from fnn.errors import DTypeError, FnnError, ShapeError, StateError, StructureError
 from fnn.typing import Array, PyTree
 
 __all__ = [
@@ -144,8 +144,11 @@ class LeafMismatch(Exception):
 
 def mismatch_error(
     owner: str, reference: PyTree, other: PyTree, names: tuple[str, str], fix: str
-) -> ShapeError | DTypeError:
+) -> FnnError:
     """The error naming the first leaf of ``other`` whose shape or dtype kind differs from ``reference``'s.
+
+    A subtree in ``other`` where ``reference`` has a leaf (which :func:`fnn.tree.map`
+    hands to the leaf rule whole) is a :class:`StructureError`.
 
     Args:
         owner: Who raises (``apply_updates``, ``scale_by_adam``, …).
@@ -154,6 +157,11 @@ def mismatch_error(
         names: How the message calls the two trees, such as ``("params", "updates")``.
         fix: What to do about it, the end of the message.
     """
+    if tree.structure(reference) != tree.structure(other):
+        return StructureError(
+            f"{owner}: the {names[1]} are nested differently from the {names[0]}: "
+            f"{tree.structure(other)!r} against {tree.structure(reference)!r}"
+        )
     for path, ref, leaf in zip(tree.paths(reference), tree.leaves(reference), tree.leaves(other)):
         ref_shape, leaf_shape = np.shape(ref), np.shape(leaf)
         if ref_shape != leaf_shape:
@@ -163,7 +171,7 @@ def mismatch_error(
         if _kind(ref) != _kind(leaf):
             return DTypeError(
                 f"{owner}: {names[1]}{path} has dtype {_dtype(leaf)}, {names[0]}{path} has {_dtype(ref)} "
-                f"(a float leaf needs a float {names[1][:-1]}); {fix}"
+                f"(a float leaf needs float {names[1]}); {fix}"
             )
     raise AssertionError("mismatch_error: no leaf differs")  # pragma: no cover - callers found one
 

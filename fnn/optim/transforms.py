@@ -125,6 +125,10 @@ def _map_state(owner: str, rule: Callable[[Array, Array], Array], state_tree: An
         raise structure_error(owner, error, _STATE_NAMES) from None
     except LeafMismatch:
         raise mismatch_error(owner, state_tree, grads, _STATE_NAMES, _STATE_FIX) from None
+    except AttributeError:  # a subtree of the grads where the state has a leaf, or else a real bug
+        if tree.structure(state_tree) == tree.structure(grads):
+            raise
+        raise mismatch_error(owner, state_tree, grads, _STATE_NAMES, _STATE_FIX) from None
 
 
 def scale(step_size: float) -> GradientTransformation[EmptyState]:
