@@ -294,7 +294,7 @@ def named(name: str, transform: GradientTransformation[S]) -> GradientTransforma
 
 def _add(p: Array, u: Array) -> Array:
     try:
-        if p.shape != u.shape or p.dtype.kind != u.dtype.kind:
+        if p.shape != u.shape or (p.dtype is not u.dtype and p.dtype.kind != u.dtype.kind):
             raise LeafMismatch
     except AttributeError:  # a Python scalar
         return _add_scalar(p, u)
