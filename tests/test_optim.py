@@ -661,6 +661,20 @@ def test_weight_decay_refuses_params_of_another_shape() -> None:
         t.update([b.ones((2, 2))], t.init(None), [b.ones((2,))])
 
 
+@pytest.mark.parametrize(
+    "make",
+    [optim.identity, lambda: optim.scale(2.0), lambda: optim.clip(1.0), lambda: optim.clip_by_global_norm(1.0),
+     lambda: optim.add_decayed_weights(0.1), lambda: optim.trace(0.5), lambda: optim.scale_by_rss(),
+     lambda: optim.scale_by_rms(), lambda: optim.scale_by_adam(), lambda: optim.scale_by_schedule(optim.constant(1.0))],
+)  # fmt: skip
+def test_every_primitive_transform_refuses_another_transforms_state(make: Callable[[], GradientTransformation]) -> None:
+    t = make()
+    params = (f64().ones((2,)),)
+    other = optim.scale_by_adam() if type(t.init(params)) is not optim.ScaleByAdamState else optim.trace(0.5)
+    with pytest.raises(fnn.StateError, match=r"^\w+: the optimizer state is \w+, expected \w+; pass the state"):
+        t.update(params, other.init(params), params)
+
+
 def test_chain_refuses_a_state_that_is_not_one_per_transform() -> None:
     opt = optim.chain(optim.clip(1.0), optim.trace(0.5))
     b = f64()

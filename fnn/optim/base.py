@@ -204,6 +204,7 @@ def identity() -> GradientTransformation[EmptyState]:
         return EmptyState()
 
     def update(grads: G, state: EmptyState, params: PyTree = None) -> tuple[G, EmptyState]:
+        check_state("identity", state, EmptyState)
         return grads, state
 
     return GradientTransformation(init, update)
