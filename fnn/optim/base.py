@@ -81,9 +81,11 @@ class InitFn(Protocol[S_co]):
 
 # Covariant in the state type although it takes a state: see GradientTransformation.
 class UpdateFn(Protocol[S_co]):  # type: ignore[misc]
-    """``update(grads, state, params=None) -> (updates, new_state)``; the updates have the type of ``grads``."""
+    """``update(grads, state, params=None) -> (updates, new_state)``; updates have the type of ``grads``."""
 
-    def __call__(self, grads: G, state: S_co, params: PyTree = None) -> tuple[G, S_co]: ...  # type: ignore[misc]
+    def __call__(
+        self, grads: G, state: S_co, params: PyTree = None  # type: ignore[misc]
+    ) -> tuple[G, S_co]: ...
 
 
 @attrs.frozen
@@ -177,7 +179,8 @@ def mismatch_error(
 
 
 def _dtype(x: object) -> Any:
-    return getattr(x, "dtype", None) or np.asarray(x).dtype
+    dtype = getattr(x, "dtype", None)  # not `or`: a dtype without fields is falsy
+    return np.asarray(x).dtype if dtype is None else dtype
 
 
 def _kind(x: object) -> str:

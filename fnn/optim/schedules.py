@@ -45,7 +45,7 @@ __all__ = [
 
 
 def _step_count(owner: str, count: Any) -> int:
-    """``count`` as an int, if it is a whole number ``>= 0`` (an int, a NumPy integer, a float such as ``3.0``).
+    """``count`` as an int, if it is a whole number ``>= 0`` (an int, a NumPy integer, a float like ``3.0``).
 
     Raises:
         ValueError: ``count`` is negative, fractional, not finite or not a number.

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Callable, TypeVar, Union, cast
+from typing import Any, Callable, TypeVar, Union
 
 import attrs
 from typing_extensions import TypeAlias
@@ -190,7 +190,9 @@ def scale_by_schedule(schedule: Schedule) -> GradientTransformation[ScaleBySched
     def init(params: PyTree) -> ScaleByScheduleState:
         return ScaleByScheduleState(0)
 
-    def update(grads: G, state: ScaleByScheduleState, params: PyTree = None) -> tuple[G, ScaleByScheduleState]:
+    def update(
+        grads: G, state: ScaleByScheduleState, params: PyTree = None
+    ) -> tuple[G, ScaleByScheduleState]:
         check_state("scale_by_schedule", state, ScaleByScheduleState)
         count = _count(state.count)
         alpha = float(schedule(count))
@@ -233,8 +235,8 @@ def scale_by_learning_rate(learning_rate: ScalarOrSchedule) -> GradientTransform
                 )
             return -eta
 
-        return cast(GradientTransformation[LearningRateState], scale_by_schedule(negated))
-    return cast(GradientTransformation[LearningRateState], scale(-check_number("learning_rate", learning_rate, low=0.0)))
+        return scale_by_schedule(negated)
+    return scale(-check_number("learning_rate", learning_rate, low=0.0))
 
 
 @attrs.frozen(eq=False)
