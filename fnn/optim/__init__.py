@@ -5,7 +5,7 @@ module                       contents
 ===========================  ==========================================================================
 :mod:`fnn.optim.base`        ``GradientTransformation`` (``Optimizer``), ``chain``, ``apply_updates``
 :mod:`fnn.optim.transforms`  primitive transforms (``scale_by_adam``, ``clip_by_global_norm``, …)
-:mod:`fnn.optim.aliases`     ``sgd``, ``momentum``, ``nesterov``, ``adagrad``, ``rmsprop``, ``adam``, …
+:mod:`fnn.optim.aliases`     ``sgd``, ``momentum``, ``adam``, … and their state types (``AdamState``, …)
 :mod:`fnn.optim.schedules`   schedules (``cosine_decay``, ``linear_warmup``, ``join``, …)
 ===========================  ==========================================================================
 
