@@ -83,7 +83,7 @@ def fnn_runner(name: str, dtype: str, inference: bool) -> Callable[[], None]:
         return infer
     step = fnn.value_grad_and_state(model, fnn.losses.softmax_cross_entropy)
     opt = fnn.optim.sgd(0.01)
-    carry = {"params": params, "opt": opt.init(params), "i": 0}
+    carry: dict[str, Any] = {"params": params, "opt": opt.init(params), "i": 0}
 
     def train() -> None:
         carry["i"] += 1

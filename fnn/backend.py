@@ -56,6 +56,18 @@ def _float_dtype(dtype: DTypeLike) -> np.dtype[Any]:
     return resolved
 
 
+def _environment_dtype() -> np.dtype[Any]:
+    """The dtype named by ``FNN_DTYPE`` (float32 when it is unset)."""
+    value = os.environ.get("FNN_DTYPE", "float32")
+    try:
+        return _float_dtype(value)
+    except DTypeError:
+        raise DTypeError(
+            f"the environment variable FNN_DTYPE={value!r} is not a float dtype fnn computes in; "
+            f"set it to one of {', '.join(repr(d) for d in FLOAT_DTYPES)}, or unset it for 'float32'"
+        ) from None
+
+
 def _import_cupy() -> ModuleType:
     try:
         import cupy
@@ -150,14 +162,18 @@ def backend(name: BackendName | None = None, dtype: DTypeLike | None = None) -> 
         dtype: ``"float32"``, ``"float64"`` or ``"float16"``.
 
     Raises:
-        BackendError: the name is unknown, or CuPy or a GPU is missing.
-        DTypeError: ``dtype`` is not a float dtype fnn computes in.
+        BackendError: the name is unknown (or ``FNN_BACKEND`` names no backend), or CuPy
+            or a GPU is missing.
+        DTypeError: ``dtype`` (or ``FNN_DTYPE``) is not a float dtype fnn computes in.
     """
     if name is None:
         name = os.environ.get("FNN_BACKEND", "numpy")  # type: ignore[assignment]
         if name not in ("numpy", "cupy"):
-            raise BackendError(f"FNN_BACKEND={name!r} is not a backend; use 'numpy' or 'cupy'")
-    resolved = _float_dtype(os.environ.get("FNN_DTYPE", "float32") if dtype is None else dtype)
+            raise BackendError(
+                f"the environment variable FNN_BACKEND={name!r} is not a backend; "
+                "set it to 'numpy' or 'cupy', or unset it for 'numpy'"
+            )
+    resolved = _environment_dtype() if dtype is None else _float_dtype(dtype)
     if name == "numpy":
         return Backend("numpy", np, resolved)
     if name == "cupy":

@@ -53,7 +53,7 @@ import pickle
 import sys
 import zipfile
 from pathlib import Path
-from typing import Any, Callable, TypeVar, cast
+from typing import Any, Callable, TypeVar, cast, overload
 
 import attrs
 import numpy as np
@@ -75,6 +75,7 @@ _PY_SCALARS: dict[str, type] = {"bool": bool, "int": int, "float": float}
 _registry: dict[str, type] = {}
 
 C = TypeVar("C", bound=type)
+P = TypeVar("P")
 
 
 def _class_name(cls: type) -> str:
@@ -329,6 +330,10 @@ def _place(loaded: Any, like: Any, where: str, path: Path) -> Any:
     return loaded
 
 
+@overload
+def load(path: str | os.PathLike[str], like: None = None) -> PyTree: ...
+@overload
+def load(path: str | os.PathLike[str], like: P) -> P: ...
 def load(path: str | os.PathLike[str], like: PyTree = None) -> PyTree:
     """Read a pytree written by :func:`save`, optionally checked against ``like``.
 

@@ -14,12 +14,13 @@ False
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+import numbers
+from typing import Any, Callable
 
 import numpy as np
 
 from fnn.backend import Backend, random_generator, random_permutation, resolve
-from fnn.errors import StateError
+from fnn.errors import ShapeError, StateError
 from fnn.typing import Array, Shape
 
 __all__ = ["Key", "key", "split", "fold_in", "normal", "uniform", "bernoulli", "permutation"]
@@ -40,10 +41,19 @@ class Key:
         return f"Key(seed={self.seed}, path={self.path})"
 
 
+def _is_int(value: object, low: int) -> bool:
+    """Whether ``value`` is an integer (Python or NumPy, not a bool) ``>= low``."""
+    return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and bool(value >= low)
+
+
 def key(seed: int) -> Key:
-    """A fresh key from a non-negative integer seed."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"`seed` must be a non-negative integer, got {seed!r}")
+    """A fresh key from a non-negative integer seed.
+
+    Raises:
+        StateError: ``seed`` is not an integer ``>= 0``.
+    """
+    if not _is_int(seed, 0):
+        raise StateError(f"key: `seed` must be a non-negative integer, got {seed!r}")
     return Key(int(seed))
 
 
@@ -54,10 +64,15 @@ def _check_key(k: object) -> Key:
 
 
 def split(k: Key, num: int = 2) -> tuple[Key, ...]:
-    """``num`` new keys, independent of each other and of ``k``."""
+    """``num`` new keys, independent of each other and of ``k``.
+
+    Raises:
+        StateError: ``k`` is not a :class:`Key`.
+        ShapeError: ``num``, the number of keys, is not an integer ``>= 1``.
+    """
     k = _check_key(k)
-    if num < 1:
-        raise ValueError(f"`num` must be at least 1, got {num}")
+    if not _is_int(num, 1):
+        raise ShapeError(f"split: `num` (how many keys) must be an integer >= 1, got {num!r}")
     return tuple(Key(k.seed, k.path + (i,)) for i in range(num))
 
 
@@ -66,10 +81,13 @@ def fold_in(k: Key, data: int) -> Key:
 
     The path grows by ``2³² + data``, which no :func:`split` index reaches, so
     ``fold_in(k, d)`` differs from every ``split(k, n)[i]`` and from ``fold_in(k, d')``, ``d' ≠ d``.
+
+    Raises:
+        StateError: ``k`` is not a :class:`Key`, or ``data`` is not an integer ``>= 0``.
     """
     k = _check_key(k)
-    if isinstance(data, bool) or not isinstance(data, (int, np.integer)) or data < 0:
-        raise ValueError(f"`data` must be a non-negative integer, got {data!r}")
+    if not _is_int(data, 0):
+        raise StateError(f"fold_in: `data` must be a non-negative integer, got {data!r}")
     return Key(k.seed, k.path + ((1 << 32) + int(data),))
 
 
@@ -77,11 +95,27 @@ def _generator(k: Key, b: Backend) -> Any:
     return random_generator(b, np.random.SeedSequence(entropy=k.seed, spawn_key=k.path))
 
 
+def _draw(owner: str, shape: object, draw: Callable[[], Any]) -> Any:
+    """``draw()``, with an error that names ``owner`` when NumPy or CuPy refuses ``shape``."""
+    try:
+        return draw()
+    except (TypeError, ValueError):
+        if _is_int(shape, 0) or (isinstance(shape, tuple) and all(_is_int(n, 0) for n in shape)):
+            raise  # the shape is fine: something else failed
+        raise ShapeError(f"{owner}: `shape` must be a tuple of integers >= 0, got {shape!r}") from None
+
+
 def normal(k: Key, shape: Shape, backend: Backend | None = None, std: float = 1.0) -> Array:
-    """Samples of ``N(0, std**2)`` of ``shape`` in the backend's dtype."""
+    """Samples of ``N(0, std**2)`` of ``shape`` in the backend's dtype.
+
+    Raises:
+        StateError: ``k`` is not a :class:`Key`.
+        ShapeError: ``shape`` is not a tuple of integers ``>= 0``.
+    """
     b = resolve(backend)
     sample_dtype = b.dtype if b.dtype.name != "float16" else np.dtype("float32")
-    z = _generator(_check_key(k), b).standard_normal(shape, dtype=sample_dtype)
+    generator = _generator(_check_key(k), b)
+    z = _draw("normal", shape, lambda: generator.standard_normal(shape, dtype=sample_dtype))
     result: Array = (z * std).astype(b.dtype, copy=False)
     return result
 
@@ -89,27 +123,45 @@ def normal(k: Key, shape: Shape, backend: Backend | None = None, std: float = 1.
 def uniform(
     k: Key, shape: Shape, backend: Backend | None = None, low: float = 0.0, high: float = 1.0
 ) -> Array:
-    """Samples of ``U[low, high)`` of ``shape`` in the backend's dtype."""
+    """Samples of ``U[low, high)`` of ``shape`` in the backend's dtype.
+
+    Raises:
+        StateError: ``k`` is not a :class:`Key`.
+        ShapeError: ``shape`` is not a tuple of integers ``>= 0``.
+    """
     b = resolve(backend)
     sample_dtype = b.dtype if b.dtype.name != "float16" else np.dtype("float32")
-    u = _generator(_check_key(k), b).random(shape, dtype=sample_dtype)
+    generator = _generator(_check_key(k), b)
+    u = _draw("uniform", shape, lambda: generator.random(shape, dtype=sample_dtype))
     result: Array = (low + (high - low) * u).astype(b.dtype, copy=False)
     return result
 
 
 def bernoulli(k: Key, p: float, shape: Shape, backend: Backend | None = None) -> Array:
-    """Boolean samples that are ``True`` with probability ``p`` (``0 ≤ p ≤ 1``)."""
-    if not 0 <= p <= 1:
+    """Boolean samples that are ``True`` with probability ``p`` (``0 ≤ p ≤ 1``).
+
+    Raises:
+        StateError: ``k`` is not a :class:`Key`.
+        ShapeError: ``shape`` is not a tuple of integers ``>= 0``.
+        ValueError: ``p`` is not a number in ``[0, 1]``.
+    """
+    if not (isinstance(p, numbers.Real) and 0 <= p <= 1):
         raise ValueError(f"`p` must be a probability in [0, 1], got {p!r}")
     b = resolve(backend)
-    u = _generator(_check_key(k), b).random(shape, dtype=np.float32)
+    generator = _generator(_check_key(k), b)
+    u = _draw("bernoulli", shape, lambda: generator.random(shape, dtype=np.float32))
     result: Array = u < p
     return result
 
 
 def permutation(k: Key, n: int, backend: Backend | None = None) -> Array:
-    """A random permutation of ``0 .. n-1`` as an integer array (``n ≥ 0``)."""
-    if n < 0:
-        raise ValueError(f"`n` must be non-negative, got {n}")
+    """A random permutation of ``0 .. n-1`` as an integer array (``n ≥ 0``).
+
+    Raises:
+        StateError: ``k`` is not a :class:`Key`.
+        ShapeError: ``n``, the length, is not an integer ``>= 0``.
+    """
+    if not _is_int(n, 0):
+        raise ShapeError(f"permutation: `n` (the length) must be an integer >= 0, got {n!r}")
     b = resolve(backend)
     return random_permutation(b, _generator(_check_key(k), b), n)

@@ -34,7 +34,9 @@ import numbers
 import os
 import reprlib
 from pathlib import Path
-from typing import Any, Callable, Generic, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterator
+
+from typing_extensions import TypeVar
 
 import attrs
 import numpy as np
@@ -62,6 +64,7 @@ __all__ = [
 ]
 
 P = TypeVar("P")
+S = TypeVar("S", default=Any)  # the optimizer state's type
 
 
 _short = reprlib.Repr()
@@ -248,8 +251,24 @@ class History:
         return target
 
 
-@attrs.frozen
-class FitResult(Generic[P]):
+if TYPE_CHECKING:  # to a type checker, a tuple: `params, opt_state, history = fit(...)` is typed
+
+    class _Unpacks(tuple[P, S, History]): ...
+
+else:
+
+    class _Unpacks(Generic[P, S]):
+        """At run time: indexing and ``len`` as the type checker's tuple view promises."""
+
+        def __len__(self) -> int:
+            return 3
+
+        def __getitem__(self, index: Any) -> Any:
+            return tuple(self)[index]
+
+
+@attrs.frozen(order=False)
+class FitResult(_Unpacks[P, S]):
     """What :func:`fit` returns; unpacks as ``params, opt_state, history``.
 
     Attributes:
@@ -261,7 +280,7 @@ class FitResult(Generic[P]):
     """
 
     params: P
-    opt_state: Any
+    opt_state: S
     history: History
     state: Any = None
 
@@ -573,7 +592,7 @@ def evaluate(
 def fit(
     model: Layer[P],
     loss: Loss,
-    optimizer: GradientTransformation,
+    optimizer: GradientTransformation[S],
     params: P,
     x: Array,
     t: Array,
@@ -582,14 +601,14 @@ def fit(
     epochs: int,
     batch_size: int,
     state: Any = None,
-    opt_state: Any = None,
+    opt_state: S | None = None,
     eval_data: tuple[Array, Array] | None = None,
     eval_batch_size: int = 1000,
     train_accuracy: bool = False,
     shuffle: bool = True,
     drop_last: bool = False,
     progress: bool = True,
-) -> FitResult[P]:
+) -> FitResult[P, S]:
     """Train ``model`` on ``(x, t)`` by minibatch gradient descent for ``epochs`` epochs.
 
     Each step is ``(ℓ, g, state) = value_grad_and_state(model, loss)(θ, state, x_b, t_b)``,

@@ -22,7 +22,7 @@ True
 from __future__ import annotations
 
 import builtins
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 import attrs
 
@@ -120,24 +120,33 @@ def _mismatch(path: str, expected: object, got: object) -> StructureError:
     return StructureError(f"pytrees differ at {where}: expected {expected}, got {got}")
 
 
-def map(f: Callable[..., Any], tree: PyTree, *rest: PyTree) -> PyTree:
+T = TypeVar("T")
+
+
+def map(f: Callable[..., Any], tree: T, *rest: PyTree) -> T:
     """Apply ``f`` to every leaf of ``tree`` (and the matching leaves of ``rest``).
 
-    Returns a tree of the same structure as ``tree`` holding ``f(leaf, *other_leaves)``.
+    Returns a tree of the same structure as ``tree`` holding ``f(leaf, *other_leaves)``,
+    which a type checker sees as the type of ``tree`` (``DenseParams`` in,
+    ``DenseParams`` out). The leaves are whatever ``f`` returns: a map to shapes or
+    bools gives a ``DenseParams`` of shapes or bools, which its field types do not say.
 
     Raises:
         StructureError: a tree in ``rest`` is nested differently; the message names the path.
     """
+    result: T
     try:
         if not rest:
-            return _map1(f, tree)
-        if len(rest) == 1:
-            return _map2(f, tree, rest[0])
-        return _map(f, tree, rest)
+            result = _map1(f, tree)
+        elif len(rest) == 1:
+            result = _map2(f, tree, rest[0])
+        else:
+            result = _map(f, tree, rest)
     except _Mismatch:
         error = _locate(tree, rest, "")
         assert error is not None
         raise error from None
+    return result
 
 
 _LEAF, _NONE, _SEQUENCE, _NAMEDTUPLE, _DICT, _ATTRS = range(6)

@@ -22,6 +22,7 @@ optimizer                                       steps
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -203,7 +204,9 @@ IDS = [c.name for c in CASES]
 
 
 def test_registry_covers_every_named_optimizer() -> None:
-    assert set(aliases_module.__all__) <= set(IDS)
+    optimizers = {name for name in aliases_module.__all__ if inspect.isfunction(getattr(aliases_module, name))}
+    assert optimizers == {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"}
+    assert optimizers <= set(IDS)
 
 
 def f64() -> fnn.Backend:
@@ -422,7 +425,7 @@ def test_schedule_count_is_kept_in_the_state() -> None:
         u, state = opt.update(b.asarray([1.0]), state, params)
         steps.append(float(-u[0]))
     assert steps == [1.0, 1.0, 0.5, 0.5, 0.25]
-    assert state.count == 5
+    assert state == optim.ScaleByScheduleState(5)
 
 
 # --- schedules -----------------------------------------------------------------------------------
@@ -473,7 +476,7 @@ def test_bad_hyperparameters() -> None:
     with pytest.raises(ValueError, match="`step_size` must be a finite number"):
         optim.scale(float("nan"))
     with pytest.raises(TypeError, match="chain: argument 1 is 0.1"):
-        optim.chain(optim.sgd(0.1), 0.1)  # type: ignore[arg-type]
+        optim.chain(optim.sgd(0.1), 0.1)  # type: ignore[call-overload]
 
 
 def test_bad_schedules() -> None:
@@ -548,3 +551,210 @@ def test_a_schedule_that_is_not_finite_stops_the_update() -> None:
         ValueError, match="the learning-rate schedule gave inf at step count 0; learning rates must be finite"
     ):
         opt.update(b.ones((1,)), opt.init(b.zeros((1,))))
+
+
+# --- mismatched states, grads and updates -------------------------------------------------------
+
+STATELESS = {"sgd", "sgd-schedule"}  # no state leaves to compare the grads with: apply_updates checks them
+
+
+def optimizer_name(case: Case) -> str:
+    return case.name.split("-")[0]
+
+
+def test_apply_updates_refuses_an_update_of_another_shape_or_kind() -> None:
+    b = f32()
+    params = [fnn.DenseParams(b.ones((2, 2)), b.ones((2,))), fnn.DenseParams(b.ones((2, 3)), b.ones((2,)))]
+    updates = fnn.tree.map(lambda p: p * 0.5, params)
+    wrong = [updates[0], fnn.DenseParams(updates[1].w, b.ones((3, 2)))]
+    with pytest.raises(
+        fnn.ShapeError,
+        match=r"apply_updates: updates\[1\]\.b has shape \(3, 2\), params\[1\]\.b has \(2,\); are the updates from another model\?",
+    ):
+        optim.apply_updates(params, wrong)
+    integers = [updates[0], fnn.DenseParams(updates[1].w, b.asarray([1, 2], dtype="int64"))]
+    with pytest.raises(
+        fnn.DTypeError,
+        match=r"apply_updates: updates\[1\]\.b has dtype int64, params\[1\]\.b has float32 \(a float leaf needs float updates\)",
+    ):
+        optim.apply_updates(params, integers)
+    with pytest.raises(fnn.ShapeError, match=r"updates\[0\]\.b has shape \(\), params\[0\]\.b has \(2,\)"):
+        optim.apply_updates(params, [fnn.DenseParams(updates[0].w, 0.5), updates[1]])  # type: ignore[arg-type]
+    with pytest.raises(
+        fnn.StructureError,
+        match=r"apply_updates: the updates are nested differently from the params \(pytrees differ at the root: expected list of length 2, got list of length 1",
+    ):
+        optim.apply_updates(params, updates[:1])
+    assert_array_equal(optim.apply_updates(params, updates)[1].b, [1.5, 1.5])  # right updates still pass
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_another_optimizers_state_is_refused(case: Case) -> None:
+    params = float32_tree()
+    other = optim.adagrad(0.1) if case.name != "adagrad" else optim.adam(0.1)
+    opt = case.make()
+    with pytest.raises(
+        fnn.StateError,
+        match=rf"^{optimizer_name(case)}: .*the optimizer state is .*; pass the state that this optimizer's init\(params\) returned",
+    ):
+        opt.update(grads_like(params, 1.0), other.init(params), params)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_grads_of_another_shape_are_refused(case: Case) -> None:
+    params = float32_tree()
+    opt = case.make()
+    state = opt.init(params)
+    grads = grads_like(params, 1.0)
+    grads[1]["a"] = f32().ones((2, 3))  # the param is (3,): broadcasting would make it (2, 3)
+    if case.name in STATELESS:
+        match = r"^apply_updates: updates\[1\]\['a'\] has shape \(2, 3\), params\[1\]\['a'\] has \(3,\)"
+    else:
+        match = (
+            rf"^{optimizer_name(case)}: \w+: grads\[1\]\['a'\] has shape \(2, 3\), optimizer state\[1\]\['a'\] "
+            r"has \(3,\); the state was made by init\(params\) for params of other shapes"
+        )
+    with pytest.raises(fnn.ShapeError, match=match):
+        updates, state = opt.update(grads, state, params)
+        optim.apply_updates(params, updates)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_grads_of_another_structure_are_refused(case: Case) -> None:
+    params = float32_tree()
+    opt = case.make()
+    state = opt.init(params)
+    grads = grads_like(params, 1.0)
+    del grads[1]["s"]
+    owner = "apply_updates" if case.name in STATELESS else rf"{optimizer_name(case)}: \w+"
+    names = "updates are nested differently from the params" if case.name in STATELESS else (
+        "grads are nested differently from the optimizer state"
+    )
+    with pytest.raises(fnn.StructureError, match=rf"^{owner}: the {names} \(pytrees differ at \[1\]"):
+        updates, state = opt.update(grads, state, params)
+        optim.apply_updates(params, updates)
+
+
+def test_a_subtree_where_the_params_have_a_leaf_is_a_structure_error() -> None:
+    b = f32()
+    params = (b.ones((2,)),)
+    nested = ((b.ones((2,)), b.ones((2,))),)
+    with pytest.raises(
+        fnn.StructureError,
+        match=r"apply_updates: the updates are nested differently from the params: \(\(\*, \*\),\) against \(\*,\)",
+    ):
+        optim.apply_updates(params, nested)
+    opt = optim.adam(0.1)
+    with pytest.raises(
+        fnn.StructureError,
+        match=r"adam: scale_by_adam: the grads are nested differently from the optimizer state: \(\(\*, \*\),\) against \(\*,\)",
+    ):
+        opt.update(nested, opt.init(params))
+
+
+def test_weight_decay_refuses_params_of_another_shape() -> None:
+    t = optim.add_decayed_weights(0.1)
+    b = f32()
+    with pytest.raises(
+        fnn.ShapeError, match=r"add_decayed_weights: grads\[0\] has shape \(2, 2\), params\[0\] has \(2,\)"
+    ):
+        t.update([b.ones((2, 2))], t.init(None), [b.ones((2,))])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [optim.identity, lambda: optim.scale(2.0), lambda: optim.clip(1.0), lambda: optim.clip_by_global_norm(1.0),
+     lambda: optim.add_decayed_weights(0.1), lambda: optim.trace(0.5), lambda: optim.scale_by_rss(),
+     lambda: optim.scale_by_rms(), lambda: optim.scale_by_adam(), lambda: optim.scale_by_schedule(optim.constant(1.0))],
+)  # fmt: skip
+def test_every_primitive_transform_refuses_another_transforms_state(make: Callable[[], GradientTransformation]) -> None:
+    t = make()
+    params = (f64().ones((2,)),)
+    other = optim.scale_by_adam() if type(t.init(params)) is not optim.ScaleByAdamState else optim.trace(0.5)
+    with pytest.raises(fnn.StateError, match=r"^\w+: the optimizer state is \w+, expected \w+; pass the state"):
+        t.update(params, other.init(params), params)
+
+
+def test_chain_refuses_a_state_that_is_not_one_per_transform() -> None:
+    opt = optim.chain(optim.clip(1.0), optim.trace(0.5))
+    b = f64()
+    with pytest.raises(
+        fnn.StateError,
+        match=r"chain of 2 transforms: the optimizer state is a tuple of \(EmptyState\), expected a tuple of 2 states",
+    ):
+        opt.update(b.ones((1,)), (optim.EmptyState(),))  # type: ignore[arg-type]
+
+
+def test_clip_by_global_norm_of_float16_grads_sums_in_float32() -> None:
+    # 300² = 90000 overflows float16 (max 65504): the norm must still be 500, not inf.
+    t = optim.clip_by_global_norm(1.0)
+    g: Any = [np.array([300.0], np.float16), {"b": np.array([400.0], np.float16)}]
+    u, _ = t.update(g, t.init(g))
+    assert u[0].dtype == np.float16 and u[1]["b"].dtype == np.float16
+    assert_allclose(u[0].astype(np.float32), [0.6], rtol=1e-3)
+    assert_allclose(u[1]["b"].astype(np.float32), [0.8], rtol=1e-3)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_float16_params_with_large_grads_give_finite_updates(case: Case) -> None:
+    # Squares of gradients above 256 overflow float16: every optimizer squares in float32.
+    params = (np.array([1.0, -2.0], np.float16), np.array([0.5], np.float16))
+    opt = optim.chain(optim.clip_by_global_norm(10.0), case.make())
+    state = opt.init(params)
+    for _ in range(3):
+        grads = (np.array([3000.0, -500.0], np.float16), np.array([700.0], np.float16))
+        updates, state = opt.update(grads, state, params)
+        params = optim.apply_updates(params, updates)
+    assert all(p.dtype == np.float16 and np.isfinite(p).all() for p in params)
+    assert float(params[0][0]) < 1.0 and float(params[1][0]) < 0.5  # they moved downhill
+
+
+SCHEDULES_AT_THE_END = [
+    # (schedule, its value at every count from 10⁶ on, mathematically)
+    (optim.constant(0.1), 0.1),
+    (optim.step_decay(1.0, step_size=10, rate=0.5), 0.0),
+    (optim.exponential_decay(1.0, decay_rate=0.5, transition_steps=3), 0.0),
+    (optim.exponential_decay(1.0, decay_rate=0.5, transition_steps=3, staircase=True), 0.0),
+    (optim.exponential_decay(0.0, decay_rate=1.5), 0.0),
+    (optim.cosine_decay(1.0, decay_steps=100, alpha=0.1), 0.1),
+    (optim.linear(1.0, 0.2, transition_steps=50), 0.2),
+    (optim.linear_warmup(1.0, warmup_steps=5), 1.0),
+    (optim.join([optim.constant(1.0), optim.linear(1.0, 0.3, 2)], [3]), 0.3),
+    (optim.warmup_cosine_decay(1.0, warmup_steps=10, decay_steps=100, end_value=0.05), 0.05),
+]
+
+
+SCHEDULE_IDS = [
+    "constant", "step_decay", "exponential_decay", "exponential_staircase", "exponential_of_zero",
+    "cosine_decay", "linear", "linear_warmup", "join", "warmup_cosine_decay",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("schedule", "end"), SCHEDULES_AT_THE_END, ids=SCHEDULE_IDS)
+def test_schedules_at_large_and_numpy_step_counts(schedule: Callable[[Any], float], end: float) -> None:
+    for count in (10**6, 2**31 - 1, np.int32(2**31 - 1), np.int64(2**40), 10**12, float(10**12)):
+        assert schedule(count) == end, count
+    for count in (7, np.int32(7), np.int64(7), np.uint8(7), 7.0, np.float32(7.0)):  # the same value for each
+        assert schedule(count) == schedule(7)
+
+
+@pytest.mark.parametrize("count", [2.5, -1, float("inf"), float("nan"), True, "3"])
+@pytest.mark.parametrize(("schedule", "end"), SCHEDULES_AT_THE_END, ids=SCHEDULE_IDS)
+def test_schedules_refuse_a_count_that_is_not_a_whole_number(
+    schedule: Callable[[Any], float], end: float, count: Any
+) -> None:
+    with pytest.raises(ValueError, match=rf": the step count must be a whole number >= 0, got {count!r}"):
+        schedule(count)
+
+
+def test_a_growing_exponential_schedule_that_passes_the_largest_float_is_an_error() -> None:
+    s = optim.exponential_decay(2.0, decay_rate=1.5)
+    assert s(100) == pytest.approx(2.0 * 1.5**100)
+    for count in (10**4, 10**12):
+        with pytest.raises(
+            ValueError,
+            match=rf"exponential_decay: 2.0 · 1.5\^\(t / 1\) at step count {count} passes the largest float; .* lower `decay_rate`",
+        ):
+            s(count)
+    with pytest.raises(ValueError, match="at step count 30 passes the largest float"):
+        optim.exponential_decay(1e300, decay_rate=2.0, staircase=True)(30)  # 2³⁰ is finite, the product not

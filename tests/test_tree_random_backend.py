@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import subprocess
 import sys
 import textwrap
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import attrs
 import numpy as np
@@ -87,7 +88,7 @@ def test_bad_keys() -> None:
         fnn.random.key(-1)
     with pytest.raises(fnn.StateError, match="expected an fnn.random.Key"):
         fnn.random.normal(0, (2,))  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="`num` must be at least 1, got 0"):
+    with pytest.raises(fnn.ShapeError, match=r"split: `num` \(how many keys\) must be an integer >= 1, got 0"):
         fnn.random.split(fnn.random.key(0), 0)
 
 
@@ -106,6 +107,36 @@ def test_backend_values_and_environment(monkeypatch: pytest.MonkeyPatch, backend
     monkeypatch.setenv("FNN_BACKEND", "jax")
     with pytest.raises(fnn.BackendError, match="FNN_BACKEND='jax' is not a backend"):
         fnn.default_backend()
+
+
+@pytest.mark.parametrize("value", ["garbage", "int32", "", "float128", "complex64", "bool"])
+def test_a_bad_fnn_dtype_names_the_variable_the_value_and_the_choices(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("FNN_DTYPE", value)
+    with pytest.raises(
+        fnn.DTypeError,
+        match=rf"the environment variable FNN_DTYPE={value!r} is not a float dtype fnn computes in; "
+        r"set it to one of 'float16', 'float32', 'float64', or unset it for 'float32'",
+    ):
+        fnn.backend()
+    assert fnn.backend(dtype="float64").dtype == np.float64  # a dtype given in the code wins
+    with pytest.raises(fnn.DTypeError, match=r"`dtype` must be one of .*, got 'int32'"):
+        fnn.backend(dtype="int32")  # and is reported as the argument
+
+
+@pytest.mark.parametrize("value", ["jax", "", "NumPy", "torch"])
+def test_a_bad_fnn_backend_names_the_variable_the_value_and_the_choices(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("FNN_BACKEND", value)
+    with pytest.raises(
+        fnn.BackendError,
+        match=rf"the environment variable FNN_BACKEND={value!r} is not a backend; "
+        r"set it to 'numpy' or 'cupy', or unset it for 'numpy'",
+    ):
+        fnn.backend()
+    assert fnn.backend("numpy").name == "numpy"  # a name given in the code wins
 
 
 def test_cupy_backend_is_lazy_and_fails_clearly_without_a_gpu() -> None:
@@ -210,7 +241,7 @@ def test_random_misuse() -> None:
     assert fnn.random.fold_in(k, 3) not in fnn.random.split(k, 5)
     with pytest.raises(ValueError, match=r"`p` must be a probability in \[0, 1\], got 2.0"):
         fnn.random.bernoulli(k, 2.0, (3,))
-    with pytest.raises(ValueError, match="`n` must be non-negative, got -1"):
+    with pytest.raises(fnn.ShapeError, match=r"permutation: `n` \(the length\) must be an integer >= 0, got -1"):
         fnn.random.permutation(k, -1)
     with pytest.raises(TypeError, match=r"expected an fnn.Backend .* got 'float64'"):
         fnn.random.normal(k, (2,), "float64")  # type: ignore[arg-type]
@@ -226,3 +257,41 @@ def test_backend_asarray_of_bad_data() -> None:
         b.asarray([[1.0, 2.0], [3.0]])
     with pytest.raises(fnn.DTypeError, match=r"asarray: expected array-like data, got None"):
         b.asarray(None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("num", [2.5, 0, -3, True, "2", None, np.float64(2.0)])
+def test_split_refuses_a_count_that_is_not_a_positive_integer(num: Any) -> None:
+    with pytest.raises(fnn.ShapeError, match=rf"split: `num` \(how many keys\) must be an integer >= 1, got {re.escape(repr(num))}"):
+        fnn.random.split(fnn.random.key(0), num)
+    assert len(fnn.random.split(fnn.random.key(0), np.int32(3))) == 3  # NumPy integers count
+
+
+@pytest.mark.parametrize("shape", [(2.5,), (-1, 2), "ab", (None,), -2, 2.0])
+def test_draws_refuse_a_shape_that_is_not_a_tuple_of_sizes(shape: Any) -> None:
+    k = fnn.random.key(0)
+    draws: dict[str, Callable[[], object]] = {
+        "normal": lambda: fnn.random.normal(k, shape),
+        "uniform": lambda: fnn.random.uniform(k, shape),
+        "bernoulli": lambda: fnn.random.bernoulli(k, 0.5, shape),
+    }
+    for name, draw in draws.items():
+        with pytest.raises(
+            fnn.ShapeError, match=rf"{name}: `shape` must be a tuple of integers >= 0, got {re.escape(repr(shape))}"
+        ):
+            draw()
+
+
+def test_bad_seeds_data_lengths_and_probabilities() -> None:
+    k = fnn.random.key(0)
+    for seed in (1.5, "0", None, -1):
+        with pytest.raises(fnn.StateError, match=rf"key: `seed` must be a non-negative integer, got {re.escape(repr(seed))}"):
+            fnn.random.key(seed)  # type: ignore[arg-type]
+    for data in (1.5, "0", -1):
+        with pytest.raises(fnn.StateError, match=rf"fold_in: `data` must be a non-negative integer, got {re.escape(repr(data))}"):
+            fnn.random.fold_in(k, data)  # type: ignore[arg-type]
+    for n in (2.5, "3", -1):
+        with pytest.raises(fnn.ShapeError, match=rf"permutation: `n` \(the length\) must be an integer >= 0, got {re.escape(repr(n))}"):
+            fnn.random.permutation(k, n)  # type: ignore[arg-type]
+    for p in ("0.5", None, float("nan"), -0.1):
+        with pytest.raises(ValueError, match=rf"`p` must be a probability in \[0, 1\], got {re.escape(repr(p))}"):
+            fnn.random.bernoulli(k, p, (2,))  # type: ignore[arg-type]

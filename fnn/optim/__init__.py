@@ -5,7 +5,7 @@ module                       contents
 ===========================  ==========================================================================
 :mod:`fnn.optim.base`        ``GradientTransformation`` (``Optimizer``), ``chain``, ``apply_updates``
 :mod:`fnn.optim.transforms`  primitive transforms (``scale_by_adam``, ``clip_by_global_norm``, …)
-:mod:`fnn.optim.aliases`     ``sgd``, ``momentum``, ``nesterov``, ``adagrad``, ``rmsprop``, ``adam``, …
+:mod:`fnn.optim.aliases`     ``sgd``, ``momentum``, ``adam``, … and their state types (``AdamState``, …)
 :mod:`fnn.optim.schedules`   schedules (``cosine_decay``, ``linear_warmup``, ``join``, …)
 ===========================  ==========================================================================
 
@@ -26,6 +26,12 @@ array([0.9, 2.1], dtype=float32)
 """
 
 from fnn.optim import schedules as schedules
+from fnn.optim.aliases import AdaGradState as AdaGradState
+from fnn.optim.aliases import AdamState as AdamState
+from fnn.optim.aliases import AdamWState as AdamWState
+from fnn.optim.aliases import MomentumState as MomentumState
+from fnn.optim.aliases import RmsPropState as RmsPropState
+from fnn.optim.aliases import SgdState as SgdState
 from fnn.optim.aliases import adagrad as adagrad
 from fnn.optim.aliases import adam as adam
 from fnn.optim.aliases import adamw as adamw
@@ -51,6 +57,7 @@ from fnn.optim.schedules import linear as linear
 from fnn.optim.schedules import linear_warmup as linear_warmup
 from fnn.optim.schedules import step_decay as step_decay
 from fnn.optim.schedules import warmup_cosine_decay as warmup_cosine_decay
+from fnn.optim.transforms import LearningRateState as LearningRateState
 from fnn.optim.transforms import ScaleByAdamState as ScaleByAdamState
 from fnn.optim.transforms import ScaleByRmsState as ScaleByRmsState
 from fnn.optim.transforms import ScaleByRssState as ScaleByRssState
@@ -68,16 +75,23 @@ from fnn.optim.transforms import scale_by_schedule as scale_by_schedule
 from fnn.optim.transforms import trace as trace
 
 __all__ = [
+    "AdaGradState",
+    "AdamState",
+    "AdamWState",
     "EmptyState",
     "GradientTransformation",
     "InitFn",
+    "LearningRateState",
+    "MomentumState",
     "Optimizer",
     "ScalarOrSchedule",
+    "RmsPropState",
     "ScaleByAdamState",
     "ScaleByRmsState",
     "ScaleByRssState",
     "ScaleByScheduleState",
     "Schedule",
+    "SgdState",
     "TraceState",
     "UpdateFn",
     "adagrad",

@@ -28,9 +28,16 @@ RMSprop, ``ρ = 0.99``, ``β = 0.9``) and the paper otherwise (Adam: ``η = 0.00
 
 from __future__ import annotations
 
-from fnn.optim.base import GradientTransformation, ScalarOrSchedule, chain
+from typing_extensions import TypeAlias
+
+from fnn.optim.base import EmptyState, GradientTransformation, ScalarOrSchedule, chain, named
 from fnn.optim.transforms import (
+    LearningRateState,
     Mask,
+    ScaleByAdamState,
+    ScaleByRmsState,
+    ScaleByRssState,
+    TraceState,
     add_decayed_weights,
     scale_by_adam,
     scale_by_learning_rate,
@@ -39,10 +46,37 @@ from fnn.optim.transforms import (
     trace,
 )
 
-__all__ = ["adagrad", "adam", "adamw", "momentum", "nesterov", "rmsprop", "sgd"]
+__all__ = [
+    "AdaGradState",
+    "AdamState",
+    "AdamWState",
+    "MomentumState",
+    "RmsPropState",
+    "SgdState",
+    "adagrad",
+    "adam",
+    "adamw",
+    "momentum",
+    "nesterov",
+    "rmsprop",
+    "sgd",
+]
+
+SgdState: TypeAlias = LearningRateState
+"""The state of :func:`sgd`: empty for a float learning rate, the step count for a schedule."""
+MomentumState: TypeAlias = "tuple[TraceState, LearningRateState]"
+"""The state of :func:`momentum` and :func:`nesterov`: the velocity, then the learning rate's."""
+AdaGradState: TypeAlias = "tuple[ScaleByRssState, LearningRateState]"
+"""The state of :func:`adagrad`: the sum of squared gradients, then the learning rate's."""
+RmsPropState: TypeAlias = "tuple[ScaleByRmsState, LearningRateState]"
+"""The state of :func:`rmsprop`: the running mean of squared gradients, then the learning rate's."""
+AdamState: TypeAlias = "tuple[ScaleByAdamState, LearningRateState]"
+"""The state of :func:`adam`: the count and moments, then the learning rate's."""
+AdamWState: TypeAlias = "tuple[ScaleByAdamState, EmptyState, LearningRateState]"
+"""The state of :func:`adamw`: Adam's, the weight decay's (empty), then the learning rate's."""
 
 
-def sgd(learning_rate: ScalarOrSchedule) -> GradientTransformation:
+def sgd(learning_rate: ScalarOrSchedule) -> GradientTransformation[SgdState]:
     """Stochastic gradient descent: ``u = −η g``.
 
     Args:
@@ -60,10 +94,10 @@ def sgd(learning_rate: ScalarOrSchedule) -> GradientTransformation:
     >>> opt.update(np.array([1.0, -2.0]), opt.init(np.zeros(2)))[0]
     array([-0.5,  1. ])
     """
-    return scale_by_learning_rate(learning_rate)
+    return named("sgd", scale_by_learning_rate(learning_rate))
 
 
-def momentum(learning_rate: ScalarOrSchedule, beta: float = 0.9) -> GradientTransformation:
+def momentum(learning_rate: ScalarOrSchedule, beta: float = 0.9) -> GradientTransformation[MomentumState]:
     """SGD with momentum (Polyak's heavy ball): ``v ← β v + g``; ``u = −η v``.
 
     For a constant ``η`` this is the book's ``v ← α v − η g; θ ← θ + v`` with ``α = β``.
@@ -81,10 +115,10 @@ def momentum(learning_rate: ScalarOrSchedule, beta: float = 0.9) -> GradientTran
     >>> opt.update(np.array([1.0]), s)[0]
     array([-0.15])
     """
-    return chain(trace(beta), scale_by_learning_rate(learning_rate))
+    return named("momentum", chain(trace(beta), scale_by_learning_rate(learning_rate)))
 
 
-def nesterov(learning_rate: ScalarOrSchedule, beta: float = 0.9) -> GradientTransformation:
+def nesterov(learning_rate: ScalarOrSchedule, beta: float = 0.9) -> GradientTransformation[MomentumState]:
     """Nesterov's accelerated gradient (Sutskever et al., 2013): ``v ← β v + g``; ``u = −η (g + β v)``.
 
     The look-ahead form used by PyTorch and optax (the new ``v`` in the update).
@@ -101,10 +135,10 @@ def nesterov(learning_rate: ScalarOrSchedule, beta: float = 0.9) -> GradientTran
     >>> opt.update(np.array([1.0]), opt.init(np.zeros(1)))[0]
     array([-0.15])
     """
-    return chain(trace(beta, nesterov=True), scale_by_learning_rate(learning_rate))
+    return named("nesterov", chain(trace(beta, nesterov=True), scale_by_learning_rate(learning_rate)))
 
 
-def adagrad(learning_rate: ScalarOrSchedule, eps: float = 1e-7) -> GradientTransformation:
+def adagrad(learning_rate: ScalarOrSchedule, eps: float = 1e-7) -> GradientTransformation[AdaGradState]:
     """AdaGrad (Duchi et al., 2011): ``h ← h + g²``; ``u = −η g / (√h + ε)``, ``h`` from 0.
 
     Args:
@@ -119,12 +153,12 @@ def adagrad(learning_rate: ScalarOrSchedule, eps: float = 1e-7) -> GradientTrans
     >>> opt.update(np.array([2.0]), opt.init(np.zeros(1)))[0].round(6)
     array([-1.])
     """
-    return chain(scale_by_rss(eps), scale_by_learning_rate(learning_rate))
+    return named("adagrad", chain(scale_by_rss(eps), scale_by_learning_rate(learning_rate)))
 
 
 def rmsprop(
     learning_rate: ScalarOrSchedule, decay: float = 0.99, eps: float = 1e-7
-) -> GradientTransformation:
+) -> GradientTransformation[RmsPropState]:
     """RMSprop (Tieleman & Hinton, 2012): ``h ← ρ h + (1 − ρ) g²``; ``u = −η g / (√h + ε)``.
 
     Args:
@@ -140,12 +174,12 @@ def rmsprop(
     >>> opt.update(np.array([2.0]), opt.init(np.zeros(1)))[0].round(6)
     array([-0.1])
     """
-    return chain(scale_by_rms(decay, eps), scale_by_learning_rate(learning_rate))
+    return named("rmsprop", chain(scale_by_rms(decay, eps), scale_by_learning_rate(learning_rate)))
 
 
 def adam(
     learning_rate: ScalarOrSchedule = 0.001, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
-) -> GradientTransformation:
+) -> GradientTransformation[AdamState]:
     """Adam (Kingma & Ba, 2015), with bias-corrected moments.
 
     ``m ← β₁ m + (1 − β₁) g``; ``v ← β₂ v + (1 − β₂) g²``;
@@ -165,7 +199,7 @@ def adam(
     >>> opt.update(np.array([3.0, -0.01]), opt.init(np.zeros(2)))[0].round(6)
     array([-0.1,  0.1])
     """
-    return chain(scale_by_adam(b1, b2, eps), scale_by_learning_rate(learning_rate))
+    return named("adam", chain(scale_by_adam(b1, b2, eps), scale_by_learning_rate(learning_rate)))
 
 
 def adamw(
@@ -175,7 +209,7 @@ def adamw(
     eps: float = 1e-8,
     weight_decay: float = 1e-4,
     mask: Mask | None = None,
-) -> GradientTransformation:
+) -> GradientTransformation[AdamWState]:
     """AdamW (Loshchilov & Hutter, 2019): Adam with weight decay decoupled from the moments.
 
     ``u = −η (m̂ / (√v̂ + ε) + λ θ)`` with ``m̂``, ``v̂`` as in :func:`adam`. Unlike L2
@@ -199,8 +233,11 @@ def adamw(
     >>> opt.update(np.array([3.0]), opt.init(p), p)[0].round(6)
     array([-0.2])
     """
-    return chain(
-        scale_by_adam(b1, b2, eps),
-        add_decayed_weights(weight_decay, mask),
-        scale_by_learning_rate(learning_rate),
+    return named(
+        "adamw",
+        chain(
+            scale_by_adam(b1, b2, eps),
+            add_decayed_weights(weight_decay, mask),
+            scale_by_learning_rate(learning_rate),
+        ),
     )

@@ -27,7 +27,8 @@ from __future__ import annotations
 import bisect
 import math
 import numbers
-from typing import Sequence
+import operator
+from typing import Any, Sequence
 
 from fnn.optim.base import Schedule, check_number
 
@@ -41,6 +42,23 @@ __all__ = [
     "step_decay",
     "warmup_cosine_decay",
 ]
+
+
+def _step_count(owner: str, count: Any) -> int:
+    """``count`` as an int, if it is a whole number ``>= 0`` (an int, a NumPy integer, a float like ``3.0``).
+
+    Raises:
+        ValueError: ``count`` is negative, fractional, not finite or not a number.
+    """
+    if not isinstance(count, bool):
+        try:
+            t = operator.index(count)  # int, NumPy integers of any width, 0-d integer arrays
+        except TypeError:
+            is_whole = isinstance(count, numbers.Real) and float(count).is_integer()
+            t = int(count) if is_whole else -1
+        if t >= 0:
+            return t
+    raise ValueError(f"{owner}: the step count must be a whole number >= 0, got {count!r}")
 
 
 def _steps(name: str, value: object) -> int:
@@ -64,6 +82,7 @@ def constant(value: float) -> Schedule:
     v = check_number("value", value, low=0.0, inclusive=True)
 
     def schedule(count: int) -> float:
+        _step_count("constant", count)
         return v
 
     return schedule
@@ -91,7 +110,7 @@ def step_decay(init_value: float, step_size: int, rate: float = 0.1) -> Schedule
         raise ValueError(f"`rate` must be in (0, 1], got {rate!r}")
 
     def schedule(count: int) -> float:
-        return v * r ** (int(count) // k)
+        return v * r ** (_step_count("step_decay", count) // k)
 
     return schedule
 
@@ -102,6 +121,8 @@ def exponential_decay(
     """Decay smoothly by ``r`` every ``k`` steps: ``η(t) = v · r^(t / k)``.
 
     With ``staircase=True`` the exponent is ``⌊t / k⌋`` (the same as :func:`step_decay`).
+    A decay reaches 0.0 when ``v · r^(t / k)`` falls below the smallest float; a
+    growth (``r > 1``) that passes the largest float (about ``1.8e308``) is an error.
 
     Args:
         init_value: ``v >= 0``.
@@ -110,7 +131,8 @@ def exponential_decay(
         staircase: Whether to decay in steps.
 
     Raises:
-        ValueError: an argument out of its range.
+        ValueError: an argument out of its range (at a step count: the count is not a
+            whole number ``>= 0``, or a growing value passes the largest float).
 
     >>> s = exponential_decay(1.0, decay_rate=0.5, transition_steps=2)
     >>> s(0), s(1), s(2)
@@ -121,8 +143,19 @@ def exponential_decay(
     k = _steps("transition_steps", transition_steps)
 
     def schedule(count: int) -> float:
-        exponent = int(count) // k if staircase else int(count) / k
-        return v * r**exponent
+        t = _step_count("exponential_decay", count)
+        if v == 0:
+            return 0.0
+        try:
+            value = v * r ** (t // k if staircase else t / k)
+        except OverflowError:  # r > 1: Python's float power raises where a product would give inf
+            value = math.inf
+        if value == math.inf:
+            raise ValueError(
+                f"exponential_decay: {v} · {r}^(t / {k}) at step count {t} passes the largest float; "
+                "a growing schedule (decay_rate > 1) cannot run this long: lower `decay_rate`"
+            )
+        return value
 
     return schedule
 
@@ -151,7 +184,7 @@ def cosine_decay(init_value: float, decay_steps: int, alpha: float = 0.0) -> Sch
         raise ValueError(f"`alpha` must be in [0, 1], got {alpha!r}")
 
     def schedule(count: int) -> float:
-        progress = min(int(count), total) / total
+        progress = min(_step_count("cosine_decay", count), total) / total
         return v * ((1 - a) * 0.5 * (1 + math.cos(math.pi * progress)) + a)
 
     return schedule
@@ -179,7 +212,8 @@ def linear(init_value: float, end_value: float, transition_steps: int) -> Schedu
     total = _steps("transition_steps", transition_steps)
 
     def schedule(count: int) -> float:
-        return v0 + (v1 - v0) * (min(int(count), total) / total)
+        t = _step_count("linear", count)
+        return v1 if t >= total else v0 + (v1 - v0) * (t / total)  # v1 exactly at the end
 
     return schedule
 
@@ -232,8 +266,9 @@ def join(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> Schedule:
     starts = (0,) + bounds
 
     def schedule(count: int) -> float:
-        i = bisect.bisect_right(bounds, int(count))
-        return float(parts[i](int(count) - starts[i]))
+        t = _step_count("join", count)
+        i = bisect.bisect_right(bounds, t)
+        return float(parts[i](t - starts[i]))
 
     return schedule
 

@@ -27,16 +27,31 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Callable, Union
+from typing import Any, Callable, TypeVar, Union
 
 import attrs
+from typing_extensions import TypeAlias
 
 from fnn import tree
 from fnn.backend import accumulation_dtype, array_module
-from fnn.optim.base import EmptyState, GradientTransformation, ScalarOrSchedule, Schedule, check_number
+from fnn.errors import StructureError
+from fnn.optim.base import (
+    EmptyState,
+    GradientTransformation,
+    LeafMismatch,
+    ScalarOrSchedule,
+    Schedule,
+    check_number,
+    check_state,
+    mismatch_error,
+    structure_error,
+)
 from fnn.typing import Array, PyTree
 
+G = TypeVar("G")
+
 __all__ = [
+    "LearningRateState",
     "ScaleByAdamState",
     "ScaleByRmsState",
     "ScaleByRssState",
@@ -92,7 +107,31 @@ def _count(state_count: Any) -> int:
     return int(state_count)
 
 
-def scale(step_size: float) -> GradientTransformation:
+_STATE_NAMES = ("optimizer state", "grads")
+_STATE_FIX = (
+    "the state was made by init(params) for params of other shapes: call init with this model's "
+    "params, or pass grads of the model the state was made for"
+)
+
+
+def _map_state(owner: str, rule: Callable[[Array, Array], Array], state_tree: Any, grads: Any) -> Any:
+    """``tree.map(rule, state_tree, grads)``, where ``rule`` raises :class:`LeafMismatch` on a shape mismatch.
+
+    Errors name ``owner`` and the leaf; the rule's check is one shape comparison per leaf.
+    """
+    try:
+        return tree.map(rule, state_tree, grads)
+    except StructureError as error:
+        raise structure_error(owner, error, _STATE_NAMES) from None
+    except LeafMismatch:
+        raise mismatch_error(owner, state_tree, grads, _STATE_NAMES, _STATE_FIX) from None
+    except AttributeError:  # a subtree of the grads where the state has a leaf, or else a real bug
+        if tree.structure(state_tree) == tree.structure(grads):
+            raise
+        raise mismatch_error(owner, state_tree, grads, _STATE_NAMES, _STATE_FIX) from None
+
+
+def scale(step_size: float) -> GradientTransformation[EmptyState]:
     """Multiply by a constant: ``u = α g``.
 
     Args:
@@ -112,7 +151,8 @@ def scale(step_size: float) -> GradientTransformation:
     def init(params: PyTree) -> EmptyState:
         return EmptyState()
 
-    def update(grads: PyTree, state: Any, params: PyTree = None) -> tuple[PyTree, Any]:
+    def update(grads: G, state: EmptyState, params: PyTree = None) -> tuple[G, EmptyState]:
+        check_state("scale", state, EmptyState)
         return tree.map(lambda g: g * alpha, grads), state
 
     return GradientTransformation(init, update)
@@ -125,7 +165,7 @@ class ScaleByScheduleState:
     count: int
 
 
-def scale_by_schedule(schedule: Schedule) -> GradientTransformation:
+def scale_by_schedule(schedule: Schedule) -> GradientTransformation[ScaleByScheduleState]:
     """Multiply by a value that follows the step count: ``u = s(t − 1) g`` at step ``t``.
 
     The first update uses ``s(0)``; the count is kept in :class:`ScaleByScheduleState`.
@@ -150,7 +190,10 @@ def scale_by_schedule(schedule: Schedule) -> GradientTransformation:
     def init(params: PyTree) -> ScaleByScheduleState:
         return ScaleByScheduleState(0)
 
-    def update(grads: PyTree, state: Any, params: PyTree = None) -> tuple[PyTree, Any]:
+    def update(
+        grads: G, state: ScaleByScheduleState, params: PyTree = None
+    ) -> tuple[G, ScaleByScheduleState]:
+        check_state("scale_by_schedule", state, ScaleByScheduleState)
         count = _count(state.count)
         alpha = float(schedule(count))
         if not math.isfinite(alpha):
@@ -160,7 +203,11 @@ def scale_by_schedule(schedule: Schedule) -> GradientTransformation:
     return GradientTransformation(init, update)
 
 
-def scale_by_learning_rate(learning_rate: ScalarOrSchedule) -> GradientTransformation:
+LearningRateState: TypeAlias = Union[EmptyState, "ScaleByScheduleState"]
+"""The state of :func:`scale_by_learning_rate`: empty for a float, the count for a schedule."""
+
+
+def scale_by_learning_rate(learning_rate: ScalarOrSchedule) -> GradientTransformation[LearningRateState]:
     """Descend: ``u = −η g``, with ``η`` a positive float or a schedule ``η(count)``.
 
     A float needs no state; a schedule keeps the count (:class:`ScaleByScheduleState`).
@@ -199,7 +246,7 @@ class TraceState:
     trace: PyTree
 
 
-def trace(decay: float, nesterov: bool = False) -> GradientTransformation:
+def trace(decay: float, nesterov: bool = False) -> GradientTransformation[TraceState]:
     """Momentum: an exponentially decaying sum of past gradients.
 
     ``v ← β v + g``; ``u = v``, or with Nesterov's look-ahead ``u = g + β v`` (the new ``v``).
@@ -225,8 +272,14 @@ def trace(decay: float, nesterov: bool = False) -> GradientTransformation:
     def init(params: PyTree) -> TraceState:
         return TraceState(tree.map(_zeros_like, params))
 
-    def update(grads: PyTree, state: Any, params: PyTree = None) -> tuple[PyTree, Any]:
-        v = tree.map(lambda g, v: _keep_dtype(v * beta + g, v), grads, state.trace)
+    def velocity(v: Array, g: Array) -> Array:
+        if v.shape != g.shape:
+            raise LeafMismatch
+        return _keep_dtype(v * beta + g, v)
+
+    def update(grads: G, state: TraceState, params: PyTree = None) -> tuple[G, TraceState]:
+        check_state("trace", state, TraceState)
+        v = _map_state("trace", velocity, state.trace, grads)
         u = tree.map(lambda g, v: g + v * beta, grads, v) if nesterov else v
         return u, TraceState(v)
 
@@ -240,7 +293,9 @@ class ScaleByRssState:
     sum_of_squares: PyTree
 
 
-def scale_by_rss(eps: float = 1e-7, initial_accumulator_value: float = 0.0) -> GradientTransformation:
+def scale_by_rss(
+    eps: float = 1e-7, initial_accumulator_value: float = 0.0
+) -> GradientTransformation[ScaleByRssState]:
     """AdaGrad's scaling by the root of the sum of squared gradients.
 
     ``h ← h + g²``; ``u = g / (√h + ε)`` (``h`` starts at ``initial_accumulator_value``;
@@ -264,8 +319,14 @@ def scale_by_rss(eps: float = 1e-7, initial_accumulator_value: float = 0.0) -> G
     def init(params: PyTree) -> ScaleByRssState:
         return ScaleByRssState(tree.map(lambda p: _zeros_like(p) + h0, params))
 
-    def update(grads: PyTree, state: Any, params: PyTree = None) -> tuple[PyTree, Any]:
-        h = tree.map(lambda g, h: _keep_dtype(h + _widen(g, h) ** 2, h), grads, state.sum_of_squares)
+    def accumulate(h: Array, g: Array) -> Array:
+        if h.shape != g.shape:
+            raise LeafMismatch
+        return _keep_dtype(h + _widen(g, h) ** 2, h)
+
+    def update(grads: G, state: ScaleByRssState, params: PyTree = None) -> tuple[G, ScaleByRssState]:
+        check_state("scale_by_rss", state, ScaleByRssState)
+        h = _map_state("scale_by_rss", accumulate, state.sum_of_squares, grads)
         u = tree.map(lambda g, h: _widen(g, h) / (array_module(h).sqrt(h) + epsilon), grads, h)
         return u, ScaleByRssState(h)
 
@@ -279,7 +340,7 @@ class ScaleByRmsState:
     nu: PyTree
 
 
-def scale_by_rms(decay: float = 0.99, eps: float = 1e-7) -> GradientTransformation:
+def scale_by_rms(decay: float = 0.99, eps: float = 1e-7) -> GradientTransformation[ScaleByRmsState]:
     """RMSprop's scaling by the root of a running mean of squared gradients.
 
     ``h ← ρ h + (1 − ρ) g²``; ``u = g / (√h + ε)`` with ``h`` starting at zero
@@ -303,8 +364,14 @@ def scale_by_rms(decay: float = 0.99, eps: float = 1e-7) -> GradientTransformati
     def init(params: PyTree) -> ScaleByRmsState:
         return ScaleByRmsState(tree.map(_zeros_like, params))
 
-    def update(grads: PyTree, state: Any, params: PyTree = None) -> tuple[PyTree, Any]:
-        h = tree.map(lambda g, h: _keep_dtype(h * rho + _widen(g, h) ** 2 * (1 - rho), h), grads, state.nu)
+    def average(h: Array, g: Array) -> Array:
+        if h.shape != g.shape:
+            raise LeafMismatch
+        return _keep_dtype(h * rho + _widen(g, h) ** 2 * (1 - rho), h)
+
+    def update(grads: G, state: ScaleByRmsState, params: PyTree = None) -> tuple[G, ScaleByRmsState]:
+        check_state("scale_by_rms", state, ScaleByRmsState)
+        h = _map_state("scale_by_rms", average, state.nu, grads)
         u = tree.map(lambda g, h: _widen(g, h) / (array_module(h).sqrt(h) + epsilon), grads, h)
         return u, ScaleByRmsState(h)
 
@@ -326,7 +393,9 @@ class ScaleByAdamState:
     nu: PyTree
 
 
-def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> GradientTransformation:
+def scale_by_adam(
+    b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
+) -> GradientTransformation[ScaleByAdamState]:
     """Adam's scaling by bias-corrected moment estimates (Kingma & Ba, 2015).
 
     At step ``t = 1, 2, …``, with ``m`` and ``v`` starting at zero::
@@ -356,13 +425,16 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
     def init(params: PyTree) -> ScaleByAdamState:
         return ScaleByAdamState(0, tree.map(_zeros_like, params), tree.map(_zeros_like, params))
 
-    def update(grads: PyTree, state: Any, params: PyTree = None) -> tuple[PyTree, Any]:
+    def update(grads: G, state: ScaleByAdamState, params: PyTree = None) -> tuple[G, ScaleByAdamState]:
+        check_state("scale_by_adam", state, ScaleByAdamState)
         count = _count(state.count) + 1
         c1, c2 = 1 - beta1**count, 1 - beta2**count
         # Each rule allocates one array and updates it in place (no temporaries: the
         # leaves are megabytes, so fewer passes and fresh pages is most of the cost).
 
-        def first_moment(g: Array, m: Array) -> Array:
+        def first_moment(m: Array, g: Array) -> Array:
+            if m.shape != g.shape:
+                raise LeafMismatch
             new: Array = m - g  # β₁m + (1 − β₁)g = β₁(m − g) + g
             new *= beta1
             new += g
@@ -385,7 +457,7 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
             xp.divide(m, u, out=u)
             return u
 
-        mu = tree.map(first_moment, grads, state.mu)
+        mu = _map_state("scale_by_adam", first_moment, state.mu, grads)
         nu = tree.map(second_moment, grads, state.nu)
 
         return tree.map(rule, mu, nu), ScaleByAdamState(count, mu, nu)
@@ -393,7 +465,7 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
     return GradientTransformation(init, update)
 
 
-def add_decayed_weights(weight_decay: float, mask: Mask | None = None) -> GradientTransformation:
+def add_decayed_weights(weight_decay: float, mask: Mask | None = None) -> GradientTransformation[EmptyState]:
     """Weight decay: add ``λ θ`` to the gradient, ``u = g + λ θ``.
 
     Placed before the learning rate (``chain(add_decayed_weights(λ), sgd(η))``) it is
@@ -419,20 +491,34 @@ def add_decayed_weights(weight_decay: float, mask: Mask | None = None) -> Gradie
     def init(params: PyTree) -> EmptyState:
         return EmptyState()
 
-    def update(grads: PyTree, state: Any, params: PyTree = None) -> tuple[PyTree, Any]:
+    def decay(p: Array, g: Array) -> Array:
+        if p.shape != g.shape:
+            raise LeafMismatch
+        decayed: Array = g + p * lam
+        return decayed
+
+    def update(grads: G, state: EmptyState, params: PyTree = None) -> tuple[G, EmptyState]:
+        check_state("add_decayed_weights", state, EmptyState)
         if params is None:
             raise ValueError(
                 "add_decayed_weights needs the params: call optimizer.update(grads, state, params)"
             )
-        if mask is None:
-            return tree.map(lambda g, p: g + p * lam, grads, params), state
-        m = mask(params) if callable(mask) else mask
-        return tree.map(lambda g, p, keep: g + p * lam if keep else g, grads, params, m), state
+        try:
+            if mask is None:
+                return tree.map(decay, params, grads), state
+            m = mask(params) if callable(mask) else mask
+            return tree.map(lambda p, g, keep: decay(p, g) if keep else g, params, grads, m), state
+        except StructureError as error:
+            raise structure_error("add_decayed_weights", error, ("params", "grads")) from None
+        except LeafMismatch:
+            raise mismatch_error(
+                "add_decayed_weights", params, grads, ("params", "grads"), "pass the grads of these params"
+            ) from None
 
     return GradientTransformation(init, update)
 
 
-def clip(max_delta: float) -> GradientTransformation:
+def clip(max_delta: float) -> GradientTransformation[EmptyState]:
     """Clip every element: ``u = clip(g, −δ, δ)``.
 
     Args:
@@ -450,13 +536,21 @@ def clip(max_delta: float) -> GradientTransformation:
     def init(params: PyTree) -> EmptyState:
         return EmptyState()
 
-    def update(grads: PyTree, state: Any, params: PyTree = None) -> tuple[PyTree, Any]:
+    def update(grads: G, state: EmptyState, params: PyTree = None) -> tuple[G, EmptyState]:
+        check_state("clip", state, EmptyState)
         return tree.map(lambda g: array_module(g).clip(g, -delta, delta), grads), state
 
     return GradientTransformation(init, update)
 
 
-def clip_by_global_norm(max_norm: float) -> GradientTransformation:
+def _squared_sum(g: Array) -> Array:
+    """``Σ g²`` in the accumulation dtype: float16 squares overflow above 256."""
+    wide = g.astype(accumulation_dtype(g.dtype), copy=False)
+    total: Array = (wide * wide).sum()
+    return total
+
+
+def clip_by_global_norm(max_norm: float) -> GradientTransformation[EmptyState]:
     """Rescale all gradients together so that their global norm is at most ``c``.
 
     ``‖g‖ = √(Σ_leaves Σ g²)``; ``u = g · c / max(‖g‖, c)``, i.e. unchanged when
@@ -477,12 +571,13 @@ def clip_by_global_norm(max_norm: float) -> GradientTransformation:
     def init(params: PyTree) -> EmptyState:
         return EmptyState()
 
-    def update(grads: PyTree, state: Any, params: PyTree = None) -> tuple[PyTree, Any]:
+    def update(grads: G, state: EmptyState, params: PyTree = None) -> tuple[G, EmptyState]:
+        check_state("clip_by_global_norm", state, EmptyState)
         leaves = tree.leaves(grads)
         if not leaves:
             return grads, state
         xp = array_module(leaves[0])
-        norm = xp.sqrt(sum((g * g).sum() for g in leaves))
+        norm = xp.sqrt(sum(_squared_sum(g) for g in leaves))
         factor = c / xp.maximum(norm, c)
         return tree.map(lambda g: (g * factor).astype(g.dtype, copy=False), grads), state
 
