@@ -15,8 +15,8 @@ from typing import Any, Callable, Protocol, TypeVar
 import numpy as np
 
 from fnn import tree
-from fnn.backend import array_module, to_numpy
-from fnn.errors import StateError
+from fnn.backend import array_module, check_plain_array, to_numpy
+from fnn.errors import DTypeError, StateError
 from fnn.layers.core import Layer
 from fnn.losses import Loss
 from fnn.random import Key
@@ -118,6 +118,9 @@ def numerical_grad(f: Callable[[PyTree], Any], params: PyTree, eps: float = 1e-4
         A tree like ``params`` with the derivatives (arrays of the same dtypes).
 
     Raises:
+        DTypeError: a leaf is not a float array (an integer leaf would take a step of
+            1 and give a wrong derivative), or is a ``numpy.matrix`` or masked array;
+            the message names the leaf by its path.
         ValueError: ``θ ± ε`` rounds back to ``θ`` in the leaf's dtype (raise ``eps`` or use float64).
 
     >>> import numpy as np
@@ -125,6 +128,7 @@ def numerical_grad(f: Callable[[PyTree], Any], params: PyTree, eps: float = 1e-4
     >>> g["x"].round(6)
     array([6., 8.])
     """
+    check_float_leaves("numerical_grad", params, "params")
     flat, struct = tree.flatten(params)
     work = [leaf.copy() for leaf in flat]
     grads = []
@@ -150,3 +154,20 @@ def numerical_grad(f: Callable[[PyTree], Any], params: PyTree, eps: float = 1e-4
             g[index] = (plus - minus) / (high - low)
         grads.append(g.astype(leaf.dtype))
     return tree.map(lambda like, g: array_module(like).asarray(g), params, tree.unflatten(struct, grads))
+
+
+def check_float_leaves(owner: str, values: PyTree, name: str) -> None:
+    """Raise :class:`DTypeError` unless every leaf of ``values`` is a plain float array.
+
+    Central differences need a float leaf: an integer one rounds ``θ ± ε`` to a step
+    of 1 (or 0). The message names the leaf as ``name`` followed by its path.
+    """
+    for path, leaf in zip(tree.paths(values), tree.leaves(values)):
+        check_plain_array(owner, leaf, name + path)
+        kind = getattr(getattr(leaf, "dtype", None), "kind", None)
+        if kind != "f":
+            got = getattr(leaf, "dtype", type(leaf).__name__)
+            raise DTypeError(
+                f"{owner}: `{name}{path}` must be a float array to be differentiated, got {got}; "
+                f"convert it with .astype('float64')"
+            )
