@@ -1,9 +1,9 @@
 """The course's activation functions as plain array functions, with their derivatives.
 
 Every function works on NumPy and CuPy arrays alike, of any shape including 0-d,
-and on Python and NumPy scalars (computed in float64); it keeps the input's dtype
-and never warns on overflow. The last-axis functions (softmax and its kin) take a
-scalar as a vector of one element. The ``*_grad`` functions give the vector-Jacobian
+and on Python and NumPy scalars (computed in float64); it keeps a float input's
+dtype and never warns on overflow. The last-axis functions (softmax and its kin)
+take a scalar as a vector of one element, and integer input as float64. The ``*_grad`` functions give the vector-Jacobian
 product ``dx`` from ``dy`` and what the forward pass keeps (``x`` or ``y``).
 
 >>> import numpy as np
@@ -121,6 +121,19 @@ def elu_grad(y: Array, dy: Array, alpha: float) -> Array:
     return dx
 
 
+def _float_array(x: Array) -> Array:
+    """``x`` as an array of a float dtype: integer and boolean input (and Python numbers) become float64.
+
+    The last-axis functions cast their result back to the input's dtype, which for
+    integers would truncate ``softmax([1, 2, 3])`` to zeros.
+    """
+    xp = array_module(x)
+    x = xp.asarray(x)
+    if x.dtype.kind != "f":
+        x = x.astype(xp.float64)
+    return x
+
+
 def _accumulated(x: Array) -> Array:
     """``x`` in its accumulation dtype (float16 → float32; others unchanged, no copy)."""
     up: Array = x.astype(accumulation_dtype(x.dtype), copy=False)
@@ -133,7 +146,7 @@ def logsumexp(x: Array) -> Array:
     float16 input is summed in float32; the result has ``x``'s dtype.
     """
     xp = array_module(x)
-    x = xp.asarray(x)
+    x = _float_array(x)
     z = _accumulated(x)
     m = z.max(axis=-1, keepdims=True)
     out: Array = m + xp.log(xp.exp(z - m).sum(axis=-1, keepdims=True))
@@ -146,7 +159,7 @@ def softmax(x: Array) -> Array:
     float16 input is exponentiated and summed in float32; the result has ``x``'s dtype.
     """
     xp = array_module(x)
-    x = xp.asarray(x)
+    x = _float_array(x)
     z = _accumulated(x)
     e: Array = xp.exp(z - z.max(axis=-1, keepdims=True))
     e /= e.sum(axis=-1, keepdims=True)
@@ -161,7 +174,7 @@ def softmax_grad(y: Array, dy: Array) -> Array:
 
 def log_softmax(x: Array) -> Array:
     """``yᵢ = xᵢ − log Σⱼ exp(xⱼ)`` over the last axis (max-subtracted; float16 summed in float32)."""
-    x = array_module(x).asarray(x)
+    x = _float_array(x)
     z = _accumulated(x)
     y: Array = (z - logsumexp(z)).astype(x.dtype, copy=False)
     return y

@@ -80,3 +80,16 @@ def test_sigmoid_of_scalars_in_both_tails() -> None:
     assert float(F.sigmoid(python_float)) == 0.0
     assert float(F.sigmoid(numpy_scalar)) == 1.0
     assert float(F.sigmoid(np.asarray(-20.0))) == pytest.approx(2.0611536181902037e-09, rel=1e-14)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "logsumexp"])
+def test_last_axis_functions_compute_integer_input_in_float64(name: str) -> None:
+    """Their result was cast back to the input's dtype: ``softmax([1, 2, 3])`` came out as zeros."""
+    f = CALLS[name]
+    xp = fnn.backend().xp
+    as_float = f(xp.asarray([[1.0, 2.0, 3.0], [0.0, 0.0, 1.0]]), None)
+    for dtype in ["int64", "int32", "uint8"]:
+        result = f(xp.asarray([[1, 2, 3], [0, 0, 1]], dtype=dtype), None)
+        assert result.dtype == np.float64
+        assert_allclose(result, as_float, rtol=1e-15)
+    assert_allclose(f(xp.asarray([True, False]), None), f(xp.asarray([1.0, 0.0]), None), rtol=1e-15)

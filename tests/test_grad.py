@@ -137,6 +137,22 @@ def test_numerical_grad_uses_the_step_it_takes() -> None:
         fnn.numerical_grad(lambda p: p.sum(), b.asarray([0.5], dtype="float16"))
 
 
+def test_numerical_grad_refuses_steps_that_give_no_derivative() -> None:
+    b = f64()
+    total = lambda p: float(sum(leaf.sum() for leaf in fnn.tree.leaves(p)))
+    params = {"w": b.asarray([1.0, 2.0]), "b": b.asarray([[0.5, 0.5], [0.5, 0.5]], dtype="float16")}
+    with pytest.raises(ValueError, match=r"`params\['b'\]\[0, 0\]`: 0.5 ± 0.0001 rounds to 0.5 in float16"):
+        fnn.numerical_grad(total, params)
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=rf"`params\['w'\]\[1\]` is {bad}; central differences need finite"):
+            fnn.numerical_grad(total, {"w": b.asarray([1.0, bad])})
+    with pytest.raises(ValueError, match=r"`params\[0\]`: 65504.0 ± 100.0 overflows float16; use float64"):
+        fnn.numerical_grad(total, b.asarray([65504.0], dtype="float16"), eps=100.0)
+    for eps in (float("nan"), 0.0, -1e-4):
+        with pytest.raises(ValueError, match=rf"numerical_grad: `eps` must be positive and finite, got {eps}"):
+            fnn.numerical_grad(total, params, eps=eps)
+
+
 ELEMENTWISE = [fnn.sigmoid, fnn.tanh, fnn.identity, fnn.ELU(0.5)]
 NORMALIZING = [fnn.softmax, fnn.log_softmax]
 
