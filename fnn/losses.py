@@ -151,6 +151,8 @@ class Loss(abc.ABC):
                 hint = "; integer labels must have an integer dtype"
             elif self.accepts_labels and t.shape == y.shape[:1] + (1,):
                 hint = "; labels go in a 1-D array: t.reshape(-1)"
+            elif t.dtype.kind in "iu" and t.shape == y.shape[:1] and y.ndim == 2:
+                hint = f"; for class labels, one-hot encode them (fnn.datasets.one_hot(t, {y.shape[1]}))"
             raise ShapeError(
                 f"{self!r}: targets of shape {tuple(t.shape)} do not match "
                 f"predictions of shape {tuple(y.shape)}{hint}"

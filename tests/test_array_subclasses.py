@@ -124,3 +124,17 @@ def test_numerical_grad_and_check_grads_refuse_them() -> None:
         fnn.check_grads(layer, fnn.DenseParams(masked(params.w), params.b), w)
     with pytest.raises(fnn.DTypeError, match=r"check_grads: `y` is a numpy\.matrix"):
         fnn.check_grads(fnn.losses.mse, matrix(w), w)
+
+
+def test_a_memory_mapped_input_is_accepted(tmp_path: Any) -> None:
+    """``np.memmap`` (``np.load(..., mmap_mode="r")``) computes like a plain array, so it passes."""
+    model = fnn.sequential(fnn.Dense(3), fnn.relu, fnn.Dense(2))
+    b = fnn.backend("numpy", "float32")
+    params = model.init(fnn.random.key(0), (4,), b)
+    x = np.asarray(fnn.random.normal(fnn.random.key(1), (5, 4), b))
+    np.save(tmp_path / "x.npy", x)
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    assert isinstance(mapped, np.memmap)
+    np.testing.assert_array_equal(model.apply(params, mapped), model.apply(params, x))
+    loss = fnn.losses.mse
+    assert float(loss(mapped, x)) == 0.0

@@ -301,3 +301,13 @@ def test_softmax_cross_entropy_gradient_for_targets_not_summing_to_one(n: int, k
     rng = np.random.default_rng(seed)
     z, t = on_backend(real(rng, (n, k))), on_backend(scale * rng.random((n, k)))
     fnn.check_grads(fnn.losses.softmax_cross_entropy, z, t, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("loss", [case[0] for case in LOSSES[:6]], ids=ids[:6])
+def test_class_labels_given_to_an_element_averaging_loss_get_a_hint(loss: Loss) -> None:
+    with pytest.raises(
+        fnn.ShapeError,
+        match=rf"targets of shape \(4,\) do not match predictions of shape \(4, 3\); for class labels, "
+        rf"one-hot encode them \(fnn\.datasets\.one_hot\(t, 3\)\)",
+    ):
+        loss(f64().zeros((4, 3)) + 0.5, labels([0, 1, 2, 1]))
