@@ -144,21 +144,27 @@ class Loss(abc.ABC):
         if self.accepts_labels and t.dtype.kind in "iu" and t.ndim == 1 and y.ndim == 2:
             return one_hot_like(self, y, t)
         if t.shape != y.shape:
-            hint = ""
-            if t.ndim == 1 and y.ndim == 2 and y.shape[1] == 1:
-                hint = "; reshape the targets with t.reshape(-1, 1)"
-            elif self.accepts_labels and t.ndim == 1:
-                hint = "; integer labels must have an integer dtype"
-            elif self.accepts_labels and t.shape == y.shape[:1] + (1,):
-                hint = "; labels go in a 1-D array: t.reshape(-1)"
-            elif t.dtype.kind in "iu" and t.shape == y.shape[:1] and y.ndim == 2:
-                hint = f"; for class labels, one-hot encode them (fnn.datasets.one_hot(t, {y.shape[1]}))"
             raise ShapeError(
                 f"{self!r}: targets of shape {tuple(t.shape)} do not match "
-                f"predictions of shape {tuple(y.shape)}{hint}"
+                f"predictions of shape {tuple(y.shape)}{self._shape_hint(y, t)}"
             )
         result: Array = t.astype(y.dtype, copy=False)
         return result
+
+    def _shape_hint(self, y: Array, t: Array) -> str:
+        """The likely fix when ``t``'s shape does not match ``y``'s (nothing broadcasts)."""
+        batch, rest = y.shape[:1], y.shape[1:]
+        if t.ndim == 1 and y.ndim == 2 and y.shape[1] == 1:
+            return "; reshape the targets with t.reshape(-1, 1)"
+        if t.dtype.kind == "f" and t.shape == rest and y.ndim > 1:
+            return "; that is one target row: give one per sample, since targets do not broadcast"
+        if self.accepts_labels and t.ndim == 1:
+            return "; integer labels must have an integer dtype"
+        if self.accepts_labels and t.shape == batch + (1,):
+            return "; labels go in a 1-D array: t.reshape(-1)"
+        if t.dtype.kind in "iu" and t.shape == batch and y.ndim == 2:
+            return f"; for class labels, one-hot encode them (fnn.datasets.one_hot(t, {y.shape[1]}))"
+        return ""
 
     def __repr__(self) -> str:
         return type(self).__name__.lower()

@@ -289,6 +289,8 @@ def test_labels_in_the_wrong_layout_are_refused(loss: Loss) -> None:
         loss(y, labels([0, 1, 2]))  # (C,): a one-hot row without its batch axis
     with pytest.raises(fnn.ShapeError, match=r"targets of shape \(1, 3\) do not match predictions of shape \(4, 3\)"):
         loss(y, f64().asarray([[0.0, 1.0, 0.0]]))  # would broadcast to every row
+    with pytest.raises(fnn.ShapeError, match=r"targets of shape \(3,\) do not match .*that is one target row: give one per"):
+        loss(y, f64().asarray([0.0, 1.0, 0.0]))
     with pytest.raises(fnn.DTypeError, match=rf"{loss!r}: expected real-valued targets, got complex128"):
         loss(y, fnn.backend().xp.ones((4, 3), dtype="complex128"))
 
