@@ -154,8 +154,11 @@ def numerical_grad(f: Callable[[PyTree], Any], params: PyTree, eps: float = 1e-4
 
 
 def _steps(element: str, original: float, eps: float, dtype: Any) -> tuple[float, float]:
-    """``θ ± ε`` rounded to ``dtype`` on the host: the same IEEE rounding as the device's,
-    without reading the written element back. Raises unless they differ."""
+    """``(θ + ε, θ − ε)`` rounded to ``dtype``, refused unless both are finite and differ.
+
+    The rounding is done on the host: the same IEEE rounding as the device's, without
+    reading the written element back. ``element`` names ``θ`` in the messages.
+    """
     if not math.isfinite(original):
         raise ValueError(f"numerical_grad: `{element}` is {original}; central differences need finite values")
     with np.errstate(over="ignore"):  # θ ± ε overflowing to ±inf is caught just below

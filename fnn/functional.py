@@ -3,8 +3,9 @@
 Every function works on NumPy and CuPy arrays alike, of any shape including 0-d,
 and on Python and NumPy scalars (computed in float64); it keeps a float input's
 dtype and never warns on overflow. The last-axis functions (softmax and its kin)
-take a scalar as a vector of one element, and integer input as float64. The ``*_grad`` functions give the vector-Jacobian
-product ``dx`` from ``dy`` and what the forward pass keeps (``x`` or ``y``).
+take a scalar as a vector of one element, and integer input as float64. The
+``*_grad`` functions give the vector-Jacobian product ``dx`` from ``dy`` and what
+the forward pass keeps (``x`` or ``y``).
 
 >>> import numpy as np
 >>> softmax(np.array([0.3, 2.9, 4.0])).round(8)

@@ -69,8 +69,8 @@ def check_grads(
             ``key`` are given with a loss target (they only apply to layers).
         ValueError: only one of ``loss`` and ``t`` is given; ``eps`` is not positive and finite,
             ``rtol`` or ``atol`` negative or not finite, or ``directions`` below 1.
-        DTypeError: an input leaf is not a float array, or is a ``numpy.matrix`` or masked
-            array (raised by :func:`fnn.numerical_grad` and the layers).
+        DTypeError: a leaf of ``params``, ``x`` or ``y`` is not a float array, or is a
+            ``numpy.matrix`` or masked array; the message names the leaf by its path.
     """
     _check_settings(eps, rtol, atol, directions)
     if isinstance(target, Loss):
@@ -206,6 +206,7 @@ def _worst_element(
 
 
 def _non_finite_cause(hand: float, numerical: float) -> str:
+    """Which side is not finite: a finite numerical value puts the blame on the hand-derived one."""
     if np.isfinite(numerical):
         return "the hand-derived gradient is not finite"
     return "the forward pass is not finite near this point"

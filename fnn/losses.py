@@ -361,7 +361,7 @@ class CategoricalCrossEntropy(Loss):
 class SoftmaxCrossEntropy(Loss):
     """Softmax followed by cross entropy, on logits ``z`` of shape ``(N, K)``: the book's SoftmaxWithLoss.
 
-    ``ℓ = (1/N) Σₙ [log Σₖ e^{zₙₖ} − Σₖ tₙₖ zₙₖ]`` (max-subtracted, so no overflow);
+    ``ℓ = (1/N) Σₙ Σₖ tₙₖ (log Σⱼ e^{zₙⱼ} − zₙₖ)`` (max-subtracted, so no overflow);
     ``t`` is one-hot (or soft) or integer labels. A 1-D ``z`` of shape ``(K,)`` is one
     sample (``N = 1``), as in the book.
 
