@@ -394,12 +394,13 @@ class SoftmaxCrossEntropy(Loss):
             value, p = poison_bad_labels(labels, classes, value, p)  # CuPy wraps bad indices
         else:
             n = y.shape[0]
+            one_hot = self.targets(y, labels)
             p = xp.exp(shifted)
             total = p.sum(axis=-1, keepdims=True)
-            p /= total
-            one_hot = self.targets(y, labels)
-            value = ((xp.log(total) - shifted) * one_hot).sum() / n
-            p *= one_hot.sum(axis=-1, keepdims=True)  # 1 for one-hot rows: the product is exact
+            weight = one_hot.sum(axis=-1, keepdims=True)  # Σₖ tₙₖ: 1 for one-hot rows
+            # Σₙ Σₖ tₙₖ (lseₙ − zₙₖ) as two sums of non-negative terms (targets ≥ 0): no cancellation.
+            value = ((xp.log(total) * weight).sum() - (shifted * one_hot).sum()) / n
+            p *= weight / total  # softmax(z)·Σₖ tₙₖ, with as many passes over (N, K) as before
             p -= one_hot
             p *= 1 / n
         if value.dtype != y.dtype:
