@@ -53,8 +53,8 @@ def test_numerical_grad_of_the_course_and_no_mutation() -> None:
 
 
 @attrs.frozen
-class WrongDense(fnn.Layer[fnn.DenseParams]):
-    """A dense layer whose weight gradient forgets to transpose: the bug check_grads must catch."""
+class DenseWrapper(fnn.Layer[fnn.DenseParams]):
+    """A dense layer as a user's own layer: the base of the deliberately broken ones below."""
 
     inner: fnn.Dense = fnn.Dense(3)
 
@@ -68,6 +68,14 @@ class WrongDense(fnn.Layer[fnn.DenseParams]):
 
     def forward(self, params: fnn.DenseParams, x: Array) -> tuple[Array, Any]:
         return self.inner.forward(params, x)
+
+    def grad(self, params: fnn.DenseParams, residuals: Any, dy: Array) -> tuple[fnn.DenseParams, Array]:
+        return self.inner.grad(params, residuals, dy)
+
+
+@attrs.frozen
+class WrongDense(DenseWrapper):
+    """A dense layer whose weight gradient forgets to transpose: the bug check_grads must catch."""
 
     def grad(self, params: fnn.DenseParams, residuals: Any, dy: Array) -> tuple[fnn.DenseParams, Array]:
         dparams, dx = self.inner.grad(params, residuals, dy)
@@ -228,21 +236,12 @@ def test_layers_pass_check_grads_over_shapes(make: Any, k: int, d: int, n: int, 
 
 
 @attrs.frozen
-class PoisonedDense(fnn.Layer[fnn.DenseParams]):
+class PoisonedDense(DenseWrapper):
     """A dense layer that puts ``value`` (NaN or an infinity) where ``where`` says: the
     first weight gradient (``"one"``), all of ``dx`` (``"dx"``) or the output (``"forward"``)."""
 
-    inner: fnn.Dense
-    where: str
-    value: float
-
-    def init(
-        self, key: fnn.random.Key, in_shape: Shape, backend: fnn.Backend | None = None
-    ) -> fnn.DenseParams:
-        return self.inner.init(key, in_shape, backend)
-
-    def out_shape(self, in_shape: Shape) -> Shape:
-        return self.inner.out_shape(in_shape)
+    where: str = "one"
+    value: float = float("nan")
 
     def forward(self, params: fnn.DenseParams, x: Array) -> tuple[Array, Any]:
         y, residuals = self.inner.forward(params, x)
