@@ -218,6 +218,34 @@ def to_numpy(x: Any) -> Array:
     return np.asarray(x)
 
 
+def check_plain_array(owner: object, x: object, name: str = "x") -> None:
+    """Raise :class:`DTypeError` if ``x`` is a ``numpy.matrix`` or a masked array.
+
+    Both are NumPy array subclasses that fnn cannot compute with correctly: on a
+    matrix ``*`` is a matrix product, not elementwise; a masked array's mask would
+    be silently ignored. Plain arrays, CuPy arrays and non-arrays pass (non-arrays
+    are the caller's to refuse). The message starts with ``owner`` (a layer, a
+    loss, a function name) and names the argument ``name``.
+
+    >>> check_plain_array("mse", np.ma.masked_array([1.0, 2.0], mask=[0, 1]), "t")
+    Traceback (most recent call last):
+    ...
+    fnn.errors.DTypeError: mse: `t` is a masked array, whose mask fnn would ignore; fill the masked ...
+    """
+    if type(x) is np.ndarray:
+        return
+    if isinstance(x, np.matrix):
+        raise DTypeError(
+            f"{owner}: `{name}` is a numpy.matrix, on which `*` is a matrix product; "
+            f"pass a plain array: np.asarray({name})"
+        )
+    if isinstance(x, np.ma.MaskedArray):
+        raise DTypeError(
+            f"{owner}: `{name}` is a masked array, whose mask fnn would ignore; fill the masked "
+            f"entries ({name}.filled(value)) or leave those samples out, and pass a plain array"
+        )
+
+
 def batch_sum(x: Array) -> Array:
     """The sum over the batch axis of a 2-D ``x``: ``Σₙ xₙⱼ``, such as a dense layer's bias gradient.
 

@@ -10,13 +10,14 @@ tape, no autodiff: every derivative was derived by hand and lives in its layer.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Protocol, TypeVar
 
 import numpy as np
 
 from fnn import tree
-from fnn.backend import array_module, to_numpy
-from fnn.errors import StateError
+from fnn.backend import array_module, check_plain_array, to_numpy
+from fnn.errors import DTypeError, StateError
 from fnn.layers.core import Layer
 from fnn.losses import Loss
 from fnn.random import Key
@@ -118,35 +119,73 @@ def numerical_grad(f: Callable[[PyTree], Any], params: PyTree, eps: float = 1e-4
         A tree like ``params`` with the derivatives (arrays of the same dtypes).
 
     Raises:
-        ValueError: ``θ ± ε`` rounds back to ``θ`` in the leaf's dtype (raise ``eps`` or use float64).
+        DTypeError: a leaf is not a float array (an integer leaf would take a step of
+            1 and give a wrong derivative), or is a ``numpy.matrix`` or masked array;
+            the message names the leaf by its path.
+        ValueError: ``eps`` is not positive and finite; an element is NaN or infinite; or
+            ``θ ± ε`` rounds back to ``θ`` (or overflows) in the leaf's dtype (raise ``eps``
+            or use float64). The message names the element by its path and index.
 
     >>> import numpy as np
     >>> g = numerical_grad(lambda p: (p["x"] ** 2).sum(), {"x": np.array([3.0, 4.0])})
     >>> g["x"].round(6)
     array([6., 8.])
     """
+    if not 0 < eps < math.inf:
+        raise ValueError(f"numerical_grad: `eps` must be positive and finite, got {eps!r}")
+    check_float_leaves("numerical_grad", params, "params")
     flat, struct = tree.flatten(params)
     work = [leaf.copy() for leaf in flat]
     grads = []
-    for leaf in work:
+    for path, leaf in zip(tree.paths(params), work):
         g = np.zeros(leaf.shape, dtype=np.float64)
         host = to_numpy(leaf)
         for index in np.ndindex(*leaf.shape):
             original = host[index].item()
-            # θ ± ε rounded to the leaf's dtype on the host: the same IEEE rounding as the
-            # device's, without reading the written element back.
-            high = np.asarray(original + eps, dtype=leaf.dtype).item()
-            low = np.asarray(original - eps, dtype=leaf.dtype).item()
+            high, low = _steps(f"params{path}[{', '.join(map(str, index))}]", original, eps, leaf.dtype)
             leaf[index] = high
             plus = float(f(tree.unflatten(struct, work)))
             leaf[index] = low
             minus = float(f(tree.unflatten(struct, work)))
             leaf[index] = original
-            if high == low:
-                raise ValueError(
-                    f"numerical_grad: {original} ± {eps} rounds to {original} in {leaf.dtype}; "
-                    "use a larger eps or float64"
-                )
             g[index] = (plus - minus) / (high - low)
         grads.append(g.astype(leaf.dtype))
     return tree.map(lambda like, g: array_module(like).asarray(g), params, tree.unflatten(struct, grads))
+
+
+def _steps(element: str, original: float, eps: float, dtype: Any) -> tuple[float, float]:
+    """``(θ + ε, θ − ε)`` rounded to ``dtype``, refused unless both are finite and differ.
+
+    The rounding is done on the host: the same IEEE rounding as the device's, without
+    reading the written element back. ``element`` names ``θ`` in the messages.
+    """
+    if not math.isfinite(original):
+        raise ValueError(f"numerical_grad: `{element}` is {original}; central differences need finite values")
+    with np.errstate(over="ignore"):  # θ ± ε overflowing to ±inf is caught just below
+        high = np.asarray(original + eps, dtype=dtype).item()
+        low = np.asarray(original - eps, dtype=dtype).item()
+    if high == low:
+        raise ValueError(
+            f"numerical_grad: `{element}`: {original} ± {eps} rounds to {original} in {dtype}; "
+            "use a larger eps or float64"
+        )
+    if not (math.isfinite(high) and math.isfinite(low)):
+        raise ValueError(f"numerical_grad: `{element}`: {original} ± {eps} overflows {dtype}; use float64")
+    return high, low
+
+
+def check_float_leaves(owner: str, values: PyTree, name: str) -> None:
+    """Raise :class:`DTypeError` unless every leaf of ``values`` is a plain float array.
+
+    Central differences need a float leaf: an integer one rounds ``θ ± ε`` to a step
+    of 1 (or 0). The message names the leaf as ``name`` followed by its path.
+    """
+    for path, leaf in zip(tree.paths(values), tree.leaves(values)):
+        check_plain_array(owner, leaf, name + path)
+        kind = getattr(getattr(leaf, "dtype", None), "kind", None)
+        if kind != "f":
+            got = getattr(leaf, "dtype", type(leaf).__name__)
+            raise DTypeError(
+                f"{owner}: `{name}{path}` must be a float array to be differentiated, got {got}; "
+                f"convert it with .astype('float64')"
+            )

@@ -1,8 +1,11 @@
 """The course's activation functions as plain array functions, with their derivatives.
 
-Every function works on NumPy and CuPy arrays alike, keeps the input's dtype and
-never warns on overflow. The ``*_grad`` functions give the vector-Jacobian
-product ``dx`` from ``dy`` and what the forward pass keeps (``x`` or ``y``).
+Every function works on NumPy and CuPy arrays alike, of any shape including 0-d,
+and on Python and NumPy scalars (computed in float64); it keeps a float input's
+dtype and never warns on overflow. The last-axis functions (softmax and its kin)
+take a scalar as a vector of one element, and integer input as float64. The
+``*_grad`` functions give the vector-Jacobian product ``dx`` from ``dy`` and what
+the forward pass keeps (``x`` or ``y``).
 
 >>> import numpy as np
 >>> softmax(np.array([0.3, 2.9, 4.0])).round(8)
@@ -44,6 +47,7 @@ def identity(x: Array) -> Array:
 
 def step(x: Array) -> Array:
     """The perceptron's step function: ``y = 1 if x > 0 else 0`` (in ``x``'s dtype)."""
+    x = array_module(x).asarray(x)
     return (x > 0).astype(x.dtype)
 
 
@@ -59,7 +63,8 @@ def sigmoid(x: Array) -> Array:
     with overflow_expected():
         e: Array = xp.exp(-x)
     e += 1
-    y: Array = xp.reciprocal(e, out=e)
+    # In place for arrays; a scalar input (0-d or a Python float) gives a NumPy scalar, which has no buffer.
+    y: Array = xp.reciprocal(e, out=e if e.ndim else None)
     return y
 
 
@@ -117,6 +122,19 @@ def elu_grad(y: Array, dy: Array, alpha: float) -> Array:
     return dx
 
 
+def _float_array(x: Array) -> Array:
+    """``x`` as an array of a float dtype: integer and boolean input (and Python numbers) become float64.
+
+    The last-axis functions cast their result back to the input's dtype, which for
+    integers would truncate ``softmax([1, 2, 3])`` to zeros.
+    """
+    xp = array_module(x)
+    x = xp.asarray(x)
+    if x.dtype.kind != "f":
+        x = x.astype(xp.float64)
+    return x
+
+
 def _accumulated(x: Array) -> Array:
     """``x`` in its accumulation dtype (float16 → float32; others unchanged, no copy)."""
     up: Array = x.astype(accumulation_dtype(x.dtype), copy=False)
@@ -129,6 +147,7 @@ def logsumexp(x: Array) -> Array:
     float16 input is summed in float32; the result has ``x``'s dtype.
     """
     xp = array_module(x)
+    x = _float_array(x)
     z = _accumulated(x)
     m = z.max(axis=-1, keepdims=True)
     out: Array = m + xp.log(xp.exp(z - m).sum(axis=-1, keepdims=True))
@@ -141,6 +160,7 @@ def softmax(x: Array) -> Array:
     float16 input is exponentiated and summed in float32; the result has ``x``'s dtype.
     """
     xp = array_module(x)
+    x = _float_array(x)
     z = _accumulated(x)
     e: Array = xp.exp(z - z.max(axis=-1, keepdims=True))
     e /= e.sum(axis=-1, keepdims=True)
@@ -149,12 +169,13 @@ def softmax(x: Array) -> Array:
 
 def softmax_grad(y: Array, dy: Array) -> Array:
     """``dx = y ⊙ (dy − Σⱼ dyⱼ yⱼ)``, from ``∂yᵢ/∂xⱼ = yᵢ(δᵢⱼ − yⱼ)``."""
-    dx: Array = y * (dy - (dy * y).sum(axis=-1, keepdims=True))
+    dx: Array = y * (dy - array_module(y).sum(dy * y, axis=-1, keepdims=True))
     return dx
 
 
 def log_softmax(x: Array) -> Array:
     """``yᵢ = xᵢ − log Σⱼ exp(xⱼ)`` over the last axis (max-subtracted; float16 summed in float32)."""
+    x = _float_array(x)
     z = _accumulated(x)
     y: Array = (z - logsumexp(z)).astype(x.dtype, copy=False)
     return y
@@ -163,5 +184,5 @@ def log_softmax(x: Array) -> Array:
 def log_softmax_grad(y: Array, dy: Array) -> Array:
     """``dx = dy − softmax(x) Σⱼ dyⱼ``, from ``∂yᵢ/∂xⱼ = δᵢⱼ − softmax(x)ⱼ``; ``softmax = eʸ``."""
     xp = array_module(y)
-    dx: Array = dy - xp.exp(y) * dy.sum(axis=-1, keepdims=True)
+    dx: Array = dy - xp.exp(y) * xp.sum(dy, axis=-1, keepdims=True)
     return dx

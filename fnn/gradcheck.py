@@ -12,12 +12,14 @@ Use it on your own layers exactly as fnn's tests use it on fnn's:
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import numpy as np
 
 from fnn import tree
 from fnn.backend import array_module, to_numpy
+from fnn.backprop import check_float_leaves, numerical_grad
 from fnn.errors import GradCheckError
 from fnn.layers.core import Layer
 from fnn.losses import Loss
@@ -60,14 +62,17 @@ def check_grads(
     ``(s(θ+εu) − s(θ−εu))/2ε``).
 
     Raises:
-        GradCheckError: the worst disagreement exceeds ``atol + rtol·|numerical|``;
+        GradCheckError: the worst disagreement exceeds ``atol + rtol·|numerical|``, or a
+            derivative (hand-derived or numerical) is NaN or infinite, which never passes;
             the message names the element (or direction), both values and the tolerance.
         TypeError: ``target`` is neither a layer nor a loss, or ``loss``/``t``/``state``/
             ``key`` are given with a loss target (they only apply to layers).
-        ValueError: only one of ``loss`` and ``t`` is given, or ``eps`` is not positive.
+        ValueError: only one of ``loss`` and ``t`` is given; ``eps`` is not positive and finite,
+            ``rtol`` or ``atol`` negative or not finite, or ``directions`` below 1.
+        DTypeError: a leaf of ``params``, ``x`` or ``y`` is not a float array, or is a
+            ``numpy.matrix`` or masked array; the message names the leaf by its path.
     """
-    if not eps > 0:
-        raise ValueError(f"check_grads: `eps` must be positive, got {eps!r}")
+    _check_settings(eps, rtol, atol, directions)
     if isinstance(target, Loss):
         extra = [n for n, v in (("loss", loss), ("t", t), ("state", state), ("key", key)) if v is not None]
         if extra:
@@ -75,6 +80,7 @@ def check_grads(
                 f"check_grads: {', '.join(f'`{n}`' for n in extra)} only apply to a layer target; "
                 f"for the loss {target!r}, call check_grads({target!r}, y, t)"
             )
+        check_float_leaves("check_grads", first, "y")
         y, labels = _float64(first), second
         scalar: Callable[[PyTree], float] = lambda v: float(target(v["y"], labels))
         analytic = {"y": target.grad(y, labels)}
@@ -82,6 +88,8 @@ def check_grads(
     elif isinstance(target, Layer):
         if (loss is None) != (t is None):
             raise ValueError("check_grads: give both `loss` and `t`, or neither (then s = Σ y ⊙ r)")
+        check_float_leaves("check_grads", first, "params")
+        check_float_leaves("check_grads", second, "x")
         point, scalar, analytic = _layer_problem(
             target, _float64(first), _float64(second), loss, t, state, key, seed
         )
@@ -91,6 +99,17 @@ def check_grads(
             "in a Layer subclass with forward and grad"
         )
     _compare(repr(target), scalar, point, analytic, eps, rtol, atol, directions, seed)
+
+
+def _check_settings(eps: float, rtol: float, atol: float, directions: int) -> None:
+    """Refuse settings under which a wrong gradient could pass (the comparisons fail on NaN)."""
+    if not 0 < eps < math.inf:
+        raise ValueError(f"check_grads: `eps` must be positive and finite, got {eps!r}")
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        if not 0 <= value < math.inf:
+            raise ValueError(f"check_grads: `{name}` must be non-negative and finite, got {value!r}")
+    if not (isinstance(directions, int) and directions >= 1):
+        raise ValueError(f"check_grads: `directions` must be a positive int, got {directions!r}")
 
 
 def _float64(values: PyTree) -> PyTree:
@@ -118,7 +137,7 @@ def _layer_problem(
     else:
         r = xp.asarray(np.random.default_rng(seed).standard_normal(y.shape))
         dy = r
-        objective = lambda out: float((out * r).sum())
+        objective = lambda out: _weighted_sum(out, r)
 
     def scalar(point: PyTree) -> float:
         out, _, _ = layer.forward_train(point["params"], _float64(state), point["x"], key)
@@ -126,6 +145,12 @@ def _layer_problem(
 
     dparams, dx = layer.grad(params, residuals, dy)
     return {"params": params, "x": x}, scalar, {"params": dparams, "x": dx}
+
+
+def _weighted_sum(y: Array, r: Array) -> float:
+    """``Σ y ⊙ r``; an infinite ``y`` gives ``inf`` or NaN without a warning (the check then fails)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return float((y * r).sum())
 
 
 def _compare(
@@ -152,8 +177,6 @@ def _compare(
             raise GradCheckError(f"{name}: gradient of {path} has shape {g.shape}, expected {leaf.shape}")
     total = sum(int(leaf.size) for leaf in leaves)
     if total <= FULL_JACOBIAN_LIMIT:
-        from fnn.backprop import numerical_grad
-
         numeric = [to_numpy(n) for n in tree.leaves(numerical_grad(scalar, point, eps))]
         _worst_element(name, names, grads, numeric, rtol, atol)
     else:
@@ -167,7 +190,10 @@ def _worst_element(
     for path, g, n in zip(names, grads, numeric):
         if g.size == 0:
             continue
-        excess = np.abs(g - n) - (atol + rtol * np.abs(n))
+        with np.errstate(invalid="ignore"):  # inf − inf: NaN, a failure like any non-finite value
+            excess = np.abs(g - n) - (atol + rtol * np.abs(n))
+        # A NaN or infinity in either gradient fails: it ranks above every finite excess.
+        excess[~np.isfinite(excess)] = np.inf
         i = np.unravel_index(int(np.argmax(excess)), g.shape)
         if excess[i] > worst[0]:
             worst = (float(excess[i]), path, tuple(int(k) for k in i), float(g[i]), float(n[i]))
@@ -175,9 +201,23 @@ def _worst_element(
         _, path, index, hand, numerical = worst
         raise GradCheckError(
             f"{name}: gradient wrong at {path}[{', '.join(map(str, index))}]: "
-            f"hand-derived {hand:.8g}, numerical {numerical:.8g} "
-            f"(difference {abs(hand - numerical):.3g} > tolerance {atol + rtol * abs(numerical):.3g})"
+            + _disagreement(hand, numerical, rtol, atol)
         )
+
+
+def _non_finite_cause(hand: float, numerical: float) -> str:
+    """Which side is not finite: a finite numerical value puts the blame on the hand-derived one."""
+    if np.isfinite(numerical):
+        return "the hand-derived gradient is not finite"
+    return "the forward pass is not finite near this point"
+
+
+def _disagreement(hand: float, numerical: float, rtol: float, atol: float) -> str:
+    """The two derivatives, and why they fail: their difference, or a value that is not finite."""
+    values = f"hand-derived {hand:.8g}, numerical {numerical:.8g}"
+    if not (np.isfinite(hand) and np.isfinite(numerical)):
+        return f"{values} (a NaN or infinity never passes: {_non_finite_cause(hand, numerical)})"
+    return f"{values} (difference {abs(hand - numerical):.3g} > tolerance {atol + rtol * abs(numerical):.3g})"
 
 
 def _directional(
@@ -201,10 +241,10 @@ def _directional(
         plus = scalar(tree.unflatten(struct, [leaf + eps * v for leaf, v in zip(leaves, on_device)]))
         minus = scalar(tree.unflatten(struct, [leaf - eps * v for leaf, v in zip(leaves, on_device)]))
         numeric = (plus - minus) / (2 * eps)
-        analytic = sum(float((g * v).sum()) for g, v in zip(grads, u))
-        if abs(analytic - numeric) > atol + rtol * abs(numeric):
+        with np.errstate(invalid="ignore", over="ignore"):  # a NaN or inf here fails below
+            analytic = sum(float((g * v).sum()) for g, v in zip(grads, u))
+        if not abs(analytic - numeric) <= atol + rtol * abs(numeric):  # `not <=`: NaN fails
             raise GradCheckError(
                 f"{name}: directional derivative {d} (random unit direction, seed {seed}) wrong: "
-                f"hand-derived {analytic:.8g}, numerical {numeric:.8g} "
-                f"(difference {abs(analytic - numeric):.3g} > tolerance {atol + rtol * abs(numeric):.3g})"
+                + _disagreement(analytic, numeric, rtol, atol)
             )

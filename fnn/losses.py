@@ -9,10 +9,24 @@ Reductions: the regression losses (``mse``, ``mae``, ``rmse``, ``huber``) and th
 binary cross entropies average over every element; the categorical ones sum over
 classes and average over the batch, as the book does.
 
+**1-D input is one sample** (the book's ``cross_entropy_error`` convention): the
+categorical losses take a 1-D ``y`` of ``K`` class scores as shape ``(1, K)``, with
+``t`` its target row ``(K,)`` or its label (a scalar); the value is that sample's
+loss and the gradient has ``y``'s shape. The element-averaging losses need no
+rule: their mean over all elements is the same whichever axis is the batch.
+``t`` must have ``y``'s shape exactly (nothing broadcasts), except integer labels.
+
+**No empty batches**: every loss refuses predictions with no elements
+(:class:`~fnn.errors.ShapeError`), since a mean over nothing is undefined. A
+``numpy.matrix`` or masked array as ``y`` or ``t`` is refused
+(:class:`~fnn.errors.DTypeError`): fnn would compute matrix products or ignore the mask.
+
 >>> import numpy as np
 >>> y = np.array([[0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0]])
 >>> t = np.array([2])
 >>> round(float(categorical_cross_entropy(y, t)), 6)
+0.510825
+>>> round(float(categorical_cross_entropy(y[0], 2)), 6)  # one sample, 1-D
 0.510825
 >>> float(mse(np.array([[1.0, 2.0]]), np.array([[0.0, 0.0]])))
 2.5
@@ -27,7 +41,7 @@ import attrs
 import numpy as np
 
 from fnn import functional as F
-from fnn.backend import accumulation_dtype, array_module, is_cupy_array
+from fnn.backend import accumulation_dtype, array_module, check_plain_array, is_cupy_array
 from fnn.errors import DataError, DTypeError, ShapeError
 from fnn.typing import Array
 
@@ -75,8 +89,22 @@ class Loss(abc.ABC):
         return self.value_and_grad(y, t)[1]
 
     def value_and_grad(self, y: Array, t: Array) -> tuple[Array, Array]:
-        """``(ℓ(y, t), ∂ℓ/∂y)`` in one pass; ``∂ℓ/∂y`` has ``y``'s dtype."""
+        """``(ℓ(y, t), ∂ℓ/∂y)`` in one pass; ``∂ℓ/∂y`` has ``y``'s shape and dtype.
+
+        Raises:
+            DTypeError: ``y`` is not a float array, or ``y`` or ``t`` is a
+                ``numpy.matrix`` or masked array.
+            ShapeError: ``y`` is empty (no mean exists), or ``t`` does not fit ``y``.
+        """
         self.check_predictions(y)
+        check_plain_array(self, t, "t")
+        if y.size == 0:
+            raise ShapeError(
+                f"{self!r}: predictions of shape {tuple(y.shape)} are empty, and a mean over no "
+                "elements is undefined; skip empty batches"
+            )
+        if self.accepts_labels and y.ndim < 2:
+            return self._one_sample(y, t)
         wide = accumulation_dtype(y.dtype)
         if wide == y.dtype:
             return self.compute(y, t)
@@ -87,8 +115,23 @@ class Loss(abc.ABC):
     def compute(self, y: Array, t: Array) -> tuple[Array, Array]:
         """``(ℓ(y, t), ∂ℓ/∂y)`` for float predictions ``y``, both in ``y``'s dtype."""
 
+    def _one_sample(self, y: Array, t: Array) -> tuple[Array, Array]:
+        """The book's convention for a categorical loss: a 1-D ``y`` of ``K`` classes is one sample.
+
+        ``t`` is then its target row (shape ``(K,)``) or its label (a scalar or shape ``(1,)``).
+        """
+        if y.ndim == 0:
+            raise ShapeError(
+                f"{self!r}: expected predictions of shape (N, K), or (K,) for one sample, got ()"
+            )
+        t = array_module(y).asarray(t)
+        one = t.reshape(1, -1) if t.shape == y.shape else t.reshape(-1)
+        value, grad = self.value_and_grad(y.reshape(1, -1), one)
+        return value, grad.reshape(y.shape)
+
     def check_predictions(self, y: Array) -> None:
-        """Raise :class:`DTypeError` unless ``y`` is an array of a float dtype."""
+        """Raise :class:`DTypeError` unless ``y`` is a plain array of a float dtype."""
+        check_plain_array(self, y, "y")
         if getattr(y, "dtype", None) is None or y.dtype.kind != "f":
             raise DTypeError(f"{self!r}: expected float predictions, got {getattr(y, 'dtype', type(y))}")
 
@@ -96,20 +139,32 @@ class Loss(abc.ABC):
         """``t`` checked against ``y`` and cast to ``y``'s dtype (labels become one-hot)."""
         xp = array_module(y)
         t = xp.asarray(t)
+        if t.dtype.kind not in "biuf":
+            raise DTypeError(f"{self!r}: expected real-valued targets, got {t.dtype}")
         if self.accepts_labels and t.dtype.kind in "iu" and t.ndim == 1 and y.ndim == 2:
             return one_hot_like(self, y, t)
         if t.shape != y.shape:
-            hint = ""
-            if t.ndim == 1 and y.ndim == 2 and y.shape[1] == 1:
-                hint = "; reshape the targets with t.reshape(-1, 1)"
-            elif self.accepts_labels and t.ndim == 1:
-                hint = "; integer labels must have an integer dtype"
             raise ShapeError(
                 f"{self!r}: targets of shape {tuple(t.shape)} do not match "
-                f"predictions of shape {tuple(y.shape)}{hint}"
+                f"predictions of shape {tuple(y.shape)}{self._shape_hint(y, t)}"
             )
         result: Array = t.astype(y.dtype, copy=False)
         return result
+
+    def _shape_hint(self, y: Array, t: Array) -> str:
+        """The likely fix when ``t``'s shape does not match ``y``'s (nothing broadcasts)."""
+        batch, rest = y.shape[:1], y.shape[1:]
+        if t.ndim == 1 and y.ndim == 2 and y.shape[1] == 1:
+            return "; reshape the targets with t.reshape(-1, 1)"
+        if t.dtype.kind == "f" and t.shape == rest and y.ndim > 1:
+            return "; that is one target row: give one per sample, since targets do not broadcast"
+        if self.accepts_labels and t.ndim == 1:
+            return "; integer labels must have an integer dtype"
+        if self.accepts_labels and t.shape == batch + (1,):
+            return "; labels go in a 1-D array: t.reshape(-1)"
+        if t.dtype.kind in "iu" and t.shape == batch and y.ndim == 2:
+            return f"; for class labels, one-hot encode them (fnn.datasets.one_hot(t, {y.shape[1]}))"
+        return ""
 
     def __repr__(self) -> str:
         return type(self).__name__.lower()
@@ -285,6 +340,7 @@ class CategoricalCrossEntropy(Loss):
     """Cross entropy on probabilities ``p = y`` of shape ``(N, K)`` (after a softmax).
 
     ``ℓ = −(1/N) Σₙ Σₖ tₙₖ log(pₙₖ + ε)``, ``ε = 1e-7``; ``t`` is one-hot or integer labels.
+    A 1-D ``y`` of shape ``(K,)`` is one sample (``N = 1``), as in the book.
 
     **Gradient**: ``∂ℓ/∂p = −t / (N (p + ε))``.
     """
@@ -305,11 +361,13 @@ class CategoricalCrossEntropy(Loss):
 class SoftmaxCrossEntropy(Loss):
     """Softmax followed by cross entropy, on logits ``z`` of shape ``(N, K)``: the book's SoftmaxWithLoss.
 
-    ``ℓ = (1/N) Σₙ [log Σₖ e^{zₙₖ} − Σₖ tₙₖ zₙₖ]`` (max-subtracted, so no overflow);
-    ``t`` is one-hot (or soft) or integer labels.
+    ``ℓ = (1/N) Σₙ Σₖ tₙₖ (log Σⱼ e^{zₙⱼ} − zₙₖ)`` (max-subtracted, so no overflow);
+    ``t`` is one-hot (or soft) or integer labels. A 1-D ``z`` of shape ``(K,)`` is one
+    sample (``N = 1``), as in the book.
 
-    **Gradient (fused)**: with ``y = softmax(z)`` and ``Σₖ tₙₖ = 1``,
-    ``∂ℓ/∂z = (y − t)/N``. This relies on each target row summing to one.
+    **Gradient (fused)**: with ``y = softmax(z)``, ``∂ℓ/∂z = (y Σₖ tₙₖ − t)/N``, which is
+    ``(y − t)/N`` for labels and one-hot rows (``Σₖ tₙₖ = 1``); soft targets whose rows
+    do not sum to one get the general form.
     """
 
     accepts_labels = True
@@ -336,11 +394,13 @@ class SoftmaxCrossEntropy(Loss):
             value, p = poison_bad_labels(labels, classes, value, p)  # CuPy wraps bad indices
         else:
             n = y.shape[0]
+            one_hot = self.targets(y, labels)
             p = xp.exp(shifted)
             total = p.sum(axis=-1, keepdims=True)
-            p /= total
-            one_hot = self.targets(y, labels)
-            value = ((xp.log(total) - shifted) * one_hot).sum() / n
+            weight = one_hot.sum(axis=-1, keepdims=True)  # Σₖ tₙₖ: 1 for one-hot rows
+            # Σₙ Σₖ tₙₖ (lseₙ − zₙₖ) as two sums of non-negative terms (targets ≥ 0): no cancellation.
+            value = ((xp.log(total) * weight).sum() - (shifted * one_hot).sum()) / n
+            p *= weight / total  # softmax(z)·Σₖ tₙₖ, with as many passes over (N, K) as before
             p -= one_hot
             p *= 1 / n
         if value.dtype != y.dtype:

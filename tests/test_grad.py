@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
 import attrs
@@ -51,8 +53,8 @@ def test_numerical_grad_of_the_course_and_no_mutation() -> None:
 
 
 @attrs.frozen
-class WrongDense(fnn.Layer[fnn.DenseParams]):
-    """A dense layer whose weight gradient forgets to transpose: the bug check_grads must catch."""
+class DenseWrapper(fnn.Layer[fnn.DenseParams]):
+    """A dense layer as a user's own layer: the base of the deliberately broken ones below."""
 
     inner: fnn.Dense = fnn.Dense(3)
 
@@ -66,6 +68,14 @@ class WrongDense(fnn.Layer[fnn.DenseParams]):
 
     def forward(self, params: fnn.DenseParams, x: Array) -> tuple[Array, Any]:
         return self.inner.forward(params, x)
+
+    def grad(self, params: fnn.DenseParams, residuals: Any, dy: Array) -> tuple[fnn.DenseParams, Array]:
+        return self.inner.grad(params, residuals, dy)
+
+
+@attrs.frozen
+class WrongDense(DenseWrapper):
+    """A dense layer whose weight gradient forgets to transpose: the bug check_grads must catch."""
 
     def grad(self, params: fnn.DenseParams, residuals: Any, dy: Array) -> tuple[fnn.DenseParams, Array]:
         dparams, dx = self.inner.grad(params, residuals, dy)
@@ -116,7 +126,7 @@ def test_check_grads_misuse() -> None:
         fnn.check_grads(fnn.functional.relu, None, y)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"`loss`, `t` only apply to a layer target; for the loss mse"):
         fnn.check_grads(fnn.losses.mse, y, t, loss=fnn.losses.mse, t=t)
-    with pytest.raises(ValueError, match=r"`eps` must be positive, got 0"):
+    with pytest.raises(ValueError, match=r"`eps` must be positive and finite, got 0"):
         fnn.check_grads(fnn.losses.mse, y, t, eps=0)
 
 
@@ -133,6 +143,22 @@ def test_numerical_grad_uses_the_step_it_takes() -> None:
         ValueError, match=r"0.5 ± 0.0001 rounds to 0.5 in float16; use a larger eps or float64"
     ):
         fnn.numerical_grad(lambda p: p.sum(), b.asarray([0.5], dtype="float16"))
+
+
+def test_numerical_grad_refuses_steps_that_give_no_derivative() -> None:
+    b = f64()
+    total = lambda p: float(sum(leaf.sum() for leaf in fnn.tree.leaves(p)))
+    params = {"w": b.asarray([1.0, 2.0]), "b": b.asarray([[0.5, 0.5], [0.5, 0.5]], dtype="float16")}
+    with pytest.raises(ValueError, match=r"`params\['b'\]\[0, 0\]`: 0.5 ± 0.0001 rounds to 0.5 in float16"):
+        fnn.numerical_grad(total, params)
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=rf"`params\['w'\]\[1\]` is {bad}; central differences need finite"):
+            fnn.numerical_grad(total, {"w": b.asarray([1.0, bad])})
+    with pytest.raises(ValueError, match=r"`params\[0\]`: 65504.0 ± 100.0 overflows float16; use float64"):
+        fnn.numerical_grad(total, b.asarray([65504.0], dtype="float16"), eps=100.0)
+    for eps in (float("nan"), 0.0, -1e-4):
+        with pytest.raises(ValueError, match=rf"numerical_grad: `eps` must be positive and finite, got {eps}"):
+            fnn.numerical_grad(total, params, eps=eps)
 
 
 ELEMENTWISE = [fnn.sigmoid, fnn.tanh, fnn.identity, fnn.ELU(0.5)]
@@ -207,3 +233,115 @@ def test_layers_pass_check_grads_over_shapes(make: Any, k: int, d: int, n: int, 
     x = fnn.random.normal(fnn.random.key(seed + 1), (n, d), b)
     x = x + 0.1 * b.xp.sign(x)  # PReLU's kink at zero stays out of reach of the differences
     fnn.check_grads(layer, params, x, rtol=1e-5, atol=1e-8)
+
+
+@attrs.frozen
+class PoisonedDense(DenseWrapper):
+    """A dense layer that puts ``value`` (NaN or an infinity) where ``where`` says: the
+    first weight gradient (``"one"``), all of ``dx`` (``"dx"``) or the output (``"forward"``)."""
+
+    where: str = "one"
+    value: float = float("nan")
+
+    def forward(self, params: fnn.DenseParams, x: Array) -> tuple[Array, Any]:
+        y, residuals = self.inner.forward(params, x)
+        return (y * self.value if self.where == "forward" else y), residuals
+
+    def grad(self, params: fnn.DenseParams, residuals: Any, dy: Array) -> tuple[fnn.DenseParams, Array]:
+        dparams, dx = self.inner.grad(params, residuals, dy)
+        if self.where == "one":
+            w = dparams.w.copy()
+            w[0, 0] = self.value
+            dparams = fnn.DenseParams(w, dparams.b)
+        elif self.where == "dx":
+            dx = dx * self.value
+        return dparams, dx
+
+
+NON_FINITE_CAUSE = {
+    "one": "the hand-derived gradient is not finite",
+    "dx": "the hand-derived gradient is not finite",
+    "forward": "the forward pass is not finite near this point",
+}
+
+
+@pytest.mark.parametrize("where", ["one", "dx", "forward"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+@pytest.mark.parametrize("mode", ["every element", "random directions"])
+@pytest.mark.parametrize("nested", [False, True])
+def test_check_grads_never_passes_nan_or_infinity(where: str, value: float, mode: str, nested: bool) -> None:
+    d, features = (2, 3) if mode == "every element" else (30, 40)  # 1,480 elements: directional
+
+    def wrap(layer: fnn.Layer[Any]) -> fnn.Layer[Any]:
+        return fnn.sequential(fnn.tanh, fnn.sequential(layer)) if nested else layer
+
+    model: fnn.Layer[Any] = wrap(PoisonedDense(fnn.Dense(features), where, value))
+    b = f64()
+    params = model.init(fnn.random.key(0), (d,), b)
+    x = fnn.random.normal(fnn.random.key(1), (4, d), b)
+    located = r"gradient wrong at \['(params|x)'\]" if mode == "every element" else "directional derivative 0"
+    cause = NON_FINITE_CAUSE[where]
+    if mode == "random directions" and where == "dx" and math.isinf(value):
+        cause = "(the hand-derived gradient|the forward pass) is not finite"  # ±inf summed: NaN
+    with pytest.raises(fnn.GradCheckError, match=rf"{located}.*a NaN or infinity never passes: {cause}"):
+        fnn.check_grads(model, params, x)
+    fnn.check_grads(wrap(fnn.Dense(features)), params, x)  # the same check passes without the poison
+
+
+class NaNGradientMSE(fnn.losses.MSE):
+    """Mean squared error whose gradient is NaN in one element."""
+
+    def compute(self, y: Array, t: Array) -> tuple[Array, Array]:
+        value, grad = super().compute(y, t)
+        grad[0, 0] = np.nan
+        return value, grad
+
+
+def test_check_grads_of_a_loss_never_passes_nan() -> None:
+    y, t = f64().asarray([[0.5, 1.0], [2.0, -1.0]]), f64().asarray([[0.0, 2.0], [1.0, 0.0]])
+    fnn.check_grads(fnn.losses.mse, y, t)
+    with pytest.raises(fnn.GradCheckError, match=r"gradient wrong at \['y'\]\[0, 0\]: hand-derived nan"):
+        fnn.check_grads(NaNGradientMSE(), y, t)
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"rtol": float("nan")}, "`rtol` must be non-negative and finite, got nan"),
+        ({"atol": float("inf")}, "`atol` must be non-negative and finite, got inf"),
+        ({"rtol": -1e-5}, "`rtol` must be non-negative and finite, got -1e-05"),
+        ({"eps": float("nan")}, "`eps` must be positive and finite, got nan"),
+        ({"eps": float("inf")}, "`eps` must be positive and finite, got inf"),
+        ({"directions": 0}, "`directions` must be a positive int, got 0"),
+    ],
+)
+def test_check_grads_refuses_settings_that_pass_anything(setting: dict[str, Any], message: str) -> None:
+    y, t = f64().asarray([[0.5, 1.0]]), f64().asarray([[0.0, 2.0]])
+    with pytest.raises(ValueError, match=rf"check_grads: {re.escape(message)}"):
+        fnn.check_grads(NaNGradientMSE(), y, t, **setting)
+
+
+def test_numerical_grad_refuses_leaves_that_are_not_float_arrays() -> None:
+    square = lambda p: float(sum((leaf**2).sum() for leaf in fnn.tree.leaves(p)))
+    b = f64()
+    with pytest.raises(
+        fnn.DTypeError,
+        match=r"numerical_grad: `params\['w'\]\[1\]` must be a float array to be differentiated, "
+        r"got int64; convert it with \.astype\('float64'\)",
+    ):
+        fnn.numerical_grad(square, {"w": [b.asarray([1.0]), b.asarray([3, 4], dtype="int64")]})
+    with pytest.raises(fnn.DTypeError, match=r"`params` must be a float array to be differentiated, got bool"):
+        fnn.numerical_grad(square, b.xp.asarray([True, False]))
+    with pytest.raises(fnn.DTypeError, match=r"`params\.b` must be a float array to be differentiated, got float"):
+        fnn.numerical_grad(square, fnn.DenseParams(b.asarray([1.0]), 2.0))  # type: ignore[arg-type]
+    assert_allclose(fnn.numerical_grad(square, b.asarray([3.0, 4.0])), [6.0, 8.0], rtol=1e-8)
+
+
+def test_check_grads_refuses_integer_inputs() -> None:
+    b = f64()
+    layer = fnn.Dense(2)
+    params = layer.init(fnn.random.key(0), (2,), b)
+    with pytest.raises(fnn.DTypeError, match=r"check_grads: `x` must be a float array to be differentiated, got int64"):
+        fnn.check_grads(layer, params, b.asarray([[1, 2]], dtype="int64"))
+    with pytest.raises(fnn.DTypeError, match=r"check_grads: `y` must be a float array to be differentiated, got int64"):
+        fnn.check_grads(fnn.losses.mse, b.asarray([[1, 2]], dtype="int64"), b.asarray([[1.0, 2.0]]))

@@ -7,7 +7,8 @@ moved to the backend under test (``FNN_BACKEND``) with :func:`on_backend` before
 from __future__ import annotations
 
 import math
-from typing import Callable
+import re
+from typing import Any, Callable
 
 import numpy as np
 import pytest
@@ -220,3 +221,95 @@ def test_bad_labels_and_predictions() -> None:
             loss(y, f64().asarray([0.0, 1.0, 2.0, 1.0]))
         with pytest.raises(fnn.DTypeError, match=rf"{loss!r}: expected float predictions, got int64"):
             loss(y.astype("int64"), labels([0, 1, 2, 1]))
+
+
+BOOK_Y = [0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0]  # the book's chapter 4 example, class 2
+
+
+@pytest.mark.parametrize("loss", [fnn.losses.categorical_cross_entropy, fnn.losses.softmax_cross_entropy])
+def test_a_one_dimensional_input_is_one_sample(loss: Loss) -> None:
+    b = f64()
+    y, one_hot = b.asarray(BOOK_Y), b.asarray(np.eye(10)[2])
+    as_label = labels([2])
+    python_int: Any = 2  # the book passes a plain label; the static type of `t` is Array
+    for t, batch_t in ((one_hot, one_hot[None]), (python_int, as_label), (as_label, as_label), (as_label[0], as_label)):
+        batch_value, batch_grad = loss.value_and_grad(y[None], batch_t)
+        value, grad = loss.value_and_grad(y, t)
+        assert float(value) == float(batch_value)
+        assert grad.shape == (10,)
+        assert_array_equal(grad, batch_grad[0])
+    if loss is fnn.losses.categorical_cross_entropy:
+        assert float(loss(y, one_hot)) == pytest.approx(0.510825457, rel=1e-9)  # the book's 0.510825...
+    p = b.asarray([0.2, 0.5, 0.3])  # away from 0, where the central difference would leave the domain
+    fnn.check_grads(loss, p, b.asarray([0.0, 1.0, 0.0]))
+    fnn.check_grads(loss, p, labels([1]))
+    with pytest.raises(fnn.ShapeError, match=rf"{loss!r}: 2 labels for 1 predictions"):
+        loss(y, labels([2, 3]))
+    with pytest.raises(fnn.ShapeError, match=r"integer labels must have an integer dtype"):
+        loss(y, b.asarray([2.0]))
+    with pytest.raises(fnn.ShapeError, match=rf"{loss!r}: expected predictions of shape \(N, K\), or \(K,\) for one"):
+        loss(b.asarray(0.5), labels([0])[0])
+
+
+@pytest.mark.parametrize(("loss", "make_y", "make_t", "reference"), LOSSES[:6], ids=ids[:6])
+def test_element_averaging_losses_give_one_value_for_any_batch_axis(
+    loss: Loss, make_y: Targets, make_t: Targets, reference: Callable[[Array, Array], float]
+) -> None:
+    rng = np.random.default_rng(3)
+    y_host, t_host = make_y(rng, (1, 5)), make_t(rng, (1, 5))
+    values = []
+    for shape in [(5,), (1, 5), (5, 1)]:
+        y, t = on_backend(y_host.reshape(shape)), on_backend(t_host.reshape(shape))
+        value, grad = loss.value_and_grad(y, t)
+        values.append(float(value))
+        assert grad.shape == shape
+        fnn.check_grads(loss, y, t, rtol=1e-5, atol=1e-8)
+    assert values[0] == pytest.approx(reference(y_host, t_host), rel=1e-12)
+    assert values[1] == values[0] and values[2] == values[0]
+
+
+@pytest.mark.parametrize("loss", [case[0] for case in LOSSES], ids=ids)
+@pytest.mark.parametrize("shape", [(0, 3), (0,), (2, 0)])
+def test_an_empty_batch_is_refused(loss: Loss, shape: tuple[int, ...]) -> None:
+    y = f64().zeros(shape)
+    t = labels([]) if loss.accepts_labels and shape == (0, 3) else f64().zeros(shape)
+    message = re.escape(f"{loss!r}: predictions of shape {shape} are empty") + ".*skip empty batches"
+    with pytest.raises(fnn.ShapeError, match=message):
+        loss(y, t)
+    with pytest.raises(fnn.ShapeError, match=message):
+        loss.value_and_grad(y, t)
+
+
+@pytest.mark.parametrize("loss", [fnn.losses.softmax_cross_entropy, fnn.losses.categorical_cross_entropy])
+def test_labels_in_the_wrong_layout_are_refused(loss: Loss) -> None:
+    y = f64().asarray(softmaxed(np.random.default_rng(0), (4, 3)))
+    with pytest.raises(fnn.ShapeError, match=r"targets of shape \(4, 1\).*labels go in a 1-D array: t\.reshape\(-1\)"):
+        loss(y, labels([0, 1, 2, 1]).reshape(4, 1))
+    with pytest.raises(fnn.ShapeError, match=r"3 labels for 4 predictions"):
+        loss(y, labels([0, 1, 2]))  # (C,): a one-hot row without its batch axis
+    with pytest.raises(fnn.ShapeError, match=r"targets of shape \(1, 3\) do not match predictions of shape \(4, 3\)"):
+        loss(y, f64().asarray([[0.0, 1.0, 0.0]]))  # would broadcast to every row
+    with pytest.raises(fnn.ShapeError, match=r"targets of shape \(3,\) do not match .*that is one target row: give one per"):
+        loss(y, f64().asarray([0.0, 1.0, 0.0]))
+    with pytest.raises(fnn.DTypeError, match=rf"{loss!r}: expected real-valued targets, got complex128"):
+        loss(y, fnn.backend().xp.ones((4, 3), dtype="complex128"))
+
+
+@settings(max_examples=15, deadline=None, derandomize=True)
+@given(n=st.integers(1, 4), k=st.integers(1, 5), seed=st.integers(0, 2**16), scale=st.floats(0.0, 3.0))
+def test_softmax_cross_entropy_gradient_for_targets_not_summing_to_one(n: int, k: int, seed: int, scale: float) -> None:
+    """Soft targets scaled by any factor (label smoothing gone wrong, weighted rows): the fused
+    gradient ``(y − t)/N`` would be wrong; the value and the gradient must still agree."""
+    rng = np.random.default_rng(seed)
+    z, t = on_backend(real(rng, (n, k))), on_backend(scale * rng.random((n, k)))
+    fnn.check_grads(fnn.losses.softmax_cross_entropy, z, t, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("loss", [case[0] for case in LOSSES[:6]], ids=ids[:6])
+def test_class_labels_given_to_an_element_averaging_loss_get_a_hint(loss: Loss) -> None:
+    with pytest.raises(
+        fnn.ShapeError,
+        match=rf"targets of shape \(4,\) do not match predictions of shape \(4, 3\); for class labels, "
+        rf"one-hot encode them \(fnn\.datasets\.one_hot\(t, 3\)\)",
+    ):
+        loss(f64().zeros((4, 3)) + 0.5, labels([0, 1, 2, 1]))

@@ -35,7 +35,7 @@ from __future__ import annotations
 import abc
 from typing import Any, ClassVar, Generic, TypeVar
 
-from fnn.backend import Backend, is_cupy_array
+from fnn.backend import Backend, check_plain_array, is_cupy_array
 from fnn.errors import BackendError, DTypeError, ShapeError
 from fnn.random import Key
 from fnn.typing import Array, Shape
@@ -113,8 +113,12 @@ class ParameterFreeLayer(Layer[None]):
 
 
 def check_float_input(layer: object, x: Array) -> None:
-    """Raise :class:`DTypeError` unless ``x`` is an array of a float dtype."""
+    """Raise :class:`DTypeError` unless ``x`` is a plain array of a float dtype.
+
+    Plain: not a ``numpy.matrix`` or masked array (see :func:`fnn.backend.check_plain_array`).
+    """
     kind = getattr(getattr(x, "dtype", None), "kind", None)
+    check_plain_array(layer, x)
     if kind != "f":
         got = getattr(x, "dtype", type(x).__name__)
         raise DTypeError(
@@ -123,19 +127,21 @@ def check_float_input(layer: object, x: Array) -> None:
 
 
 def check_dtype(layer: object, x: Array, like: Array) -> None:
-    """Raise unless ``x`` lives where the parameter ``like`` does and has its dtype.
+    """Raise unless ``x`` is a plain array living where the parameter ``like`` does, of its dtype.
 
     Raises:
         BackendError: one is a CuPy (GPU) array and the other a NumPy (host) array.
-        DTypeError: the dtypes differ.
+        DTypeError: the dtypes differ, or ``x`` is a ``numpy.matrix`` or masked array.
     """
-    if type(x) is not type(like) and is_cupy_array(x) != is_cupy_array(like):
-        where = {True: "a CuPy (GPU) array", False: "a NumPy (host) array"}
-        raise BackendError(
-            f"{layer!r}: the input is {where[is_cupy_array(x)]} but the parameters are "
-            f"{where[is_cupy_array(like)]}; move the input with backend.asarray(x) "
-            "(or fnn.to_numpy(x)) to where the parameters are"
-        )
+    if type(x) is not type(like):
+        check_plain_array(layer, x)
+        if is_cupy_array(x) != is_cupy_array(like):
+            where = {True: "a CuPy (GPU) array", False: "a NumPy (host) array"}
+            raise BackendError(
+                f"{layer!r}: the input is {where[is_cupy_array(x)]} but the parameters are "
+                f"{where[is_cupy_array(like)]}; move the input with backend.asarray(x) "
+                "(or fnn.to_numpy(x)) to where the parameters are"
+            )
     expected = like.dtype
     if x.dtype != expected:
         check_float_input(layer, x)
@@ -148,12 +154,14 @@ def check_dtype(layer: object, x: Array, like: Array) -> None:
 def check_ndim(layer: object, x: Array, expected: Shape, hint: str = "") -> None:
     """Raise :class:`ShapeError` unless ``x.shape == (N, *expected)``; ``-1`` matches any size.
 
-    Raises :class:`DTypeError` first when ``x`` is not an array at all (a list, say).
+    Raises :class:`DTypeError` first when ``x`` is not a plain array (a list, a
+    ``numpy.matrix``, a masked array).
     """
     if not hasattr(x, "ndim"):
         check_float_input(layer, x)
     ok = x.ndim == len(expected) + 1 and all(e == -1 or e == s for e, s in zip(expected, x.shape[1:]))
     if not ok:
+        check_plain_array(layer, x)
         pattern = ", ".join("?" if e == -1 else str(e) for e in expected)
         raise ShapeError(
             f"{layer!r}: expected input of shape (N, {pattern}), got {tuple(x.shape)}"
