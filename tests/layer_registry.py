@@ -40,6 +40,8 @@ CASES: list[LayerCase] = [
     # --- core: dense and activations (lead) ---
     LayerCase("dense", lambda: fnn.Dense(4), (3,)),
     LayerCase("dense_no_bias", lambda: fnn.Dense(2, use_bias=False), (5,)),
+    LayerCase("dense_over_time", lambda: fnn.Dense(4), (3, 5)),  # (N, T, D), the book's TimeAffine
+    LayerCase("dense_over_time_no_bias", lambda: fnn.Dense(2, use_bias=False), (4, 3)),
     LayerCase("identity", lambda: fnn.identity, (4,)),
     LayerCase("step", lambda: fnn.step, (4,), inputs="away_from_zero"),
     LayerCase("sigmoid", lambda: fnn.sigmoid, (5,)),
@@ -62,6 +64,11 @@ CASES: list[LayerCase] = [
         (3,),
     ),
     LayerCase("sequential_empty", lambda: fnn.sequential(), (3,)),
+    LayerCase(
+        "sequential_over_time",
+        lambda: fnn.sequential(fnn.Dense(5), fnn.tanh, fnn.LayerNorm(), fnn.Dense(3), fnn.softmax),
+        (4, 2),
+    ),
     # --- end of core cases ---
     # --- conv, pooling, reshape, normalization, dropout (issue 6) ---
     LayerCase("conv", lambda: fnn.Conv2D(3, 3), (2, 5, 5), batch=2),

@@ -21,6 +21,7 @@ from fnn import initializers, random
 from fnn.backend import Backend, array_module, as_strided, resolve
 from fnn.errors import ShapeError
 from fnn.layers.core import Layer, check_dtype, check_in_shape, check_ndim
+from fnn.layers.param_checks import check_params
 from fnn.typing import Array, Shape
 
 __all__ = ["Conv2D", "Conv2DParams"]  # the im2col helpers below are shared with pooling, not public
@@ -238,6 +239,11 @@ class Conv2D(Layer[Conv2DParams]):
         _, h, w = check_spatial(self, in_shape, self.kernel_size, self.padding)
         return (self.filters, *output_size((h, w), self.kernel_size, self.stride, self.padding))
 
+    def _check_params(self, params: Conv2DParams, channels: int = -1) -> None:
+        """Raise unless ``params`` are this layer's: ``w`` ``(F, C, kh, kw)`` and ``b`` ``(F,)`` (or ``None``)."""
+        bias = (self.filters,) if self.use_bias else None
+        check_params(self, params, Conv2DParams, w=(self.filters, channels, *self.kernel_size), b=bias)
+
     def _pad(self, params: Conv2DParams, x: Array) -> Array:
         """The validated input, zero-padded; for stride 1 C-contiguous with one spare bottom row.
 
@@ -245,6 +251,7 @@ class Conv2D(Layer[Conv2DParams]):
         needs C order within every image whatever the layout of ``x`` (Fortran order, as in a
         MATLAB-style stack ``raw.T[:, None]``, or negative strides).
         """
+        self._check_params(params)
         check_ndim(self, x, (params.w.shape[1], -1, -1))
         check_dtype(self, x, params.w)
         check_spatial(self, x.shape[1:], self.kernel_size, self.padding)
@@ -298,6 +305,7 @@ class Conv2D(Layer[Conv2DParams]):
         self, params: Conv2DParams, residuals: tuple[Array, Shape], dy: Array
     ) -> tuple[Conv2DParams, Array]:
         """``(dparams, dY)`` with ``dY`` the ``(N, F, OH·G)`` grid of ``dy`` (zero in unused columns)."""
+        self._check_params(params, channels=residuals[0].shape[1])
         xp = array_module(dy)
         n, f, oh, ow = dy.shape
         col, grid = self._col(residuals[0], (oh, ow))

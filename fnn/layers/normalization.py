@@ -20,6 +20,7 @@ from fnn import random
 from fnn.backend import Backend, accumulation_dtype, array_module, resolve
 from fnn.errors import ShapeError, StateError
 from fnn.layers.core import Layer, check_dtype, check_in_shape, check_ndim
+from fnn.layers.param_checks import check_leaf, check_params
 from fnn.typing import Array, Shape
 
 __all__ = ["BatchNorm", "BatchNormParams", "BatchNormState", "LayerNorm", "LayerNormParams"]
@@ -85,6 +86,18 @@ def _sum(x: Array, axes: Axes) -> Array:
     """``x`` summed over ``axes`` in the accumulation dtype, returned in ``x``'s dtype."""
     total: Array = x.sum(axis=axes, dtype=accumulation_dtype(x.dtype)).astype(x.dtype, copy=False)
     return total
+
+
+def _check_state(layer: object, state: BatchNormState, features: int) -> None:
+    """Raise unless the running statistics have shape ``(features,)`` (the state of this layer)."""
+    for name in ("mean", "var"):
+        leaf = getattr(state, name)
+        if tuple(getattr(leaf, "shape", ())) != (features,):
+            got = tuple(leaf.shape) if hasattr(leaf, "shape") else type(leaf).__name__
+            raise ShapeError(
+                f"{layer!r}: state.{name} has shape {got}, expected ({features},); "
+                "was this state made by init_state of another layer?"
+            )
 
 
 def _check_unit_interval(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -162,8 +175,14 @@ class BatchNorm(Layer[BatchNormParams]):
         self._size(in_shape)
         return tuple(in_shape)
 
+    def _check_params(self, params: BatchNormParams, features: int = -1) -> int:
+        """Raise unless ``params`` are a :class:`BatchNormParams` with ``γ, β`` of one shape ``(D,)``; return ``D``."""
+        check_params(self, params, BatchNormParams, gamma=(features,))
+        check_leaf(self, "beta", params.beta, params.gamma.shape)
+        return int(params.gamma.shape[0])
+
     def _axes(self, params: BatchNormParams, x: Array) -> tuple[Axes, Shape]:
-        d = params.gamma.shape[0]
+        d = self._check_params(params)
         expected = (d,) if x.ndim == 2 else (d, -1, -1)
         check_ndim(self, x, expected, "BatchNorm takes (N, D) or (N, C, H, W) input")
         check_dtype(self, x, params.gamma)
@@ -186,6 +205,7 @@ class BatchNorm(Layer[BatchNormParams]):
                 "model.init_state(in_shape)"
             )
         _, shape = self._axes(params, x)
+        _check_state(self, state, shape[0])
         scale = params.gamma / array_module(x).sqrt(state.var + self.eps)
         y = (x - state.mean.reshape(shape)) * scale.reshape(shape) + params.beta.reshape(shape)
         result: Array = y.astype(x.dtype, copy=False)
@@ -211,6 +231,7 @@ class BatchNorm(Layer[BatchNormParams]):
                 "value_grad_and_state / fit"
             )
         y, residuals, mean, var = self._train(params, x)
+        _check_state(self, state, mean.size)
         m = self.momentum
         new_state = BatchNormState(
             m * state.mean + (1 - m) * mean.reshape(-1), m * state.var + (1 - m) * var.reshape(-1)
@@ -221,6 +242,7 @@ class BatchNorm(Layer[BatchNormParams]):
         self, params: BatchNormParams, residuals: tuple[Array, Array], dy: Array
     ) -> tuple[BatchNormParams, Array]:
         x_hat, inv_std = residuals
+        self._check_params(params, features=x_hat.shape[1])
         axes: Axes = (0,) if dy.ndim == 2 else (0, 2, 3)
         shape = (-1,) if dy.ndim == 2 else (-1, 1, 1)
         dgamma = _sum(dy * x_hat, axes)
@@ -264,7 +286,14 @@ class LayerNorm(Layer[LayerNormParams]):
     def out_shape(self, in_shape: Shape) -> Shape:
         return check_in_shape(self, in_shape, max(len(in_shape), 1))
 
+    def _check_params(self, params: LayerNormParams, shape: Shape | None = None) -> None:
+        """Raise unless ``params`` are a :class:`LayerNormParams` with ``γ, β`` of one shape (``shape`` if given)."""
+        check_params(self, params, LayerNormParams)
+        check_leaf(self, "gamma", params.gamma, (-1,) * params.gamma.ndim if shape is None else shape)
+        check_leaf(self, "beta", params.beta, params.gamma.shape)
+
     def forward(self, params: LayerNormParams, x: Array) -> tuple[Array, tuple[Array, Array]]:
+        self._check_params(params)
         check_ndim(self, x, params.gamma.shape)
         check_dtype(self, x, params.gamma)
         x_hat, inv_std, _, _ = _normalize(x, tuple(range(1, x.ndim)), self.eps)
@@ -274,6 +303,7 @@ class LayerNorm(Layer[LayerNormParams]):
         self, params: LayerNormParams, residuals: tuple[Array, Array], dy: Array
     ) -> tuple[LayerNormParams, Array]:
         x_hat, inv_std = residuals
+        self._check_params(params, x_hat.shape[1:])
         dgamma = _sum(dy * x_hat, (0,))
         dbeta = _sum(dy, (0,))
         dx = _normalize_vjp(dy * params.gamma, x_hat, inv_std, tuple(range(1, dy.ndim)))
