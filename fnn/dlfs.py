@@ -121,7 +121,7 @@ def _take(weights: Mapping[str, Any], name: str, shape: tuple[int, ...] | None, 
 
 
 def _affine(weights: Mapping[str, Any], w: str, bias: str, rows: int, b: Backend) -> tuple[Array, Array]:
-    """An affine layer's ``(w, bias)``: ``bias`` of shape ``(F,)``, ``w`` of ``(rows, F)`` (``rows`` may be -1)."""
+    """An affine layer's ``(w, bias)``: ``bias`` ``(F,)`` and ``w`` ``(rows, F)`` (``rows`` may be -1)."""
     b_value = _take(weights, bias, (-1,), b)
     return _take(weights, w, (rows, b_value.shape[0]), b), b_value
 

@@ -240,7 +240,7 @@ class Conv2D(Layer[Conv2DParams]):
         return (self.filters, *output_size((h, w), self.kernel_size, self.stride, self.padding))
 
     def _check_params(self, params: Conv2DParams, channels: int = -1) -> None:
-        """Raise unless ``params`` are this layer's: ``w`` ``(F, C, kh, kw)`` and ``b`` ``(F,)`` (or ``None``)."""
+        """Raise unless ``params`` are this layer's: ``w`` ``(F, C, kh, kw)``, ``b`` ``(F,)`` or ``None``."""
         bias = (self.filters,) if self.use_bias else None
         check_params(self, params, Conv2DParams, w=(self.filters, channels, *self.kernel_size), b=bias)
 

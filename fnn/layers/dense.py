@@ -1,4 +1,4 @@
-"""Dense (affine) layers: the course's Affine node (and TimeAffine over sequences) and, without bias, its MatMul node."""
+"""Dense (affine) layers: the course's Affine (and TimeAffine) node and, without bias, its MatMul node."""
 
 from __future__ import annotations
 

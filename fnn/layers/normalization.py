@@ -176,7 +176,7 @@ class BatchNorm(Layer[BatchNormParams]):
         return tuple(in_shape)
 
     def _check_params(self, params: BatchNormParams, features: int = -1) -> int:
-        """Raise unless ``params`` are a :class:`BatchNormParams` with ``γ, β`` of one shape ``(D,)``; return ``D``."""
+        """Raise unless ``params`` are :class:`BatchNormParams` with ``γ, β`` both ``(D,)``; return ``D``."""
         check_params(self, params, BatchNormParams, gamma=(features,))
         check_leaf(self, "beta", params.beta, params.gamma.shape)
         return int(params.gamma.shape[0])
@@ -287,7 +287,7 @@ class LayerNorm(Layer[LayerNormParams]):
         return check_in_shape(self, in_shape, max(len(in_shape), 1))
 
     def _check_params(self, params: LayerNormParams, shape: Shape | None = None) -> None:
-        """Raise unless ``params`` are a :class:`LayerNormParams` with ``γ, β`` of one shape (``shape`` if given)."""
+        """Raise unless ``params`` are :class:`LayerNormParams`, ``γ, β`` one shape (``shape`` if given)."""
         check_params(self, params, LayerNormParams)
         check_leaf(self, "gamma", params.gamma, (-1,) * params.gamma.ndim if shape is None else shape)
         check_leaf(self, "beta", params.beta, params.gamma.shape)

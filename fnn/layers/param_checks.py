@@ -12,10 +12,10 @@ only for an error.
 >>> import fnn
 >>> layer = fnn.Dense(2)
 >>> wrong = fnn.Dense(3).init(fnn.random.key(0), (4,))
->>> check_params(layer, wrong, fnn.DenseParams, w=(-1, 2), b=(2,))
+>>> check_params(layer, wrong, fnn.DenseParams, w=(-1, 2), b=(2,))  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-fnn.errors.ShapeError: Dense(features=2): params.w has shape (4, 3), expected (4, 2); were these params made by init of another layer?
+fnn.errors.ShapeError: Dense(features=2): params.w has shape (4, 3), expected (4, 2); were these params ...
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def check_params(layer: object, params: object, cls: type, **leaves: Optional[Sh
 
 
 def check_leaf(layer: object, name: str, leaf: object, expected: Optional[Shape]) -> None:
-    """Raise unless ``params.<name>`` has shape ``expected`` (``-1`` matches any size), or is ``None`` when that is expected.
+    """Raise unless ``params.<name>`` has shape ``expected`` (``-1``: any size), or is ``None`` as expected.
 
     Raises:
         StructureError: ``leaf`` is ``None`` and ``expected`` is not, or the other way round.
