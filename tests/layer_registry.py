@@ -26,6 +26,9 @@ class LayerCase:
         inputs: ``"normal"`` draws N(0, 1); ``"away_from_zero"`` draws magnitudes in
             [0.2, 1.2] with random signs, dodging the kink at zero of ReLU-like layers.
         rtol: Relative tolerance of the float64 gradient check.
+        trains_on_empty_batch: Whether training on an empty batch (``N = 0``) gives an empty
+            output and zero gradients; if not (batch norm has no statistics to compute), it
+            must raise :class:`fnn.ShapeError` naming the layer.
     """
 
     name: str
@@ -34,6 +37,7 @@ class LayerCase:
     batch: int = 3
     inputs: Literal["normal", "away_from_zero", "positive"] = "normal"
     rtol: float = 1e-5
+    trains_on_empty_batch: bool = True
 
 
 CASES: list[LayerCase] = [
@@ -87,8 +91,14 @@ CASES: list[LayerCase] = [
     ),
     LayerCase("global_avg_pool", lambda: fnn.GlobalAvgPool2D(), (3, 4, 5), batch=2),
     LayerCase("flatten", lambda: fnn.Flatten(), (2, 3, 4), batch=2),
-    LayerCase("batch_norm_features", lambda: fnn.BatchNorm(), (4,), batch=5),
-    LayerCase("batch_norm_channels", lambda: fnn.BatchNorm(momentum=0.5), (3, 2, 3), batch=3),
+    LayerCase("batch_norm_features", lambda: fnn.BatchNorm(), (4,), batch=5, trains_on_empty_batch=False),
+    LayerCase(
+        "batch_norm_channels",
+        lambda: fnn.BatchNorm(momentum=0.5),
+        (3, 2, 3),
+        batch=3,
+        trains_on_empty_batch=False,
+    ),
     LayerCase("layer_norm", lambda: fnn.LayerNorm(), (5,)),
     LayerCase("layer_norm_images", lambda: fnn.LayerNorm(), (2, 3, 3), batch=2),
     LayerCase("dropout", lambda: fnn.Dropout(0.5), (4, 5)),
@@ -106,6 +116,7 @@ CASES: list[LayerCase] = [
         ),
         (2, 4, 4),
         batch=3,
+        trains_on_empty_batch=False,
     ),
     # --- end of issue 6 cases ---
 ]

@@ -127,6 +127,9 @@ class BatchNorm(Layer[BatchNormParams]):
     - :meth:`forward` ``(params, x)``: training-mode batch statistics, no state update.
     - :meth:`apply` ``(params, x)``: raises :class:`fnn.StateError` (inference needs state).
 
+    An empty batch (``N = 0``) has no statistics: training on one raises :class:`fnn.ShapeError`
+    (instead of writing NaN into the running statistics); inference returns an empty output.
+
     **Backward (VJP)** (training mode, batch statistics; see the module docstring):
     ``dβ = Σ dy``, ``dγ = Σ dy ⊙ x̂``, ``dx = (g − mean(g) − x̂ mean(g x̂))/σ`` with ``g = γ dy``.
 
@@ -213,6 +216,12 @@ class BatchNorm(Layer[BatchNormParams]):
 
     def _train(self, params: BatchNormParams, x: Array) -> tuple[Array, tuple[Array, Array], Array, Array]:
         axes, shape = self._axes(params, x)
+        if x.shape[0] == 0:
+            raise ShapeError(
+                f"{self!r}: training normalizes with the batch's mean and variance, but the batch is "
+                f"empty (input shape {tuple(x.shape)}); skip empty batches in training "
+                "(inference with apply_stateful handles them)"
+            )
         x_hat, inv_std, mean, var = _normalize(x, axes, self.eps)
         y = x_hat * params.gamma.reshape(shape) + params.beta.reshape(shape)
         return y, (x_hat, inv_std), mean, var
