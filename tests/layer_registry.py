@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable, Literal
 
 import attrs
+import numpy as np
 
 import fnn
 
@@ -38,6 +39,16 @@ class LayerCase:
     inputs: Literal["normal", "away_from_zero", "positive"] = "normal"
     rtol: float = 1e-5
     trains_on_empty_batch: bool = True
+
+    def draw(self, shape: tuple[int, ...], seed: int) -> Any:
+        """Host (NumPy float64) values of ``shape`` drawn as :attr:`inputs` says."""
+        rng = np.random.default_rng(seed)
+        z = rng.standard_normal(shape)
+        if self.inputs == "away_from_zero":
+            return np.sign(z) * (0.2 + rng.random(shape))
+        if self.inputs == "positive":
+            return 0.2 + rng.random(shape)
+        return z
 
 
 CASES: list[LayerCase] = [

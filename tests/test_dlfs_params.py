@@ -34,18 +34,20 @@ def test_well_shaped_weights_convert_and_run() -> None:
     assert dlfs.deep_convnet().apply(dlfs.deep_convnet_params(deep_weights()), x).shape == (2, 10)
 
 
-@pytest.mark.parametrize(
-    "name, match",
-    [
-        ("W2", r"^book weights: `W2` has shape \(100, 4320\), expected \(\?, 100\); it looks transposed: pass its \.T"),
-        ("W3", r"^book weights: `W3` has shape \(10, 100\), expected \(100, 10\); it looks transposed"),
-    ],
-)
-def test_simple_convnet_params_refuse_a_transposed_affine_weight(name: str, match: str) -> None:
-    weights = simple_weights()
+TRANSPOSED = [
+    (dlfs.simple_convnet_params, "W2", r"^book weights: `W2` has shape \(100, 4320\), expected \(\?, 100\); it looks transposed: pass its \.T"),
+    (dlfs.simple_convnet_params, "W3", r"^book weights: `W3` has shape \(10, 100\), expected \(100, 10\); it looks transposed"),
+    (dlfs.deep_convnet_params, "W7", r"^book weights: `W7` has shape \(50, 1024\), expected \(\?, 50\); it looks transposed"),
+    (dlfs.deep_convnet_params, "W8", r"^book weights: `W8` has shape \(10, 50\), expected \(50, 10\); it looks transposed"),
+]
+
+
+@pytest.mark.parametrize("convert, name, match", TRANSPOSED, ids=[name for _, name, _ in TRANSPOSED])
+def test_a_transposed_affine_weight_is_refused(convert: Any, name: str, match: str) -> None:
+    weights = simple_weights() if convert is dlfs.simple_convnet_params else deep_weights()
     weights[name] = weights[name].T
     with pytest.raises(fnn.ShapeError, match=match):
-        dlfs.simple_convnet_params(weights)
+        convert(weights)
 
 
 def test_simple_convnet_params_refuse_mismatched_biases_and_kernels() -> None:
@@ -61,17 +63,3 @@ def test_simple_convnet_params_refuse_mismatched_biases_and_kernels() -> None:
     weights["W1"] = np.zeros((30, 25))
     with pytest.raises(fnn.ShapeError, match=r"^book weights: `W1` has shape \(30, 25\), expected \(\?, \?, \?, \?\)$"):
         dlfs.simple_convnet_params(weights)
-
-
-@pytest.mark.parametrize(
-    "name, match",
-    [
-        ("W7", r"^book weights: `W7` has shape \(50, 1024\), expected \(\?, 50\); it looks transposed"),
-        ("W8", r"^book weights: `W8` has shape \(10, 50\), expected \(50, 10\); it looks transposed"),
-    ],
-)
-def test_deep_convnet_params_refuse_a_transposed_affine_weight(name: str, match: str) -> None:
-    weights = deep_weights()
-    weights[name] = weights[name].T
-    with pytest.raises(fnn.ShapeError, match=match):
-        dlfs.deep_convnet_params(weights)
