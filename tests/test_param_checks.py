@@ -72,12 +72,14 @@ WRONG: list[Case] = [
     (fnn.BatchNorm(), (3,), lambda p: fnn.BatchNormParams(f32().ones((3, 1)), p.beta), fnn.ShapeError, r"params\.gamma has shape \(3, 1\), expected \((\?|3),\)"),
     (fnn.LayerNorm(), (2, 3), lambda p: fnn.LayerNormParams(p.gamma, f32().zeros((3,))), fnn.ShapeError, r"^LayerNorm\(eps=1e-05\): params\.beta has shape \(3,\), expected \(2, 3\)"),
     (fnn.LayerNorm(), (2, 3), lambda p: [p.gamma, p.beta], fnn.StructureError, r"expected params of type LayerNormParams, got list"),
+    (fnn.LayerNorm(), (2, 3), lambda p: fnn.LayerNormParams(p.gamma.tolist(), p.beta), fnn.DTypeError, r"^LayerNorm\(eps=1e-05\): params\.gamma is a list, expected an array"),
+    (fnn.BatchNorm(), (3,), lambda p: fnn.BatchNormParams(p.gamma.tolist(), p.beta), fnn.DTypeError, r"^BatchNorm\(momentum=0\.9, eps=1e-05\): params\.gamma is a list, expected an array of shape \((\?|3),\)"),
     (fnn.PReLU(), (3,), lambda p: fnn.PReLUParams(f32().zeros((1, 3))), fnn.ShapeError, r"^PReLU\(init_alpha=0\.25\): params\.alpha has shape \(1, 3\), expected \(\?,\)"),
     (fnn.PReLU(), (3,), lambda p: p.alpha, fnn.StructureError, r"expected params of type PReLUParams, got ndarray"),
 ]
 
 
-@pytest.mark.parametrize("case", WRONG, ids=[f"{c[0]!r}:{c[4][-40:]}" for c in WRONG])
+@pytest.mark.parametrize("case", WRONG, ids=[f"{type(c[0]).__name__}-{i}" for i, c in enumerate(WRONG)])
 def test_wrong_params_raise_naming_layer_and_leaf_in_every_pass(case: Case) -> None:
     layer, in_shape, corrupt, error, message = case
     params = layer.init(fnn.random.key(0), in_shape, f32())

@@ -298,7 +298,8 @@ class LayerNorm(Layer[LayerNormParams]):
     def _check_params(self, params: LayerNormParams, shape: Shape | None = None) -> None:
         """Raise unless ``params`` are :class:`LayerNormParams`, ``γ, β`` one shape (``shape`` if given)."""
         check_params(self, params, LayerNormParams)
-        check_leaf(self, "gamma", params.gamma, (-1,) * params.gamma.ndim if shape is None else shape)
+        any_shape = (-1,) * getattr(params.gamma, "ndim", 0)
+        check_leaf(self, "gamma", params.gamma, any_shape if shape is None else shape)
         check_leaf(self, "beta", params.beta, params.gamma.shape)
 
     def forward(self, params: LayerNormParams, x: Array) -> tuple[Array, tuple[Array, Array]]:
