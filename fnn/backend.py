@@ -23,7 +23,7 @@ import attrs
 import numpy as np
 from numpy.typing import ArrayLike
 
-from fnn.errors import BackendError, DTypeError
+from fnn.errors import BackendError, DTypeError, ShapeError
 from fnn.typing import Array, DTypeLike, Shape
 
 BackendName = Literal["numpy", "cupy"]
@@ -272,12 +272,45 @@ def overflow_expected() -> contextlib.AbstractContextManager[object]:
     return np.errstate(over="ignore")
 
 
+def _byte_span(shape: Shape, strides: tuple[int, ...], itemsize: int) -> tuple[int, int]:
+    """``(low, high)``: the bytes an array of ``shape`` and ``strides`` spans, from its first element."""
+    low = sum((n - 1) * s for n, s in zip(shape, strides) if s < 0)
+    high = sum((n - 1) * s for n, s in zip(shape, strides) if s > 0)
+    return low, high + itemsize
+
+
 def as_strided(x: Array, shape: Shape, strides: tuple[int, ...]) -> Array:
     """A view of ``x`` with ``shape`` and byte ``strides``, no copy (NumPy's and CuPy's ``as_strided``).
 
-    The caller must keep the view inside ``x``'s memory; fnn uses it for
-    sliding windows, whose bounds follow from the window arithmetic.
+    The view starts at ``x``'s first element and must stay inside the bytes ``x``
+    itself spans, whatever ``x``'s layout (C or Fortran order, negative strides, a
+    slice). Window arithmetic that assumes a layout ``x`` does not have (C order for
+    a Fortran-ordered batch, say) would read or write past the buffer; that is
+    refused here instead of returning garbage or crashing. The check costs a few
+    integer operations per call.
+
+    Raises:
+        ShapeError: the requested view reaches outside ``x``.
+
+    >>> x = np.arange(6.0)
+    >>> as_strided(x, (2, 3), (8, 8))  # overlapping windows of width 3
+    array([[0., 1., 2.],
+           [1., 2., 3.]])
+    >>> as_strided(x, (3, 3), (16, 8))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    fnn.errors.ShapeError: as_strided: a view of shape (3, 3) and strides (16, 8) reaches bytes [0, 56) of ...
     """
+    if 0 not in shape:
+        itemsize = int(x.dtype.itemsize)
+        low, high = _byte_span(tuple(shape), tuple(strides), itemsize)
+        x_low, x_high = _byte_span(tuple(x.shape), tuple(x.strides), itemsize)
+        if low < x_low or high > x_high or x.size == 0:
+            raise ShapeError(
+                f"as_strided: a view of shape {tuple(shape)} and strides {tuple(strides)} reaches bytes "
+                f"[{low}, {high}) of an array of shape {tuple(x.shape)} and strides {tuple(x.strides)} "
+                f"that spans [{x_low}, {x_high})"
+            )
     view: Array = array_module(x).lib.stride_tricks.as_strided(x, shape=shape, strides=strides)
     return view
 

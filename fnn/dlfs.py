@@ -104,12 +104,26 @@ def deep_convnet(hidden: int = 50, classes: int = 10, dropout: float = BOOK_DROP
 
 
 def _take(weights: Mapping[str, Any], name: str, shape: tuple[int, ...] | None, b: Backend) -> Array:
+    """``weights[name]`` on ``b``, refused unless its shape is ``shape`` (``-1`` matches any size)."""
     if name not in weights:
         raise ShapeError(f"book weights: `{name}` is missing; got keys {sorted(weights)}")
     value = b.asarray(weights[name])
-    if shape is not None and tuple(value.shape) != shape:
-        raise ShapeError(f"book weights: `{name}` has shape {tuple(value.shape)}, expected {shape}")
+    got = tuple(value.shape)
+    if shape is not None and (len(got) != len(shape) or any(e not in (-1, s) for e, s in zip(shape, got))):
+        sizes = ["?" if e == -1 else str(e) for e in shape]
+        expected = "(" + ", ".join(sizes) + ("," if len(sizes) == 1 else "") + ")"
+        transposed = len(got) == 2 and len(shape) == 2 and all(e in (-1, s) for e, s in zip(shape, got[::-1]))
+        raise ShapeError(
+            f"book weights: `{name}` has shape {got}, expected {expected}"
+            + ("; it looks transposed: pass its .T (affine weights are (in, out))" if transposed else "")
+        )
     return value
+
+
+def _affine(weights: Mapping[str, Any], w: str, bias: str, rows: int, b: Backend) -> tuple[Array, Array]:
+    """An affine layer's ``(w, bias)``: ``bias`` ``(F,)`` and ``w`` ``(rows, F)`` (``rows`` may be -1)."""
+    b_value = _take(weights, bias, (-1,), b)
+    return _take(weights, w, (rows, b_value.shape[0]), b), b_value
 
 
 def simple_convnet_params(weights: Mapping[str, Any], backend: Backend | None = None) -> tuple[Any, ...]:
@@ -117,24 +131,26 @@ def simple_convnet_params(weights: Mapping[str, Any], backend: Backend | None = 
 
     Args:
         weights: The book's dict (``simple_convnet_params.pkl``): ``W1 (30, 1, 5, 5)``,
-            ``W2 (4320, 100)``, ``W3 (100, 10)`` and their biases.
+            ``W2 (4320, 100)``, ``W3 (100, 10)`` and their biases. Affine weights are
+            ``(in, out)``, checked against their biases and each other.
         backend: Where and in which dtype to put them (default: the default backend;
             ``fnn.backend(dtype="float64")`` keeps the book's float64).
 
     Raises:
-        ShapeError: a key is missing or an array has a shape the network cannot use.
+        ShapeError: a key is missing or an array has a shape the network cannot use (a
+            transposed affine weight, ``W2`` of shape ``(100, 4320)``, says so).
     """
     b = resolve(backend)
-    w1 = _take(weights, "W1", None, b)
-    f = w1.shape[0]
+    w1 = _take(weights, "W1", (-1, -1, -1, -1), b)
+    w2, b2 = _affine(weights, "W2", "b2", -1, b)
     return (
-        Conv2DParams(w1, _take(weights, "b1", (f,), b)),
+        Conv2DParams(w1, _take(weights, "b1", (w1.shape[0],), b)),
         None,
         None,
         None,
-        DenseParams(_take(weights, "W2", None, b), _take(weights, "b2", None, b)),
+        DenseParams(w2, b2),
         None,
-        DenseParams(_take(weights, "W3", None, b), _take(weights, "b3", None, b)),
+        DenseParams(*_affine(weights, "W3", "b3", w2.shape[1], b)),
     )
 
 
@@ -150,7 +166,8 @@ def deep_convnet_params(weights: Mapping[str, Any], backend: Backend | None = No
         backend: Where and in which dtype to put them.
 
     Raises:
-        ShapeError: a key is missing or an array has the wrong shape.
+        ShapeError: a key is missing or an array has the wrong shape (a transposed
+            affine weight, ``W8`` of shape ``(10, 50)``, says so).
     """
     b = resolve(backend)
     params: list[Any] = []
@@ -162,7 +179,7 @@ def deep_convnet_params(weights: Mapping[str, Any], backend: Backend | None = No
             params.append(None)
         in_channels = filters
     keep = 1 - BOOK_DROPOUT_RATIO
-    w7, b7 = _take(weights, "W7", None, b), _take(weights, "b7", None, b)
-    w8, b8 = _take(weights, "W8", None, b), _take(weights, "b8", None, b)
+    w7, b7 = _affine(weights, "W7", "b7", -1, b)
+    w8, b8 = _affine(weights, "W8", "b8", w7.shape[1], b)
     params += [None, DenseParams(w7, b7), None, None, DenseParams(w8 * (keep * keep), b8 * keep), None]
     return tuple(params)

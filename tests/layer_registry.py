@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable, Literal
 
 import attrs
+import numpy as np
 
 import fnn
 
@@ -26,6 +27,9 @@ class LayerCase:
         inputs: ``"normal"`` draws N(0, 1); ``"away_from_zero"`` draws magnitudes in
             [0.2, 1.2] with random signs, dodging the kink at zero of ReLU-like layers.
         rtol: Relative tolerance of the float64 gradient check.
+        trains_on_empty_batch: Whether training on an empty batch (``N = 0``) gives an empty
+            output and zero gradients; if not (batch norm has no statistics to compute), it
+            must raise :class:`fnn.ShapeError` naming the layer.
     """
 
     name: str
@@ -34,12 +38,25 @@ class LayerCase:
     batch: int = 3
     inputs: Literal["normal", "away_from_zero", "positive"] = "normal"
     rtol: float = 1e-5
+    trains_on_empty_batch: bool = True
+
+    def draw(self, shape: tuple[int, ...], seed: int) -> Any:
+        """Host (NumPy float64) values of ``shape`` drawn as :attr:`inputs` says."""
+        rng = np.random.default_rng(seed)
+        z = rng.standard_normal(shape)
+        if self.inputs == "away_from_zero":
+            return np.sign(z) * (0.2 + rng.random(shape))
+        if self.inputs == "positive":
+            return 0.2 + rng.random(shape)
+        return z
 
 
 CASES: list[LayerCase] = [
     # --- core: dense and activations (lead) ---
     LayerCase("dense", lambda: fnn.Dense(4), (3,)),
     LayerCase("dense_no_bias", lambda: fnn.Dense(2, use_bias=False), (5,)),
+    LayerCase("dense_over_time", lambda: fnn.Dense(4), (3, 5)),  # (N, T, D), the book's TimeAffine
+    LayerCase("dense_over_time_no_bias", lambda: fnn.Dense(2, use_bias=False), (4, 3)),
     LayerCase("identity", lambda: fnn.identity, (4,)),
     LayerCase("step", lambda: fnn.step, (4,), inputs="away_from_zero"),
     LayerCase("sigmoid", lambda: fnn.sigmoid, (5,)),
@@ -62,6 +79,11 @@ CASES: list[LayerCase] = [
         (3,),
     ),
     LayerCase("sequential_empty", lambda: fnn.sequential(), (3,)),
+    LayerCase(
+        "sequential_over_time",
+        lambda: fnn.sequential(fnn.Dense(5), fnn.tanh, fnn.LayerNorm(), fnn.Dense(3), fnn.softmax),
+        (4, 2),
+    ),
     # --- end of core cases ---
     # --- conv, pooling, reshape, normalization, dropout (issue 6) ---
     LayerCase("conv", lambda: fnn.Conv2D(3, 3), (2, 5, 5), batch=2),
@@ -80,8 +102,14 @@ CASES: list[LayerCase] = [
     ),
     LayerCase("global_avg_pool", lambda: fnn.GlobalAvgPool2D(), (3, 4, 5), batch=2),
     LayerCase("flatten", lambda: fnn.Flatten(), (2, 3, 4), batch=2),
-    LayerCase("batch_norm_features", lambda: fnn.BatchNorm(), (4,), batch=5),
-    LayerCase("batch_norm_channels", lambda: fnn.BatchNorm(momentum=0.5), (3, 2, 3), batch=3),
+    LayerCase("batch_norm_features", lambda: fnn.BatchNorm(), (4,), batch=5, trains_on_empty_batch=False),
+    LayerCase(
+        "batch_norm_channels",
+        lambda: fnn.BatchNorm(momentum=0.5),
+        (3, 2, 3),
+        batch=3,
+        trains_on_empty_batch=False,
+    ),
     LayerCase("layer_norm", lambda: fnn.LayerNorm(), (5,)),
     LayerCase("layer_norm_images", lambda: fnn.LayerNorm(), (2, 3, 3), batch=2),
     LayerCase("dropout", lambda: fnn.Dropout(0.5), (4, 5)),
@@ -99,6 +127,7 @@ CASES: list[LayerCase] = [
         ),
         (2, 4, 4),
         batch=3,
+        trains_on_empty_batch=False,
     ),
     # --- end of issue 6 cases ---
 ]

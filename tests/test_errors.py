@@ -85,9 +85,9 @@ def test_shape_errors_at_init_before_data_flows() -> None:
     model = fnn.sequential(fnn.Dense(3), fnn.Dense(2))
     with pytest.raises(
         fnn.ShapeError,
-        match=r"layer 0 \(Dense\(features=3\)\): expected inputs of 1 axis\(es\).*got in_shape \(28, 28\); add a Flatten",
+        match=r"layer 0 \(Dense\(features=3\)\): expected inputs of 1 axis\(es\).*got in_shape \(1, 28, 28\); add a Flatten",
     ):
-        model.init(fnn.random.key(0), (28, 28))
+        model.init(fnn.random.key(0), (1, 28, 28))
     with pytest.raises(fnn.ShapeError, match=r"layer 0 \(Sum\(\)\): .*got in_shape \(\)"):
         fnn.sequential(fnn.Sum()).out_shape(())
     assert fnn.Sum().out_shape((4,)) == ()

@@ -27,13 +27,7 @@ def make_input(case: LayerCase, b: fnn.Backend, contiguous: bool = True, seed: i
     """The case's test input on ``b``: drawn on the host as the case says, optionally as a strided view."""
     shape = (case.batch, *case.in_shape)
     wide = shape[:-1] + (shape[-1] * 2,)
-    rng = np.random.default_rng(seed)
-    z = rng.standard_normal(wide)
-    if case.inputs == "away_from_zero":
-        z = np.sign(z) * (0.2 + rng.random(wide))
-    elif case.inputs == "positive":
-        z = 0.2 + rng.random(wide)
-    x = b.asarray(z)
+    x = b.asarray(case.draw(wide, seed))
     return x[..., ::2] if not contiguous else b.asarray(x[..., ::2].copy())
 
 

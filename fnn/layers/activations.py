@@ -29,6 +29,7 @@ from fnn.layers.core import (
     check_in_shape,
     check_ndim,
 )
+from fnn.layers.param_checks import check_params
 from fnn.typing import Array, Shape
 
 __all__ = [
@@ -282,6 +283,7 @@ class PReLU(Layer[PReLUParams]):
         return check_in_shape(self, in_shape, max(len(in_shape), 1))
 
     def _slope(self, params: PReLUParams, x: Array) -> Array:
+        check_params(self, params, PReLUParams, alpha=(-1,))
         channels = params.alpha.shape[0]
         check_ndim(self, x, (channels,) + (-1,) * max(getattr(x, "ndim", 2) - 2, 0))
         check_dtype(self, x, params.alpha)

@@ -7,7 +7,7 @@ import attrs
 from fnn import initializers, random
 from fnn.backend import Backend, array_module
 from fnn.errors import FnnError
-from fnn.layers.core import Layer, check_in_shape
+from fnn.layers.core import Layer, check_in_shape, check_ndim
 from fnn.layers.dense import Dense, DenseParams
 from fnn.typing import Array, Shape
 
@@ -65,11 +65,17 @@ class Maxout(Layer[DenseParams]):
         check_in_shape(self, in_shape, 1, "add a Flatten layer before it")
         return (self.features,)
 
+    def _renamed(self, error: FnnError) -> FnnError:
+        """``error`` of the inner affine map, naming this layer instead."""
+        return type(error)(str(error).replace(repr(self._affine), repr(self)))
+
     def _pieces(self, params: DenseParams, x: Array) -> Array:
+        if getattr(x, "ndim", 2) != 2:  # the inner Dense would also map (N, T, D); Maxout takes (N, D)
+            check_ndim(self, x, (-1,), "add a Flatten layer before it")
         try:
             z = self._affine.apply(params, x)
         except FnnError as error:
-            raise type(error)(str(error).replace(repr(self._affine), repr(self))) from None
+            raise self._renamed(error) from None
         return z.reshape(x.shape[0], self.features, self.pieces)
 
     def apply(self, params: DenseParams, x: Array) -> Array:
@@ -88,5 +94,8 @@ class Maxout(Layer[DenseParams]):
         x, winner = residuals
         xp = array_module(dy)
         chosen = winner[..., None] == xp.arange(self.pieces)
-        dz = (chosen * dy[..., None]).reshape(dy.shape[0], -1)
-        return self._affine.grad(params, x, dz)
+        dz = (chosen * dy[..., None]).reshape(dy.shape[0], self.features * self.pieces)
+        try:
+            return self._affine.grad(params, x, dz)
+        except FnnError as error:
+            raise self._renamed(error) from None

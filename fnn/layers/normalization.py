@@ -20,6 +20,7 @@ from fnn import random
 from fnn.backend import Backend, accumulation_dtype, array_module, resolve
 from fnn.errors import ShapeError, StateError
 from fnn.layers.core import Layer, check_dtype, check_in_shape, check_ndim
+from fnn.layers.param_checks import check_leaf, check_params
 from fnn.typing import Array, Shape
 
 __all__ = ["BatchNorm", "BatchNormParams", "BatchNormState", "LayerNorm", "LayerNormParams"]
@@ -87,6 +88,18 @@ def _sum(x: Array, axes: Axes) -> Array:
     return total
 
 
+def _check_state(layer: object, state: BatchNormState, features: int) -> None:
+    """Raise unless the running statistics have shape ``(features,)`` (the state of this layer)."""
+    for name in ("mean", "var"):
+        leaf = getattr(state, name)
+        if tuple(getattr(leaf, "shape", ())) != (features,):
+            got = tuple(leaf.shape) if hasattr(leaf, "shape") else type(leaf).__name__
+            raise ShapeError(
+                f"{layer!r}: state.{name} has shape {got}, expected ({features},); "
+                "was this state made by init_state of another layer?"
+            )
+
+
 def _check_unit_interval(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
         raise ValueError(f"`{attribute.name}` must be in [0, 1), got {value!r}")
@@ -113,6 +126,9 @@ class BatchNorm(Layer[BatchNormParams]):
     - :meth:`apply_stateful` ``(params, state, x)``: inference with the running statistics.
     - :meth:`forward` ``(params, x)``: training-mode batch statistics, no state update.
     - :meth:`apply` ``(params, x)``: raises :class:`fnn.StateError` (inference needs state).
+
+    An empty batch (``N = 0``) has no statistics: training on one raises :class:`fnn.ShapeError`
+    (instead of writing NaN into the running statistics); inference returns an empty output.
 
     **Backward (VJP)** (training mode, batch statistics; see the module docstring):
     ``dβ = Σ dy``, ``dγ = Σ dy ⊙ x̂``, ``dx = (g − mean(g) − x̂ mean(g x̂))/σ`` with ``g = γ dy``.
@@ -162,8 +178,14 @@ class BatchNorm(Layer[BatchNormParams]):
         self._size(in_shape)
         return tuple(in_shape)
 
+    def _check_params(self, params: BatchNormParams, features: int = -1) -> int:
+        """Raise unless ``params`` are :class:`BatchNormParams` with ``γ, β`` both ``(D,)``; return ``D``."""
+        check_params(self, params, BatchNormParams, gamma=(features,))
+        check_leaf(self, "beta", params.beta, params.gamma.shape)
+        return int(params.gamma.shape[0])
+
     def _axes(self, params: BatchNormParams, x: Array) -> tuple[Axes, Shape]:
-        d = params.gamma.shape[0]
+        d = self._check_params(params)
         expected = (d,) if x.ndim == 2 else (d, -1, -1)
         check_ndim(self, x, expected, "BatchNorm takes (N, D) or (N, C, H, W) input")
         check_dtype(self, x, params.gamma)
@@ -186,6 +208,7 @@ class BatchNorm(Layer[BatchNormParams]):
                 "model.init_state(in_shape)"
             )
         _, shape = self._axes(params, x)
+        _check_state(self, state, shape[0])
         scale = params.gamma / array_module(x).sqrt(state.var + self.eps)
         y = (x - state.mean.reshape(shape)) * scale.reshape(shape) + params.beta.reshape(shape)
         result: Array = y.astype(x.dtype, copy=False)
@@ -193,6 +216,12 @@ class BatchNorm(Layer[BatchNormParams]):
 
     def _train(self, params: BatchNormParams, x: Array) -> tuple[Array, tuple[Array, Array], Array, Array]:
         axes, shape = self._axes(params, x)
+        if x.shape[0] == 0:
+            raise ShapeError(
+                f"{self!r}: training normalizes with the batch's mean and variance, but the batch is "
+                f"empty (input shape {tuple(x.shape)}); skip empty batches in training "
+                "(inference with apply_stateful handles them)"
+            )
         x_hat, inv_std, mean, var = _normalize(x, axes, self.eps)
         y = x_hat * params.gamma.reshape(shape) + params.beta.reshape(shape)
         return y, (x_hat, inv_std), mean, var
@@ -211,6 +240,7 @@ class BatchNorm(Layer[BatchNormParams]):
                 "value_grad_and_state / fit"
             )
         y, residuals, mean, var = self._train(params, x)
+        _check_state(self, state, mean.size)
         m = self.momentum
         new_state = BatchNormState(
             m * state.mean + (1 - m) * mean.reshape(-1), m * state.var + (1 - m) * var.reshape(-1)
@@ -221,6 +251,7 @@ class BatchNorm(Layer[BatchNormParams]):
         self, params: BatchNormParams, residuals: tuple[Array, Array], dy: Array
     ) -> tuple[BatchNormParams, Array]:
         x_hat, inv_std = residuals
+        self._check_params(params, features=x_hat.shape[1])
         axes: Axes = (0,) if dy.ndim == 2 else (0, 2, 3)
         shape = (-1,) if dy.ndim == 2 else (-1, 1, 1)
         dgamma = _sum(dy * x_hat, axes)
@@ -264,7 +295,15 @@ class LayerNorm(Layer[LayerNormParams]):
     def out_shape(self, in_shape: Shape) -> Shape:
         return check_in_shape(self, in_shape, max(len(in_shape), 1))
 
+    def _check_params(self, params: LayerNormParams, shape: Shape | None = None) -> None:
+        """Raise unless ``params`` are :class:`LayerNormParams`, ``γ, β`` one shape (``shape`` if given)."""
+        check_params(self, params, LayerNormParams)
+        any_shape = (-1,) * getattr(params.gamma, "ndim", 0)
+        check_leaf(self, "gamma", params.gamma, any_shape if shape is None else shape)
+        check_leaf(self, "beta", params.beta, params.gamma.shape)
+
     def forward(self, params: LayerNormParams, x: Array) -> tuple[Array, tuple[Array, Array]]:
+        self._check_params(params)
         check_ndim(self, x, params.gamma.shape)
         check_dtype(self, x, params.gamma)
         x_hat, inv_std, _, _ = _normalize(x, tuple(range(1, x.ndim)), self.eps)
@@ -274,6 +313,7 @@ class LayerNorm(Layer[LayerNormParams]):
         self, params: LayerNormParams, residuals: tuple[Array, Array], dy: Array
     ) -> tuple[LayerNormParams, Array]:
         x_hat, inv_std = residuals
+        self._check_params(params, x_hat.shape[1:])
         dgamma = _sum(dy * x_hat, (0,))
         dbeta = _sum(dy, (0,))
         dx = _normalize_vjp(dy * params.gamma, x_hat, inv_std, tuple(range(1, dy.ndim)))

@@ -36,7 +36,7 @@ class Flatten(ParameterFreeLayer):
 
     def apply(self, params: None, x: Array) -> Array:
         check_float_input(self, x)
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], math.prod(x.shape[1:]))  # not -1: an empty batch has no size to infer
 
     def forward(self, params: None, x: Array) -> tuple[Array, Shape]:
         return self.apply(params, x), tuple(x.shape)
