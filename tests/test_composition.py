@@ -41,7 +41,7 @@ class Lookup(fnn.Layer[LookupParams]):
     def forward(self, params: LookupParams, x: Array) -> tuple[Array, Array]:
         return params.w[x], x
 
-    def grad(self, params: LookupParams, residuals: Array, dy: Array) -> tuple[LookupParams, Any]:
+    def grad(self, params: LookupParams, residuals: Array, dy: Array) -> tuple[LookupParams, None]:
         table = np.zeros_like(params.w)
         np.add.at(table, residuals, dy)
         return LookupParams(table), None
