@@ -10,6 +10,7 @@ import pytest
 
 import fnn
 from fnn.typing import Array, ShapeTree
+from tests.layer_registry import CASES, LayerCase
 
 F64 = fnn.backend(dtype="float64")
 
@@ -371,3 +372,16 @@ def test_residual_adds_tuple_inputs_entry_by_entry() -> None:
     fnn.check_grads(model, params, x)
     with pytest.raises(fnn.ShapeError, match=r"residual\(FanOut\(copies=2\)\): the body maps \(3,\) to \(\(3,\), \(3,\)\)"):
         fnn.residual(fnn.FanOut(2)).init(fnn.random.key(0), (3,))
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+def test_every_layer_refuses_an_int_or_fractional_in_shape(case: LayerCase) -> None:
+    layer = case.make()
+    fractional = tuple(size + 0.5 for size in case.in_shape)
+    for shape, message in ((5, r"`in_shape` must be a tuple of sizes.*got 5; write \(5,\)"), (fractional, r"`in_shape` must hold integer sizes")):
+        with pytest.raises(fnn.ShapeError, match=message):
+            layer.init(fnn.random.key(0), shape)  # type: ignore[arg-type]
+        with pytest.raises(fnn.ShapeError, match=message):
+            layer.out_shape(shape)  # type: ignore[arg-type]
+        with pytest.raises(fnn.ShapeError, match=message):
+            layer.init_state(shape)  # type: ignore[arg-type]

@@ -105,6 +105,7 @@ class Layer(abc.ABC, Generic[P]):
 
     def init_state(self, in_shape: ShapeTree, backend: Backend | None = None) -> Any:
         """The layer's initial state; ``None`` for layers without state."""
+        check_shape_tree(self.name, in_shape)
         check_forwards_contract(self)
         return None
 
@@ -357,6 +358,7 @@ class Composite(Layer[P]):
         Raises:
             StateError: a child has state and the subclass does not say how to create it.
         """
+        check_shape_tree(self.name, in_shape)
         if self.has_state:
             raise StateError(
                 f"{self.name}: a child has state, so {type(self).__name__} must override init_state "
@@ -466,22 +468,33 @@ def is_shape(shape: ShapeTree) -> bool:
     return all(not isinstance(entry, tuple) for entry in shape)
 
 
-def check_in_shape(layer: object, in_shape: ShapeTree, ndim: int, hint: str = "") -> Shape:
-    """Validate ``in_shape`` (no batch axis) as ``ndim`` positive integer sizes and return it as a tuple.
+def check_in_shape(
+    layer: object, in_shape: ShapeTree, ndim: int | None, hint: str = "", *, min_ndim: int = 0
+) -> Shape:
+    """Validate ``in_shape`` (no batch axis) as positive integer sizes and return it as a tuple.
+
+    Args:
+        layer: The layer named in errors.
+        in_shape: The shape to check.
+        ndim: The number of axes required, or ``None`` for any number (at least ``min_ndim``).
+        hint: The fix, appended to the message.
+        min_ndim: With ``ndim=None``, the fewest axes accepted.
 
     Raises:
         ShapeError: ``in_shape`` is not a tuple of integers (``5``, ``(5.7,)``, a tuple of
             shapes), or has another number of axes, or a size below 1.
     """
     shape = check_shape_tree(repr(layer), in_shape)
+    axes = f"{ndim}" if ndim is not None else f"at least {min_ndim}"
     if not is_shape(shape):
         raise ShapeError(
-            f"{layer!r}: expected one input of {ndim} axis(es) after the batch axis, got the shapes "
+            f"{layer!r}: expected one input of {axes} axis(es) after the batch axis, got the shapes "
             f"{shape} of a tuple of inputs" + (f"; {hint}" if hint else "")
         )
-    if len(shape) != ndim or any(s < 1 for s in shape):
+    wrong_ndim = len(shape) != ndim if ndim is not None else len(shape) < min_ndim
+    if wrong_ndim or any(s < 1 for s in shape):
         raise ShapeError(
-            f"{layer!r}: expected inputs of {ndim} axis(es) of positive size after the batch axis, "
+            f"{layer!r}: expected inputs of {axes} axis(es) of positive size after the batch axis, "
             f"got in_shape {shape}" + (f"; {hint}" if hint else "")
         )
     return shape
