@@ -311,3 +311,26 @@ def test_a_composite_without_init_state_says_so_when_a_child_has_state() -> None
     assert NoStateMethod(fnn.Dense(2)).init_state((3,)) is None
     with pytest.raises(fnn.StateError, match=r"a child has state, so NoStateMethod must override init_state"):
         NoStateMethod(fnn.BatchNorm()).init_state((3,))
+
+
+def test_param_grad_equals_grad_without_dx() -> None:
+    graph = fnn.Graph(
+        ("x", "z"),
+        (
+            Node("h", fnn.Dense(3), "x"),  # reads only a graph input: skips its dx
+            Node("s", fnn.FanInConcat(), ("h", "z")),
+            Node("y", fnn.Dense(2), "s"),
+        ),
+        "y",
+    )
+    params = graph.init(fnn.random.key(0), ((4,), (2,)), F64)
+    x = (normal(1, (3, 4)), normal(2, (3, 2)))
+    _, residuals = graph.forward(params, x)
+    dy = normal(3, (3, 2))
+    expected, _ = graph.grad(params, residuals, dy)
+    got = graph.param_grad(params, residuals, dy)
+    assert set(got) == {"h", "s", "y"} and got["s"] is None
+    for name in ("h", "y"):
+        np.testing.assert_allclose(got[name].w, expected[name].w)
+    value, grads = fnn.value_and_grad(graph, fnn.losses.mse)(params, x, np.zeros((3, 2)))
+    np.testing.assert_allclose(grads["h"].w, graph.grad(params, residuals, 2 * graph.apply(params, x) / 6)[0]["h"].w)

@@ -39,7 +39,7 @@ import attrs
 
 from fnn import random, tree
 from fnn.backend import Backend, array_module, resolve
-from fnn.errors import ShapeError, StateError, StructureError
+from fnn.errors import FnnError, ShapeError, StateError, StructureError
 from fnn.layers.core import Composite, Layer, add_cotangents, check_shape_tree, is_shape
 from fnn.typing import ArrayTree, ShapeTree
 
@@ -388,15 +388,20 @@ class Graph(Composite[GraphParams]):
         states, keys = self._split_graph_state(state), self.split_key(key)
         env = self._bind(self.inputs, x, "the input", ShapeError)
         residuals, new_states, multi = [], [], {}
-        for i, node in enumerate(self._plan.order):
-            node_in = self._gather(env, node.inputs)
-            y, r, s = self.guard(i, lambda: self.train_child(i, node_params[i], states[i], node_in, keys[i]))
-            outs = self._bind(node.outputs, y, f"node {node.name!r}'s output", ShapeError)
-            if not isinstance(node.outputs, str):
-                multi.update(outs)
-            env.update(outs)
-            residuals.append(r)
-            new_states.append(s)
+        i = 0
+        try:
+            for i, node in enumerate(self._plan.order):
+                y, r, s = node.layer.forward_train(node_params[i], states[i], self._gather(env, node.inputs), keys[i])
+                if isinstance(node.outputs, str):
+                    env[node.outputs] = y
+                else:
+                    outs = self._bind(node.outputs, y, f"node {node.name!r}'s output", ShapeError)
+                    multi.update(outs)
+                    env.update(outs)
+                residuals.append(r)
+                new_states.append(s)
+        except FnnError as error:
+            raise self.placed(i, error) from None
         return self._gather(env, self.outputs), (tuple(residuals), multi), self._join_graph_state(new_states)
 
     def apply_with_state(self, params: GraphParams, state: Any, x: ArrayTree) -> tuple[ArrayTree, Any]:
@@ -405,19 +410,32 @@ class Graph(Composite[GraphParams]):
         env = self._bind(self.inputs, x, "the input", ShapeError)
         new_states = []
         last_use = self._plan.last_use
-        for i, node in enumerate(self._plan.order):
-            node_in = self._gather(env, node.inputs)
-            for name in _as_tuple(node.inputs):
-                if last_use.get(name) == i:
-                    env.pop(name, None)  # nothing reads it again: let it go
-            y, s = self.guard(i, lambda: self.infer_child(i, node_params[i], states[i], node_in))
-            env.update(self._bind(node.outputs, y, f"node {node.name!r}'s output", ShapeError))
-            new_states.append(s)
+        i = 0
+        try:
+            for i, node in enumerate(self._plan.order):
+                node_in = self._gather(env, node.inputs)
+                for name in _as_tuple(node.inputs):
+                    if last_use.get(name) == i:
+                        env.pop(name, None)  # nothing reads it again: let it go
+                y, s = self.infer_child(i, node_params[i], states[i], node_in)
+                env.update(self._bind(node.outputs, y, f"node {node.name!r}'s output", ShapeError))
+                new_states.append(s)
+        except FnnError as error:
+            raise self.placed(i, error) from None
         return self._gather(env, self.outputs), None if state is None else self._join_graph_state(new_states)
 
     def grad(self, params: GraphParams, residuals: Any, dy: ArrayTree) -> tuple[GraphParams, ArrayTree]:
+        return self._backward(params, residuals, dy, need_dx=True)
+
+    def param_grad(self, params: GraphParams, residuals: Any, dy: ArrayTree) -> GraphParams:
+        """:meth:`grad` without ``dx``: nodes that read only graph inputs skip their own ``dx``."""
+        grads: GraphParams = self._backward(params, residuals, dy, need_dx=False)[0]
+        return grads
+
+    def _backward(self, params: GraphParams, residuals: Any, dy: ArrayTree, need_dx: bool) -> tuple[GraphParams, Any]:
         node_params = self._resolved(params)
         node_residuals, multi = residuals
+        graph_inputs = set(_as_tuple(self.inputs))
         cot: dict[str, Any] = {}
         for name, d in self._bind(self.outputs, dy, "dy", ShapeError).items():
             cot[name] = add_cotangents(cot.get(name), d)
@@ -433,9 +451,16 @@ class Graph(Composite[GraphParams]):
                 node_dy = grads[0]
             else:
                 node_dy = tuple(_zeros_like(multi[n]) if g is None else g for n, g in zip(names, grads))
-            dparams[i], dx = self.guard(i, lambda: node.layer.grad(node_params[i], node_residuals[i], node_dy))
-            for name, d in self._bind(node.inputs, dx, f"node {node.name!r}'s dx", ShapeError).items():
-                cot[name] = add_cotangents(cot.get(name), d)
+            layer, p, r = node.layer, node_params[i], node_residuals[i]
+            if not need_dx and graph_inputs.issuperset(_as_tuple(node.inputs)):
+                dparams[i] = self.guard(i, lambda: layer.param_grad(p, r, node_dy))
+                continue
+            dparams[i], dx = self.guard(i, lambda: layer.grad(p, r, node_dy))
+            if isinstance(node.inputs, str):
+                cot[node.inputs] = add_cotangents(cot.get(node.inputs), dx)
+            elif dx is not None:
+                for name, d in self._bind(node.inputs, dx, f"node {node.name!r}'s dx", ShapeError).items():
+                    cot[name] = add_cotangents(cot.get(name), d)
         grads_by_name = dict(zip((node.name for node in self._plan.order), dparams))
         for share in self.shared:
             self._gather_shared(share, grads_by_name)
