@@ -332,5 +332,6 @@ def test_param_grad_equals_grad_without_dx() -> None:
     assert set(got) == {"h", "s", "y"} and got["s"] is None
     for name in ("h", "y"):
         np.testing.assert_allclose(got[name].w, expected[name].w)
-    value, grads = fnn.value_and_grad(graph, fnn.losses.mse)(params, x, np.zeros((3, 2)))
+    inputs: Any = x  # value_and_grad is typed for one array; a graph takes the tuple
+    value, grads = fnn.value_and_grad(graph, fnn.losses.mse)(params, inputs, np.zeros((3, 2)))
     np.testing.assert_allclose(grads["h"].w, graph.grad(params, residuals, 2 * graph.apply(params, x) / 6)[0]["h"].w)
