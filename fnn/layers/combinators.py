@@ -25,7 +25,7 @@ tuple of shapes as ``in_shape``. A block ``y = f(x) + g(x)`` is
 
 from __future__ import annotations
 
-from typing import Any, overload
+from typing import Any, cast, overload
 
 import attrs
 from typing_extensions import TypeVar
@@ -100,7 +100,7 @@ class Parallel(Composite[TP]):
 
     def init(self, key: random.Key, in_shape: ShapeTree, backend: Backend | None = None) -> TP:
         params: Any = self.init_children(key, _shapes(self.name, in_shape, len(self.branches)), backend)
-        return params  # type: ignore[no-any-return]
+        return cast(TP, params)
 
     def init_state(self, in_shape: ShapeTree, backend: Backend | None = None) -> Any:
         return self.init_children_state(_shapes(self.name, in_shape, len(self.branches)), backend)

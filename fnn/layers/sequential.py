@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator, overload
+from typing import Any, Iterator, cast, overload
 
 import attrs
 from typing_extensions import TypeVar
@@ -81,7 +81,7 @@ class Sequential(Composite[SP]):
         params: Any = tuple(
             self.guard(i, lambda: layer.init(keys[i], shape, b)) for i, layer, shape in self._shapes(in_shape)
         )
-        return params  # type: ignore[no-any-return]
+        return cast(SP, params)
 
     def init_state(self, in_shape: ShapeTree, backend: Backend | None = None) -> Any:
         b = resolve(backend)
@@ -192,7 +192,7 @@ class Sequential(Composite[SP]):
         except FnnError as error:
             raise self.placed(i, error) from None
         result: Any = tuple(grads)
-        return result  # type: ignore[no-any-return]
+        return cast(SP, result)
 
     def _check_entries(self, what: str, value: Any, source: str) -> None:
         """Raise :class:`StateError` unless ``value`` is a tuple with one entry per layer."""
