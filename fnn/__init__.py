@@ -2,7 +2,9 @@
 
 Networks are immutable pytrees of parameters; every layer has a pure ``init``,
 ``apply``/``forward`` and a hand-derived ``grad``; layers compose with
-:func:`sequential`. See ``docs/`` for the tutorial and the design.
+:func:`sequential`, the combinators (:func:`parallel`, :class:`FanOut`,
+:class:`FanInSum`, :class:`FanInConcat`, :func:`residual`) and :class:`Graph`, and
+are themselves layers. See ``docs/`` for the tutorial and the design.
 """
 
 from fnn import datasets as datasets
@@ -34,6 +36,18 @@ from fnn.errors import StateError as StateError
 from fnn.errors import StructureError as StructureError
 from fnn.errors import TrainingError as TrainingError
 from fnn.gradcheck import check_grads as check_grads
+from fnn.layers import Composite as Composite
+from fnn.layers import FanInConcat as FanInConcat
+from fnn.layers import FanInSum as FanInSum
+from fnn.layers import FanOut as FanOut
+from fnn.layers import Parallel as Parallel
+from fnn.layers import Residual as Residual
+from fnn.layers import parallel as parallel
+from fnn.layers import residual as residual
+from fnn.layers import Graph as Graph
+from fnn.layers import GraphParams as GraphParams
+from fnn.layers import Node as Node
+from fnn.layers import Share as Share
 from fnn.layers import ELU as ELU
 from fnn.layers import AvgPool2D as AvgPool2D
 from fnn.layers import BatchNorm as BatchNorm
@@ -75,6 +89,18 @@ from fnn.tree import param_count as param_count
 __version__ = "0.1.0"
 
 __all__ = [
+    "Graph",
+    "GraphParams",
+    "Node",
+    "Share",
+    "Composite",
+    "FanInConcat",
+    "FanInSum",
+    "FanOut",
+    "Parallel",
+    "Residual",
+    "parallel",
+    "residual",
     "AvgPool2D",
     "BatchNorm",
     "BatchNormParams",

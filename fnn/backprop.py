@@ -174,16 +174,19 @@ def _steps(element: str, original: float, eps: float, dtype: Any) -> tuple[float
     return high, low
 
 
-def check_float_leaves(owner: str, values: PyTree, name: str) -> None:
+def check_float_leaves(owner: str, values: PyTree, name: str, ids: bool = False) -> None:
     """Raise :class:`DTypeError` unless every leaf of ``values`` is a plain float array.
 
     Central differences need a float leaf: an integer one rounds ``θ ± ε`` to a step
-    of 1 (or 0). The message names the leaf as ``name`` followed by its path.
+    of 1 (or 0). With ``ids=True`` integer leaves pass too: they are ids that a
+    layer with ``integer_input`` reads and that are held fixed, never differentiated.
+    The message names the leaf as ``name`` followed by its path.
     """
+    kinds = "fiu" if ids else "f"
     for path, leaf in zip(tree.paths(values), tree.leaves(values)):
         check_plain_array(owner, leaf, name + path)
         kind = getattr(getattr(leaf, "dtype", None), "kind", None)
-        if kind != "f":
+        if kind is None or kind not in kinds:
             got = getattr(leaf, "dtype", type(leaf).__name__)
             raise DTypeError(
                 f"{owner}: `{name}{path}` must be a float array to be differentiated, got {got}; "

@@ -341,7 +341,9 @@ def test_check_grads_refuses_integer_inputs() -> None:
     b = f64()
     layer = fnn.Dense(2)
     params = layer.init(fnn.random.key(0), (2,), b)
-    with pytest.raises(fnn.DTypeError, match=r"check_grads: `x` must be a float array to be differentiated, got int64"):
-        fnn.check_grads(layer, params, b.asarray([[1, 2]], dtype="int64"))
+    with pytest.raises(fnn.DTypeError, match=r"Dense\(features=2\): expected a float array, got int64"):
+        fnn.check_grads(layer, params, b.asarray([[1, 2]], dtype="int64"))  # ids only for integer_input layers
+    with pytest.raises(fnn.DTypeError, match=r"check_grads: `x` must be a float array to be differentiated, got bool"):
+        fnn.check_grads(layer, params, b.asarray([[1, 0]], dtype="bool"))
     with pytest.raises(fnn.DTypeError, match=r"check_grads: `y` must be a float array to be differentiated, got int64"):
         fnn.check_grads(fnn.losses.mse, b.asarray([[1, 2]], dtype="int64"), b.asarray([[1.0, 2.0]]))

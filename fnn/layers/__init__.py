@@ -19,7 +19,19 @@ from fnn.layers.activations import sigmoid as sigmoid
 from fnn.layers.activations import softmax as softmax
 from fnn.layers.activations import step as step
 from fnn.layers.activations import tanh as tanh
+from fnn.layers.core import Composite as Composite
+from fnn.layers.combinators import FanInConcat as FanInConcat
+from fnn.layers.combinators import FanInSum as FanInSum
+from fnn.layers.combinators import FanOut as FanOut
+from fnn.layers.combinators import Parallel as Parallel
+from fnn.layers.combinators import Residual as Residual
+from fnn.layers.combinators import parallel as parallel
+from fnn.layers.combinators import residual as residual
 from fnn.layers.conv import Conv2D as Conv2D
+from fnn.layers.graph import Graph as Graph
+from fnn.layers.graph import GraphParams as GraphParams
+from fnn.layers.graph import Node as Node
+from fnn.layers.graph import Share as Share
 from fnn.layers.conv import Conv2DParams as Conv2DParams
 from fnn.layers.core import Layer as Layer
 from fnn.layers.dense import Dense as Dense
@@ -41,6 +53,18 @@ from fnn.layers.sequential import Sequential as Sequential
 from fnn.layers.sequential import sequential as sequential
 
 __all__ = [
+    "Graph",
+    "GraphParams",
+    "Node",
+    "Share",
+    "Composite",
+    "FanInConcat",
+    "FanInSum",
+    "FanOut",
+    "Parallel",
+    "Residual",
+    "parallel",
+    "residual",
     "AvgPool2D",
     "BatchNorm",
     "BatchNormParams",

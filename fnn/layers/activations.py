@@ -75,7 +75,7 @@ class Activation(ParameterFreeLayer):
         return self.apply(None, x)
 
     def out_shape(self, in_shape: Shape) -> Shape:
-        return check_in_shape(self, in_shape, len(in_shape))
+        return check_in_shape(self, in_shape, None)
 
     def apply(self, params: None, x: Array) -> Array:
         check_float_input(self, x)
@@ -179,7 +179,7 @@ class Softmax(Activation):
     __repr__ = _named("softmax")
 
     def out_shape(self, in_shape: Shape) -> Shape:
-        return check_in_shape(self, in_shape, max(len(in_shape), 1), "it normalizes over the last axis")
+        return check_in_shape(self, in_shape, None, "it normalizes over the last axis", min_ndim=1)
 
     def call(self, x: Array) -> Array:
         return F.softmax(x)
@@ -198,7 +198,7 @@ class LogSoftmax(Activation):
     __repr__ = _named("log_softmax")
 
     def out_shape(self, in_shape: Shape) -> Shape:
-        return check_in_shape(self, in_shape, max(len(in_shape), 1), "it normalizes over the last axis")
+        return check_in_shape(self, in_shape, None, "it normalizes over the last axis", min_ndim=1)
 
     def call(self, x: Array) -> Array:
         return F.log_softmax(x)
@@ -280,7 +280,7 @@ class PReLU(Layer[PReLUParams]):
         return PReLUParams(resolve(backend).full((shape[0],), self.init_alpha))
 
     def out_shape(self, in_shape: Shape) -> Shape:
-        return check_in_shape(self, in_shape, max(len(in_shape), 1))
+        return check_in_shape(self, in_shape, None, min_ndim=1)
 
     def _slope(self, params: PReLUParams, x: Array) -> Array:
         check_params(self, params, PReLUParams, alpha=(-1,))

@@ -64,7 +64,7 @@ class Dropout(ParameterFreeLayer):
     rate: float = attrs.field(validator=_check_rate)
 
     def out_shape(self, in_shape: Shape) -> Shape:
-        return check_in_shape(self, in_shape, len(in_shape))
+        return check_in_shape(self, in_shape, None)
 
     def apply(self, params: None, x: Array) -> Array:
         check_float_input(self, x)

@@ -50,7 +50,7 @@ class Repeat(ParameterFreeLayer):
     times: int = attrs.field(validator=_positive)
 
     def out_shape(self, in_shape: Shape) -> Shape:
-        return (self.times, *check_in_shape(self, in_shape, len(in_shape)))
+        return (self.times, *check_in_shape(self, in_shape, None))
 
     def apply(self, params: None, x: Array) -> Array:
         check_float_input(self, x)
@@ -78,7 +78,7 @@ class Sum(ParameterFreeLayer):
     """
 
     def out_shape(self, in_shape: Shape) -> Shape:
-        return check_in_shape(self, in_shape, max(len(in_shape), 1))[1:]
+        return check_in_shape(self, in_shape, None, min_ndim=1)[1:]
 
     def apply(self, params: None, x: Array) -> Array:
         check_float_input(self, x)

@@ -156,7 +156,7 @@ class BatchNorm(Layer[BatchNormParams]):
     eps: float = attrs.field(default=1e-5, kw_only=True, validator=_check_eps)
 
     def _size(self, in_shape: Shape) -> int:
-        shape = tuple(int(s) for s in in_shape)
+        shape = check_in_shape(self, in_shape, None)
         if len(shape) not in (1, 3):
             raise ShapeError(
                 f"{self!r}: expected inputs of shape (N, D) or (N, C, H, W), got in_shape {shape} "
@@ -293,7 +293,7 @@ class LayerNorm(Layer[LayerNormParams]):
         return LayerNormParams(b.ones(shape), b.zeros(shape))
 
     def out_shape(self, in_shape: Shape) -> Shape:
-        return check_in_shape(self, in_shape, max(len(in_shape), 1))
+        return check_in_shape(self, in_shape, None, min_ndim=1)
 
     def _check_params(self, params: LayerNormParams, shape: Shape | None = None) -> None:
         """Raise unless ``params`` are :class:`LayerNormParams`, ``γ, β`` one shape (``shape`` if given)."""

@@ -32,7 +32,7 @@ class Flatten(ParameterFreeLayer):
     """
 
     def out_shape(self, in_shape: Shape) -> Shape:
-        return (math.prod(check_in_shape(self, in_shape, len(in_shape))),)
+        return (math.prod(check_in_shape(self, in_shape, None)),)
 
     def apply(self, params: None, x: Array) -> Array:
         check_float_input(self, x)
