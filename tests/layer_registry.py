@@ -101,4 +101,10 @@ CASES: list[LayerCase] = [
         batch=3,
     ),
     # --- end of issue 6 cases ---
+    # --- recurrent layers (issue 14) ---
+    LayerCase("rnn", lambda: fnn.RNN(3), (4, 2), batch=2),
+    LayerCase("rnn_last", lambda: fnn.RNN(3, return_sequences=False), (4, 2), batch=2),
+    LayerCase("lstm", lambda: fnn.LSTM(3), (4, 2), batch=2),
+    LayerCase("lstm_last", lambda: fnn.LSTM(2, return_sequences=False), (3, 3), batch=2),
+    # --- end of recurrent cases ---
 ]

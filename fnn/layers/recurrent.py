@@ -1,0 +1,458 @@
+"""Recurrent layers over whole sequences: ``RNN`` (tanh) and ``LSTM`` (the book's TimeRNN and TimeLSTM).
+
+Both read a batch of sequences ``xs: (N, T, D)`` and run one cell over the ``T`` steps.
+What is shared, and how carried state works:
+
+- **Input**: ``xs``, or ``(xs, state)`` to start from a given state instead of zeros:
+  ``state`` is ``h0: (N, H)`` for :class:`RNN` and ``(h0, c0)`` for :class:`LSTM`. The
+  given state is an ordinary, differentiable input: :meth:`~fnn.Layer.grad` returns
+  ``(dxs, dstate)``, so a decoder that starts from an encoder's final state sends its
+  gradient back into the encoder.
+- **Output**: ``hs: (N, T, H)`` (all hidden states) or, with ``return_sequences=False``,
+  only the last ``h_T: (N, H)``; with ``return_state=True`` the pair ``(output, final
+  state)``, where the final state has the structure of the initial one.
+- **Carried state (truncated backprop through time)**: feed window ``k``'s final state
+  as window ``k + 1``'s initial state and ignore its gradient: running the windows one
+  after another computes exactly what one run over the whole sequence computes, and
+  the gradients are those of each window alone.
+
+The input projection of all time steps is one matrix product, ``X Wx + b`` over the
+``N·T`` rows; only ``h Wh`` and the elementwise cell run step by step. Backprop through
+time walks the steps in reverse and stores each step's pre-activation gradient ``dz``,
+so the weight gradients are again single matrix products over all steps:
+``dWx = Xᵀ dZ``, ``dWh = H₋ᵀ dZ`` (``H₋`` the states entering each step), ``db = Σ dZ``,
+``dX = dZ Wxᵀ``. Internally the steps are stored time-major, ``(T, N, ·)``.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, ClassVar, Protocol, TypeVar
+
+import attrs
+
+from fnn import initializers, random
+from fnn.backend import Backend, array_module, batch_sum, overflow_expected, resolve
+from fnn.errors import ShapeError
+from fnn.layers.core import Layer, check_dtype, check_in_shape, check_ndim
+from fnn.typing import Array, Shape
+
+__all__ = ["LSTM", "LSTMParams", "RNN", "RNNParams"]
+
+@attrs.frozen(eq=False)
+class RNNParams:
+    """Parameters of :class:`RNN`.
+
+    Attributes:
+        wx: Input weights, shape ``(D, H)``.
+        wh: Recurrent weights, shape ``(H, H)``.
+        b: Bias, shape ``(H,)``.
+    """
+
+    wx: Array
+    wh: Array
+    b: Array
+
+
+@attrs.frozen(eq=False)
+class LSTMParams:
+    """Parameters of :class:`LSTM`, the four gates side by side along the last axis.
+
+    The blocks are ordered **f, g, i, o** (forget gate, candidate, input gate, output
+    gate), each ``H`` wide: the book's layout, so its published weights load as they are.
+
+    Attributes:
+        wx: Input weights, shape ``(D, 4H)``.
+        wh: Recurrent weights, shape ``(H, 4H)``.
+        b: Bias, shape ``(4H,)``.
+    """
+
+    wx: Array
+    wh: Array
+    b: Array
+
+
+def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"`{attribute.name}` must be a positive integer, got {value!r}")
+
+
+def _sigmoid_inplace(z: Array) -> None:
+    """``z ← σ(z) = 1 / (1 + e⁻ᶻ)`` in place (``e⁻ᶻ`` overflowing to ``inf`` gives the right 0)."""
+    xp = array_module(z)
+    xp.negative(z, out=z)
+    with overflow_expected():
+        xp.exp(z, out=z)
+    z += 1.0
+    xp.reciprocal(z, out=z)
+
+
+class _Weights(Protocol):
+    @property
+    def wx(self) -> Array: ...
+
+    @property
+    def wh(self) -> Array: ...
+
+    @property
+    def b(self) -> Array: ...
+
+
+P = TypeVar("P", bound=_Weights)
+
+
+@attrs.frozen(repr=False)
+class _Recurrent(Layer[P]):
+    """What :class:`RNN` and :class:`LSTM` share: options, shapes, the structure of inputs and
+    outputs, the input projection and the weight gradients. Subclasses provide the cell's
+    steps forward (:meth:`_steps`) and backward (:meth:`_steps_back`)."""
+
+    hidden: int = attrs.field(validator=_positive)
+    return_sequences: bool = attrs.field(default=True, kw_only=True)
+    return_state: bool = attrs.field(default=False, kw_only=True)
+    w_init: initializers.Initializer = attrs.field(
+        factory=initializers.lecun_normal, kw_only=True, repr=False
+    )
+
+    gates: ClassVar[int] = 1
+    """How many ``H``-wide blocks the weights have side by side (4 for the LSTM)."""
+
+    state_arrays: ClassVar[int] = 1
+    """How many ``(N, H)`` arrays the state has: ``h``, or ``(h, c)`` for the LSTM."""
+
+    def __repr__(self) -> str:
+        options = "" if self.return_sequences else ", return_sequences=False"
+        options += ", return_state=True" if self.return_state else ""
+        return f"{type(self).__name__}(hidden={self.hidden}{options})"
+
+    def state_shape(self) -> Any:
+        """The state's shape without the batch axis: ``(H,)``, or ``((H,), (H,))`` for the LSTM."""
+        one = (self.hidden,)
+        return one if self.state_arrays == 1 else (one,) * self.state_arrays
+
+    def _state_value(self, arrays: tuple[Array, ...]) -> Any:
+        return arrays[0] if self.state_arrays == 1 else arrays
+
+    # --- shapes and params ---
+
+    def _split_in_shape(self, in_shape: Any) -> tuple[Shape, bool]:
+        """``((T, D), whether an initial state is given)`` from ``(T, D)`` or ``((T, D), state shape)``."""
+        hint = "inputs are sequences (N, T, D), or (sequences, initial state)"
+        if isinstance(in_shape, (tuple, list)) and len(in_shape) == 2 and isinstance(in_shape[0], (tuple, list)):
+            sequence, state = in_shape
+            if _as_tuple(state) != self.state_shape():
+                raise ShapeError(
+                    f"{self!r}: expected the initial state's shape {self.state_shape()} "
+                    f"(without the batch axis), got {state!r}"
+                )
+            return check_in_shape(self, sequence, 2, hint), True
+        return check_in_shape(self, in_shape, 2, hint), False
+
+    def out_shape(self, in_shape: Any) -> Any:
+        (steps, _), _ = self._split_in_shape(in_shape)
+        output = (steps, self.hidden) if self.return_sequences else (self.hidden,)
+        return (output, self.state_shape()) if self.return_state else output
+
+    def init(self, key: random.Key, in_shape: Any, backend: Backend | None = None) -> P:
+        (_, d), _ = self._split_in_shape(in_shape)
+        b = resolve(backend)
+        kx, kh = random.split(key)
+        width = self.gates * self.hidden
+        wx = self.w_init(kx, (d, width), b)
+        wh = self.w_init(kh, (self.hidden, width), b)
+        return self._params(wx, wh, b.zeros((width,)))
+
+    @abc.abstractmethod
+    def _params(self, wx: Array, wh: Array, b: Array) -> P:
+        """The params object holding ``wx``, ``wh`` and ``b``."""
+
+    # --- forward ---
+
+    def apply(self, params: P, x: Any) -> Any:
+        return self.forward(params, x)[0]
+
+    def forward(self, params: P, x: Any) -> tuple[Any, Any]:
+        xs, state, given = self._inputs(params, x)
+        n, steps, d = xs.shape
+        xt = xs.transpose(1, 0, 2).reshape(steps * n, d)  # time-major rows
+        z = (xt @ params.wx).reshape(steps, n, -1)
+        z += params.b
+        hs, final, cache = self._steps(params.wh, z, state)
+        output = hs[1:].transpose(1, 0, 2) if self.return_sequences else hs[-1]
+        if self.return_state:
+            output = (output, self._state_value(final))
+        return output, (xt, hs, cache, given)
+
+    @abc.abstractmethod
+    def _steps(
+        self, wh: Array, z: Array, state: tuple[Array, ...]
+    ) -> tuple[Array, tuple[Array, ...], Any]:
+        """Run the cell: ``z: (T, N, gates·H)`` holds ``x_t Wx + b`` and may be overwritten.
+
+        Returns ``(hs, final state arrays, cache)`` with ``hs: (T + 1, N, H)``, ``hs[0] = h0``.
+        """
+
+    def _inputs(self, params: P, x: Any) -> tuple[Array, tuple[Array, ...], bool]:
+        """``(xs, initial state arrays, whether a state was given)``, checked against ``params``."""
+        given = isinstance(x, tuple)
+        xs, state = x if given else (x, None)
+        wx = params.wx
+        if not (type(xs) is type(wx) and xs.ndim == 3 and xs.shape[2] == wx.shape[0] and xs.dtype == wx.dtype):
+            check_ndim(self, xs, (-1, wx.shape[0]), "inputs are sequences (N, T, D)")
+            check_dtype(self, xs, wx)
+        n = xs.shape[0]
+        if not given:
+            zeros = array_module(xs).zeros((n, self.hidden), xs.dtype)
+            return xs, (zeros,) * self.state_arrays, False
+        return xs, self._check_state(state, n, wx), True
+
+    def _check_state(self, state: Any, n: int, like: Array) -> tuple[Array, ...]:
+        arrays = (state,) if self.state_arrays == 1 else state
+        expected = (n, self.hidden)
+        if not (
+            isinstance(arrays, tuple)
+            and len(arrays) == self.state_arrays
+            and all(getattr(a, "shape", None) == expected for a in arrays)
+        ):
+            want = "h0" if self.state_arrays == 1 else "(h0, c0), each"
+            raise ShapeError(
+                f"{self!r}: expected the initial state {want} of shape {expected} for {n} sequences, "
+                f"got {_describe(state)}"
+            )
+        for a in arrays:
+            check_dtype(self, a, like)
+        return arrays
+
+    # --- backward ---
+
+    def grad(self, params: P, residuals: Any, dy: Any) -> tuple[P, Any]:
+        dparams, dxs, d_initial = self._backward(params, residuals, dy, need_dx=True)
+        given = residuals[3]
+        return dparams, ((dxs, self._state_value(d_initial)) if given else dxs)
+
+    def param_grad(self, params: P, residuals: Any, dy: Any) -> P:
+        return self._backward(params, residuals, dy, need_dx=False)[0]
+
+    def _backward(
+        self, params: P, residuals: Any, dy: Any, need_dx: bool
+    ) -> tuple[P, Array | None, tuple[Array, ...]]:
+        xt, hs, cache, _ = residuals
+        steps, n, h = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
+        d_output, d_state = dy if self.return_state else (dy, None)
+        xp = array_module(hs)
+        d_final = tuple(
+            xp.zeros((n, h), hs.dtype) if d is None else d
+            for d in ((None,) * self.state_arrays if d_state is None else (d_state,) if self.state_arrays == 1 else d_state)
+        )
+        dhs = d_output if self.return_sequences else None
+        if not self.return_sequences and d_output is not None:
+            d_final = (d_final[0] + d_output, *d_final[1:])
+        dz, d_initial = self._steps_back(params.wh, hs, cache, dhs, d_final)
+        dz_rows = dz.reshape(steps * n, -1)
+        dparams = self._params(xt.T @ dz_rows, hs[:-1].reshape(steps * n, h).T @ dz_rows, batch_sum(dz_rows))
+        dxs = (dz_rows @ params.wx.T).reshape(steps, n, -1).transpose(1, 0, 2) if need_dx else None
+        return dparams, dxs, d_initial
+
+    @abc.abstractmethod
+    def _steps_back(
+        self, wh: Array, hs: Array, cache: Any, dhs: Array | None, d_final: tuple[Array, ...]
+    ) -> tuple[Array, tuple[Array, ...]]:
+        """Backprop through time: ``(dz: (T, N, gates·H), d of the initial state arrays)``.
+
+        ``dhs: (N, T, H)`` is the gradient of the returned sequence (``None`` when only
+        the final state is used) and ``d_final`` that of the final state arrays.
+        """
+
+
+def _as_tuple(shape: Any) -> Any:
+    if isinstance(shape, (tuple, list)):
+        return tuple(_as_tuple(s) for s in shape)
+    return shape
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)} (" + ", ".join(_describe(v) for v in value) + ")"
+    shape = getattr(value, "shape", None)
+    return f"an array of shape {tuple(shape)}" if shape is not None else f"a {type(value).__name__}"
+
+
+@attrs.frozen(repr=False)
+class RNN(_Recurrent[RNNParams]):
+    """A simple (Elman) recurrent layer with ``tanh``, over whole sequences (the book's TimeRNN).
+
+    **Forward**: for ``t = 1 … T``,
+    ``h_t = tanh(z_t)``, ``z_t = x_t Wx + h_{t−1} Wh + b``, from ``h_0`` (zeros, or given).
+    The ``x_t Wx + b`` of all steps is one matrix product.
+
+    **Backward (through time)**: walking ``t = T … 1`` with ``dh`` the total gradient
+    reaching ``h_t`` (from the output at step ``t`` and from step ``t + 1``):
+    ``dz_t = dh ⊙ (1 − h_t²)`` (as ``tanh′ = 1 − tanh²``) and the gradient passed to
+    step ``t − 1`` is ``dz_t Whᵀ``. Every step uses the same weights, so their gradients
+    are sums over steps: ``dWx = Σ_t x_tᵀ dz_t``, ``dWh = Σ_t h_{t−1}ᵀ dz_t``,
+    ``db = Σ_t Σ_n dz_t``, ``dx_t = dz_t Wxᵀ``, and ``dh_0 = dz_1 Whᵀ``.
+
+    **Residuals**: the inputs (time-major) and ``h_0 … h_T``.
+
+    **Shapes**: ``xs: (N, T, D)`` → ``(N, T, H)``, or ``(N, H)`` with
+    ``return_sequences=False``; with ``return_state=True``, ``(output, h_T)``. Give
+    ``(xs, h0)`` with ``h0: (N, H)`` to start from a state; its ``in_shape`` is then
+    ``((T, D), (H,))``. See :mod:`fnn.layers.recurrent` for carrying the state across
+    windows.
+
+    Args:
+        hidden: ``H``, the size of the hidden state.
+        return_sequences: Return every ``h_t`` (default) or only ``h_T``.
+        return_state: Also return the final state, ``(output, h_T)``.
+        w_init: Initializer of ``Wx`` and ``Wh`` (default LeCun normal, ``N(0, 1/fan_in)``,
+            the book's ``randn(D, H) / √D``); ``b`` starts at zero.
+
+    >>> import fnn
+    >>> layer = RNN(4)
+    >>> params = layer.init(fnn.random.key(0), (5, 3))
+    >>> xs = fnn.backend().ones((2, 5, 3))
+    >>> layer.apply(params, xs).shape
+    (2, 5, 4)
+    >>> last, h = RNN(4, return_sequences=False, return_state=True).apply(params, xs)
+    >>> last.shape, bool((last == h).all())
+    ((2, 4), True)
+    """
+
+    def _params(self, wx: Array, wh: Array, b: Array) -> RNNParams:
+        return RNNParams(wx, wh, b)
+
+    def _steps(self, wh: Array, z: Array, state: tuple[Array, ...]) -> tuple[Array, tuple[Array, ...], None]:
+        xp = array_module(z)
+        steps, n, h = z.shape
+        hs = xp.empty((steps + 1, n, h), z.dtype)
+        hs[0] = state[0]
+        for t in range(steps):
+            zt = z[t]
+            zt += hs[t] @ wh
+            xp.tanh(zt, out=hs[t + 1])
+        return hs, (hs[steps],), None
+
+    def _steps_back(
+        self, wh: Array, hs: Array, cache: None, dhs: Array | None, d_final: tuple[Array, ...]
+    ) -> tuple[Array, tuple[Array, ...]]:
+        xp = array_module(hs)
+        dz = xp.empty((hs.shape[0] - 1, *hs.shape[1:]), hs.dtype)
+        wh_t = wh.T
+        (dh,) = d_final
+        for t in range(dz.shape[0] - 1, -1, -1):
+            if dhs is not None:
+                dh = dh + dhs[:, t]
+            h, d = hs[t + 1], dz[t]
+            xp.multiply(h, h, out=d)
+            xp.subtract(1.0, d, out=d)
+            d *= dh
+            dh = d @ wh_t
+        return dz, (dh,)
+
+
+@attrs.frozen(repr=False)
+class LSTM(_Recurrent[LSTMParams]):
+    """A long short-term memory layer over whole sequences (the book's TimeLSTM).
+
+    **Forward**: for ``t = 1 … T``, with ``z_t = x_t Wx + h_{t−1} Wh + b`` split into four
+    ``H``-wide blocks in the order **f, g, i, o** (the book's layout, see :class:`LSTMParams`):
+
+    - ``f = σ(z_f)`` (forget gate), ``g = tanh(z_g)`` (candidate), ``i = σ(z_i)`` (input
+      gate), ``o = σ(z_o)`` (output gate);
+    - ``c_t = f ⊙ c_{t−1} + g ⊙ i``, ``h_t = o ⊙ tanh(c_t)``,
+
+    from ``(h_0, c_0)`` (zeros, or given). The ``x_t Wx + b`` of all steps is one matrix product.
+
+    **Backward (through time)**: walking ``t = T … 1`` with ``dh`` and ``dc`` the total
+    gradients reaching ``h_t`` and ``c_t``:
+
+    - ``dc ← dc + dh ⊙ o ⊙ (1 − tanh²(c_t))`` (through ``h_t = o ⊙ tanh(c_t)``);
+    - ``dz_o = dh ⊙ tanh(c_t) ⊙ o(1 − o)``, ``dz_f = dc ⊙ c_{t−1} ⊙ f(1 − f)``,
+      ``dz_g = dc ⊙ i ⊙ (1 − g²)``, ``dz_i = dc ⊙ g ⊙ i(1 − i)`` (``σ′ = σ(1 − σ)``,
+      ``tanh′ = 1 − tanh²``);
+    - to step ``t − 1``: ``dc ← dc ⊙ f`` and ``dh ← dz_t Whᵀ``.
+
+    The weight gradients sum over steps as in :class:`RNN`: ``dWx = Σ_t x_tᵀ dz_t``,
+    ``dWh = Σ_t h_{t−1}ᵀ dz_t``, ``db = Σ_t Σ_n dz_t``, ``dx_t = dz_t Wxᵀ``.
+
+    **Residuals**: the inputs (time-major), the gates ``f, g, i, o``, ``h_0 … h_T``,
+    ``c_0 … c_T`` and ``tanh(c_t)``.
+
+    **Shapes**: ``xs: (N, T, D)`` → ``(N, T, H)``, or ``(N, H)`` with
+    ``return_sequences=False``; with ``return_state=True``, ``(output, (h_T, c_T))``. Give
+    ``(xs, (h0, c0))`` to start from a state; its ``in_shape`` is then ``((T, D), ((H,), (H,)))``.
+
+    Args:
+        hidden: ``H``, the size of the hidden and cell states.
+        return_sequences: Return every ``h_t`` (default) or only ``h_T``.
+        return_state: Also return the final state, ``(output, (h_T, c_T))``.
+        w_init: Initializer of ``Wx`` and ``Wh`` (default LeCun normal, ``N(0, 1/fan_in)``,
+            the book's ``randn(D, 4H) / √D``); ``b`` starts at zero.
+
+    >>> import fnn
+    >>> layer = LSTM(4, return_state=True)
+    >>> params = layer.init(fnn.random.key(0), (5, 3))
+    >>> params.wx.shape, params.wh.shape, params.b.shape
+    ((3, 16), (4, 16), (16,))
+    >>> hs, (h, c) = layer.apply(params, fnn.backend().ones((2, 5, 3)))
+    >>> hs.shape, h.shape, c.shape
+    ((2, 5, 4), (2, 4), (2, 4))
+    """
+
+    gates: ClassVar[int] = 4
+    state_arrays: ClassVar[int] = 2
+
+    def _params(self, wx: Array, wh: Array, b: Array) -> LSTMParams:
+        return LSTMParams(wx, wh, b)
+
+    def _steps(
+        self, wh: Array, z: Array, state: tuple[Array, ...]
+    ) -> tuple[Array, tuple[Array, ...], tuple[Array, Array, Array]]:
+        xp = array_module(z)
+        steps, n, width = z.shape
+        h = width // 4
+        hs = xp.empty((steps + 1, n, h), z.dtype)
+        cs = xp.empty_like(hs)
+        tanh_cs = xp.empty((steps, n, h), z.dtype)
+        hs[0], cs[0] = state
+        for t in range(steps):
+            gates = z[t]  # becomes f, g, i, o in place
+            gates += hs[t] @ wh
+            _sigmoid_inplace(gates[:, :h])
+            xp.tanh(gates[:, h : 2 * h], out=gates[:, h : 2 * h])
+            _sigmoid_inplace(gates[:, 2 * h :])
+            f, g, i, o = gates[:, :h], gates[:, h : 2 * h], gates[:, 2 * h : 3 * h], gates[:, 3 * h :]
+            c = cs[t + 1]
+            xp.multiply(f, cs[t], out=c)
+            c += g * i
+            xp.tanh(c, out=tanh_cs[t])
+            xp.multiply(o, tanh_cs[t], out=hs[t + 1])
+        return hs, (hs[steps], cs[steps]), (z, cs, tanh_cs)
+
+    def _steps_back(
+        self,
+        wh: Array,
+        hs: Array,
+        cache: tuple[Array, Array, Array],
+        dhs: Array | None,
+        d_final: tuple[Array, ...],
+    ) -> tuple[Array, tuple[Array, ...]]:
+        xp = array_module(hs)
+        gates_all, cs, tanh_cs = cache
+        h = hs.shape[2]
+        dz = xp.empty_like(gates_all)
+        wh_t = wh.T
+        dh, dc = d_final
+        for t in range(dz.shape[0] - 1, -1, -1):
+            if dhs is not None:
+                dh = dh + dhs[:, t]
+            gates, tc, d = gates_all[t], tanh_cs[t], dz[t]
+            f, g, i, o = gates[:, :h], gates[:, h : 2 * h], gates[:, 2 * h : 3 * h], gates[:, 3 * h :]
+            dc = dc + dh * o * (1.0 - tc * tc)
+            xp.multiply(dc * cs[t], f * (1.0 - f), out=d[:, :h])
+            xp.multiply(dc * i, 1.0 - g * g, out=d[:, h : 2 * h])
+            xp.multiply(dc * g, i * (1.0 - i), out=d[:, 2 * h : 3 * h])
+            xp.multiply(dh * tc, o * (1.0 - o), out=d[:, 3 * h :])
+            dc = dc * f
+            dh = d @ wh_t
+        return dz, (dh, dc)

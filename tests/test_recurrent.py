@@ -1,0 +1,231 @@
+"""RNN and LSTM over whole sequences: the book's cell math, gradients through time, every
+option, initial and carried state across windows, shapes, dtypes and errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import fnn
+from fnn.typing import Array
+from tests.helpers import assert_allclose, assert_array_equal, host
+
+LAYERS = [fnn.RNN, fnn.LSTM]
+N, T, D, H = 2, 4, 3, 3
+
+
+def f64() -> fnn.Backend:
+    return fnn.backend(dtype="float64")
+
+
+def draw(b: fnn.Backend, shape: tuple[int, ...], seed: int) -> Array:
+    return b.asarray(np.random.default_rng(seed).standard_normal(shape))
+
+
+def initial_state(cls: type, b: fnn.Backend, n: int = N, seed: int = 5) -> Any:
+    h0 = draw(b, (n, H), seed)
+    return h0 if cls is fnn.RNN else (h0, draw(b, (n, H), seed + 1))
+
+
+def sigmoid(a: np.ndarray) -> np.ndarray:
+    result: np.ndarray = 1 / (1 + np.exp(-a))
+    return result
+
+
+def reference(cls: type, params: Any, xs: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
+    """The book's cells step by step on the host (TimeRNN / TimeLSTM, gates f, g, i, o)."""
+    wx, wh, b = host(params.wx), host(params.wh), host(params.b)
+    if cls is fnn.RNN:
+        h = host(state)
+        hs = []
+        for t in range(xs.shape[1]):
+            h = np.tanh(xs[:, t] @ wx + h @ wh + b)
+            hs.append(h)
+        return np.stack(hs, axis=1), h
+    h, c = (host(s) for s in state)
+    hs = []
+    for t in range(xs.shape[1]):
+        a = xs[:, t] @ wx + h @ wh + b
+        f, g, i, o = sigmoid(a[:, :H]), np.tanh(a[:, H : 2 * H]), sigmoid(a[:, 2 * H : 3 * H]), sigmoid(a[:, 3 * H :])
+        c = f * c + g * i
+        h = o * np.tanh(c)
+        hs.append(h)
+    return np.stack(hs, axis=1), (h, c)
+
+
+@pytest.mark.parametrize("cls", LAYERS, ids=lambda c: c.__name__)
+def test_forward_is_the_books_cell(cls: type) -> None:
+    b = f64()
+    layer = cls(H, return_state=True)
+    params = layer.init(fnn.random.key(0), (T, D), b)
+    params = fnn.tree.map(lambda p: p + draw(b, p.shape, 9) * 0.3, params)  # a nonzero bias too
+    xs, state = draw(b, (N, T, D), 1), initial_state(cls, b)
+    hs, final = layer.apply(params, (xs, state))
+    ref_hs, ref_final = reference(cls, params, host(xs), state)
+    assert_allclose(hs, ref_hs, rtol=1e-12, atol=1e-14)
+    for got, want in zip(fnn.tree.leaves(final), fnn.tree.leaves(ref_final)):
+        assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("given_state", [False, True], ids=["zero_state", "given_state"])
+@pytest.mark.parametrize("return_state", [False, True], ids=["", "return_state"])
+@pytest.mark.parametrize("return_sequences", [True, False], ids=["sequences", "last"])
+@pytest.mark.parametrize("cls", LAYERS, ids=lambda c: c.__name__)
+def test_check_grads_through_time(cls: type, return_sequences: bool, return_state: bool, given_state: bool) -> None:
+    b = f64()
+    layer = cls(H, return_sequences=return_sequences, return_state=return_state)
+    params = layer.init(fnn.random.key(0), (T, D), b)
+    xs = draw(b, (N, T, D), 1)
+    x = (xs, initial_state(cls, b)) if given_state else xs
+    fnn.check_grads(layer, params, x)
+
+
+@pytest.mark.parametrize("cls", LAYERS, ids=lambda c: c.__name__)
+def test_shapes_match_out_shape(cls: type) -> None:
+    b = fnn.backend()
+    for return_sequences in (True, False):
+        layer = cls(H, return_sequences=return_sequences, return_state=True)
+        in_shape = ((T, D), layer.state_shape())
+        params = layer.init(fnn.random.key(0), in_shape, b)
+        y = layer.apply(params, (draw(b, (N, T, D), 1).astype("float32"), initial_state(cls, b)))
+        expected = layer.out_shape(in_shape)
+        shapes = fnn.tree.map(lambda a: tuple(a.shape[1:]), y)
+        assert shapes == expected
+    assert cls(H).out_shape((T, D)) == (T, H)
+    assert cls(H, return_sequences=False).out_shape((T, D)) == (H,)
+
+
+@pytest.mark.parametrize("cls", LAYERS, ids=lambda c: c.__name__)
+def test_carried_state_across_windows_equals_one_run(cls: type) -> None:
+    b = f64()
+    layer = cls(H, return_state=True)
+    params = layer.init(fnn.random.key(0), (2 * T, D), b)
+    xs = draw(b, (N, 2 * T, D), 1)
+    whole, whole_final = layer.apply(params, xs)
+    first, carry = layer.apply(params, xs[:, :T])
+    second, final = layer.apply(params, (xs[:, T:], carry))
+    assert_allclose(np.concatenate([host(first), host(second)], axis=1), whole, rtol=1e-13)
+    for got, want in zip(fnn.tree.leaves(final), fnn.tree.leaves(whole_final)):
+        assert_allclose(got, want, rtol=1e-13)
+
+
+def zero_like_tree(tree: Any) -> Any:
+    return fnn.tree.map(lambda a: a * 0, tree)
+
+
+@pytest.mark.parametrize("cls", LAYERS, ids=lambda c: c.__name__)
+def test_window_gradients_chain_into_full_bptt_and_truncate_when_dropped(cls: type) -> None:
+    b = f64()
+    layer = cls(H, return_state=True)
+    params = layer.init(fnn.random.key(0), (2 * T, D), b)
+    xs = draw(b, (N, 2 * T, D), 1)
+    dhs = draw(b, (N, 2 * T, H), 2)
+    whole, whole_final = layer.forward(params, xs)
+    (_, final), res_whole = whole, whole_final
+    d_whole, dxs_whole = layer.grad(params, res_whole, (dhs, zero_like_tree(final)))
+
+    (_, carry), res1 = layer.forward(params, xs[:, :T])
+    (_, final2), res2 = layer.forward(params, (xs[:, T:], carry))
+    d2, (dxs2, d_carry) = layer.grad(params, res2, (dhs[:, T:], zero_like_tree(final2)))
+    # Full backprop through time: window 2's gradient of its initial state flows into window 1.
+    d1, dxs1 = layer.grad(params, res1, (dhs[:, :T], d_carry))
+    total = fnn.tree.map(lambda u, v: u + v, d1, d2)
+    for got, want in zip(fnn.tree.leaves(total), fnn.tree.leaves(d_whole)):
+        assert_allclose(got, want, rtol=1e-11, atol=1e-13)
+    assert_allclose(np.concatenate([host(dxs1), host(dxs2)], axis=1), dxs_whole, rtol=1e-11, atol=1e-13)
+
+    # Truncated: dropping the carried state's gradient (None, or zeros) gives window 1's own gradient.
+    window = cls(H)
+    _, res_alone = window.forward(params, xs[:, :T])
+    d_alone, _ = window.grad(params, res_alone, dhs[:, :T])
+    d_none, _ = layer.grad(params, res1, (dhs[:, :T], None))
+    d_zeros, _ = layer.grad(params, res1, (dhs[:, :T], zero_like_tree(carry)))
+    for got_none, got_zeros, want in zip(*(fnn.tree.leaves(t) for t in (d_none, d_zeros, d_alone))):
+        assert_array_equal(got_none, want)
+        assert_array_equal(got_zeros, want)
+
+
+@pytest.mark.parametrize("cls", LAYERS, ids=lambda c: c.__name__)
+def test_param_grad_skips_dx_but_agrees(cls: type) -> None:
+    b = f64()
+    layer = cls(H, return_sequences=False)
+    params = layer.init(fnn.random.key(0), (T, D), b)
+    y, residuals = layer.forward(params, draw(b, (N, T, D), 1))
+    dy = draw(b, y.shape, 3)
+    dparams, _ = layer.grad(params, residuals, dy)
+    for got, want in zip(fnn.tree.leaves(layer.param_grad(params, residuals, dy)), fnn.tree.leaves(dparams)):
+        assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("cls", LAYERS, ids=lambda c: c.__name__)
+def test_float32_stays_float32_and_inputs_are_not_mutated(cls: type) -> None:
+    b = fnn.backend()
+    layer = cls(H, return_state=True)
+    params = layer.init(fnn.random.key(0), ((T, D), layer.state_shape()), b)
+    x = (draw(b, (N, T, D), 1), initial_state(cls, b))
+    before = fnn.tree.map(lambda a: host(a).copy(), (params, x))
+    y, residuals = layer.forward(params, x)
+    dy = fnn.tree.map(lambda a: draw(b, a.shape, 4), y)
+    dy_before = fnn.tree.map(lambda a: host(a).copy(), dy)
+    dparams, dx = layer.grad(params, residuals, dy)
+    for a in fnn.tree.leaves((y, dparams, dx)):
+        assert a.dtype == np.float32
+    assert fnn.tree.structure(dx) == fnn.tree.structure(x)
+    for got, want in zip(fnn.tree.leaves((params, x, dy)), fnn.tree.leaves((*before, dy_before))):
+        assert_array_equal(got, want)
+
+
+def test_book_layout_shapes_load_without_conversion() -> None:
+    # The book's Rnnlm.pkl holds LSTM Wx (100, 400), Wh (100, 400), b (400,) with gates f, g, i, o.
+    params = fnn.LSTM(100).init(fnn.random.key(0), (35, 100))
+    assert (params.wx.shape, params.wh.shape, params.b.shape) == ((100, 400), (100, 400), (400,))
+
+
+def test_wrong_state_shape_is_refused() -> None:
+    b = fnn.backend()
+    lstm = fnn.LSTM(4)
+    params = lstm.init(fnn.random.key(0), (T, D), b)
+    xs = b.zeros((N, T, D))
+    with pytest.raises(fnn.ShapeError, match=r"LSTM\(hidden=4\): expected the initial state \(h0, c0\), each of shape \(2, 4\) for 2 sequences, got an array of shape \(2, 4\)"):
+        lstm.apply(params, (xs, b.zeros((N, 4))))
+    with pytest.raises(fnn.ShapeError, match=r"got a tuple of 2 \(an array of shape \(2, 4\), an array of shape \(2, 5\)\)"):
+        lstm.apply(params, (xs, (b.zeros((N, 4)), b.zeros((N, 5)))))
+    rnn = fnn.RNN(4)
+    with pytest.raises(fnn.ShapeError, match=r"RNN\(hidden=4\): expected the initial state h0 of shape \(2, 4\) for 2 sequences, got an array of shape \(3, 4\)"):
+        rnn.apply(rnn.init(fnn.random.key(0), (T, D), b), (xs, b.zeros((3, 4))))
+    with pytest.raises(fnn.ShapeError, match=r"LSTM\(hidden=4\): expected the initial state's shape \(\(4,\), \(4,\)\) \(without the batch axis\), got \(4,\)"):
+        lstm.init(fnn.random.key(0), ((T, D), (4,)))
+
+
+def test_bad_inputs_are_refused() -> None:
+    b = fnn.backend()
+    layer = fnn.LSTM(4)
+    params = layer.init(fnn.random.key(0), (T, D), b)
+    with pytest.raises(fnn.ShapeError, match=r"LSTM\(hidden=4\): expected input of shape \(N, \?, 3\), got \(2, 3\); inputs are sequences \(N, T, D\)"):
+        layer.apply(params, b.zeros((N, D)))
+    with pytest.raises(fnn.DTypeError, match=r"LSTM\(hidden=4\): expected input of dtype float32, got float64"):
+        layer.apply(params, np.zeros((N, T, D)))
+    with pytest.raises(fnn.DTypeError, match=r"LSTM\(hidden=4\): expected input of dtype float32, got float64"):
+        layer.apply(params, (b.zeros((N, T, D)), (b.zeros((N, 4)), np.zeros((N, 4)))))
+    with pytest.raises(fnn.ShapeError, match=r"RNN\(hidden=2\): expected inputs of 2 axis\(es\) .* got in_shape \(3,\); inputs are sequences"):
+        fnn.RNN(2).init(fnn.random.key(0), (3,))
+    with pytest.raises(ValueError, match=r"`hidden` must be a positive integer, got 0"):
+        fnn.RNN(0)
+
+
+def test_other_sequence_lengths_run_with_the_same_params() -> None:
+    # Generation feeds one step at a time with the carried state.
+    b = f64()
+    layer = fnn.LSTM(H, return_state=True)
+    params = layer.init(fnn.random.key(0), (T, D), b)
+    xs = draw(b, (N, T, D), 1)
+    whole, _ = layer.apply(params, xs)
+    state = None
+    steps = []
+    for t in range(T):
+        x = xs[:, t : t + 1]
+        y, state = layer.apply(params, x if state is None else (x, state))
+        steps.append(host(y))
+    assert_allclose(np.concatenate(steps, axis=1), whole, rtol=1e-13)
