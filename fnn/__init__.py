@@ -52,6 +52,8 @@ from fnn.layers import Layer as Layer
 from fnn.layers import LayerNorm as LayerNorm
 from fnn.layers import LayerNormParams as LayerNormParams
 from fnn.layers import LeakyReLU as LeakyReLU
+from fnn.layers import GRU as GRU
+from fnn.layers import GRUParams as GRUParams
 from fnn.layers import LSTM as LSTM
 from fnn.layers import LSTMParams as LSTMParams
 from fnn.layers import Maxout as Maxout
@@ -94,6 +96,8 @@ __all__ = [
     "GlobalAvgPool2D",
     "LayerNorm",
     "LayerNormParams",
+    "GRU",
+    "GRUParams",
     "LSTM",
     "LSTMParams",
     "MaxPool2D",

@@ -106,5 +106,7 @@ CASES: list[LayerCase] = [
     LayerCase("rnn_last", lambda: fnn.RNN(3, return_sequences=False), (4, 2), batch=2),
     LayerCase("lstm", lambda: fnn.LSTM(3), (4, 2), batch=2),
     LayerCase("lstm_last", lambda: fnn.LSTM(2, return_sequences=False), (3, 3), batch=2),
+    LayerCase("gru", lambda: fnn.GRU(3), (4, 2), batch=2),
+    LayerCase("gru_last", lambda: fnn.GRU(2, return_sequences=False), (3, 3), batch=2),
     # --- end of recurrent cases ---
 ]

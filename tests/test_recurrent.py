@@ -12,7 +12,7 @@ import fnn
 from fnn.typing import Array
 from tests.helpers import assert_allclose, assert_array_equal, host
 
-LAYERS = [fnn.RNN, fnn.LSTM]
+LAYERS = [fnn.RNN, fnn.LSTM, fnn.GRU]
 N, T, D, H = 2, 4, 3, 3
 
 
@@ -26,7 +26,7 @@ def draw(b: fnn.Backend, shape: tuple[int, ...], seed: int) -> Array:
 
 def initial_state(cls: type, b: fnn.Backend, n: int = N, seed: int = 5) -> Any:
     h0 = draw(b, (n, H), seed)
-    return h0 if cls is fnn.RNN else (h0, draw(b, (n, H), seed + 1))
+    return (h0, draw(b, (n, H), seed + 1)) if cls is fnn.LSTM else h0
 
 
 def sigmoid(a: np.ndarray) -> np.ndarray:
@@ -35,8 +35,19 @@ def sigmoid(a: np.ndarray) -> np.ndarray:
 
 
 def reference(cls: type, params: Any, xs: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
-    """The book's cells step by step on the host (TimeRNN / TimeLSTM, gates f, g, i, o)."""
+    """The book's cells step by step on the host (TimeRNN, TimeLSTM with gates f, g, i, o, GRU with z, r, h)."""
     wx, wh, b = host(params.wx), host(params.wh), host(params.b)
+    if cls is fnn.GRU:
+        h = host(state)
+        hs = []
+        for t in range(xs.shape[1]):
+            x = xs[:, t]
+            z = sigmoid(x @ wx[:, :H] + h @ wh[:, :H] + b[:H])
+            r = sigmoid(x @ wx[:, H : 2 * H] + h @ wh[:, H : 2 * H] + b[H : 2 * H])
+            h_hat = np.tanh(x @ wx[:, 2 * H :] + (r * h) @ wh[:, 2 * H :] + b[2 * H :])
+            h = (1 - z) * h + z * h_hat
+            hs.append(h)
+        return np.stack(hs, axis=1), h
     if cls is fnn.RNN:
         h = host(state)
         hs = []

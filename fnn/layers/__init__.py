@@ -38,6 +38,8 @@ from fnn.layers.normalization import LayerNormParams as LayerNormParams
 from fnn.layers.pooling import AvgPool2D as AvgPool2D
 from fnn.layers.pooling import GlobalAvgPool2D as GlobalAvgPool2D
 from fnn.layers.pooling import MaxPool2D as MaxPool2D
+from fnn.layers.recurrent import GRU as GRU
+from fnn.layers.recurrent import GRUParams as GRUParams
 from fnn.layers.recurrent import LSTM as LSTM
 from fnn.layers.recurrent import RNN as RNN
 from fnn.layers.recurrent import LSTMParams as LSTMParams
@@ -60,6 +62,8 @@ __all__ = [
     "GlobalAvgPool2D",
     "LayerNorm",
     "LayerNormParams",
+    "GRU",
+    "GRUParams",
     "LSTM",
     "LSTMParams",
     "MaxPool2D",

@@ -1,4 +1,4 @@
-"""Recurrent layers over whole sequences: ``RNN`` (tanh) and ``LSTM`` (the book's TimeRNN and TimeLSTM).
+"""Recurrent layers over whole sequences: ``RNN`` (tanh), ``LSTM`` and ``GRU`` (the book's TimeRNN, TimeLSTM, TimeGRU).
 
 Both read a batch of sequences ``xs: (N, T, D)`` and run one cell over the ``T`` steps.
 What is shared, and how carried state works:
@@ -37,7 +37,7 @@ from fnn.errors import ShapeError
 from fnn.layers.core import Layer, check_dtype, check_in_shape, check_ndim
 from fnn.typing import Array, Shape
 
-__all__ = ["LSTM", "LSTMParams", "RNN", "RNNParams"]
+__all__ = ["GRU", "GRUParams", "LSTM", "LSTMParams", "RNN", "RNNParams"]
 
 @attrs.frozen(eq=False)
 class RNNParams:
@@ -65,6 +65,24 @@ class LSTMParams:
         wx: Input weights, shape ``(D, 4H)``.
         wh: Recurrent weights, shape ``(H, 4H)``.
         b: Bias, shape ``(4H,)``.
+    """
+
+    wx: Array
+    wh: Array
+    b: Array
+
+
+@attrs.frozen(eq=False)
+class GRUParams:
+    """Parameters of :class:`GRU`, the three blocks side by side along the last axis.
+
+    The blocks are ordered **z, r, h** (update gate, reset gate, candidate), each ``H``
+    wide: the layout of the book's GRU (volume 2, chapter 6).
+
+    Attributes:
+        wx: Input weights, shape ``(D, 3H)``.
+        wh: Recurrent weights, shape ``(H, 3H)``.
+        b: Bias, shape ``(3H,)``.
     """
 
     wx: Array
@@ -249,9 +267,13 @@ class _Recurrent(Layer[P]):
             d_final = (d_final[0] + d_output, *d_final[1:])
         dz, d_initial = self._steps_back(params.wh, hs, cache, dhs, d_final)
         dz_rows = dz.reshape(steps * n, -1)
-        dparams = self._params(xt.T @ dz_rows, hs[:-1].reshape(steps * n, h).T @ dz_rows, batch_sum(dz_rows))
+        dparams = self._params(xt.T @ dz_rows, self._wh_grad(hs, cache, dz_rows), batch_sum(dz_rows))
         dxs = (dz_rows @ params.wx.T).reshape(steps, n, -1).transpose(1, 0, 2) if need_dx else None
         return dparams, dxs, d_initial
+
+    def _wh_grad(self, hs: Array, cache: Any, dz_rows: Array) -> Array:
+        """``dWh = Σ_t h_{t−1}ᵀ dz_t`` as one product over the ``T·N`` rows."""
+        return hs[:-1].reshape(dz_rows.shape[0], -1).T @ dz_rows
 
     @abc.abstractmethod
     def _steps_back(
@@ -456,3 +478,106 @@ class LSTM(_Recurrent[LSTMParams]):
             dc = dc * f
             dh = d @ wh_t
         return dz, (dh, dc)
+
+
+@attrs.frozen(repr=False)
+class GRU(_Recurrent[GRUParams]):
+    """A gated recurrent unit layer over whole sequences (the book's GRU, volume 2 chapter 6).
+
+    **Forward**: for ``t = 1 … T``, with the blocks **z, r, h** of ``Wx``, ``Wh`` and ``b``
+    (see :class:`GRUParams`):
+
+    - ``z = σ(x_t Wx_z + h_{t−1} Wh_z + b_z)`` (update gate),
+      ``r = σ(x_t Wx_r + h_{t−1} Wh_r + b_r)`` (reset gate);
+    - ``ĥ = tanh(x_t Wx_h + (r ⊙ h_{t−1}) Wh_h + b_h)`` (candidate);
+    - ``h_t = (1 − z) ⊙ h_{t−1} + z ⊙ ĥ``,
+
+    from ``h_0`` (zeros, or given). The ``x_t Wx + b`` of all steps is one matrix product.
+
+    **Backward (through time)**: walking ``t = T … 1`` with ``dh`` the total gradient
+    reaching ``h_t``:
+
+    - ``da_h = dh ⊙ z ⊙ (1 − ĥ²)`` (the candidate's pre-activation) and
+      ``d(r ⊙ h_{t−1}) = da_h Wh_hᵀ``;
+    - ``da_z = dh ⊙ (ĥ − h_{t−1}) ⊙ z(1 − z)``,
+      ``da_r = d(r ⊙ h_{t−1}) ⊙ h_{t−1} ⊙ r(1 − r)``;
+    - to step ``t − 1``: ``dh ← dh ⊙ (1 − z) + d(r ⊙ h_{t−1}) ⊙ r + [da_z, da_r] [Wh_z, Wh_r]ᵀ``.
+
+    The weight gradients sum over steps: ``dWx = Σ_t x_tᵀ da_t``, ``db = Σ_t Σ_n da_t``,
+    ``dWh_{z,r} = Σ_t h_{t−1}ᵀ [da_z, da_r]`` and ``dWh_h = Σ_t (r ⊙ h_{t−1})ᵀ da_h``,
+    ``dx_t = da_t Wxᵀ``.
+
+    **Residuals**: the inputs (time-major), the gates ``z, r, ĥ``, ``r ⊙ h_{t−1}`` and ``h_0 … h_T``.
+
+    **Shapes**: as :class:`RNN`: ``(N, T, D)`` → ``(N, T, H)`` or ``(N, H)``; the state is ``h0: (N, H)``.
+
+    Args:
+        hidden: ``H``, the size of the hidden state.
+        return_sequences: Return every ``h_t`` (default) or only ``h_T``.
+        return_state: Also return the final state, ``(output, h_T)``.
+        w_init: Initializer of ``Wx`` and ``Wh`` (default LeCun normal); ``b`` starts at zero.
+
+    >>> import fnn
+    >>> layer = GRU(4)
+    >>> params = layer.init(fnn.random.key(0), (5, 3))
+    >>> params.wx.shape, layer.apply(params, fnn.backend().ones((2, 5, 3))).shape
+    ((3, 12), (2, 5, 4))
+    """
+
+    gates: ClassVar[int] = 3
+
+    def _params(self, wx: Array, wh: Array, b: Array) -> GRUParams:
+        return GRUParams(wx, wh, b)
+
+    def _steps(self, wh: Array, z: Array, state: tuple[Array, ...]) -> tuple[Array, tuple[Array, ...], Any]:
+        xp = array_module(z)
+        steps, n, width = z.shape
+        h = width // 3
+        hs = xp.empty((steps + 1, n, h), z.dtype)
+        reset_hs = xp.empty((steps, n, h), z.dtype)
+        hs[0] = state[0]
+        wh_zr, wh_h = wh[:, : 2 * h], wh[:, 2 * h :]
+        for t in range(steps):
+            gates, h_prev = z[t], hs[t]  # gates become z, r, ĥ in place
+            update_reset = gates[:, : 2 * h]
+            update_reset += h_prev @ wh_zr
+            _sigmoid_inplace(update_reset)
+            xp.multiply(gates[:, h : 2 * h], h_prev, out=reset_hs[t])
+            candidate = gates[:, 2 * h :]
+            candidate += reset_hs[t] @ wh_h
+            xp.tanh(candidate, out=candidate)
+            h_next = hs[t + 1]
+            xp.subtract(candidate, h_prev, out=h_next)
+            h_next *= gates[:, :h]
+            h_next += h_prev
+        return hs, (hs[steps],), (z, reset_hs)
+
+    def _steps_back(
+        self, wh: Array, hs: Array, cache: Any, dhs: Array | None, d_final: tuple[Array, ...]
+    ) -> tuple[Array, tuple[Array, ...]]:
+        xp = array_module(hs)
+        gates_all, _ = cache
+        h = hs.shape[2]
+        dz = xp.empty_like(gates_all)
+        wh_zr_t, wh_h_t = wh[:, : 2 * h].T, wh[:, 2 * h :].T
+        (dh,) = d_final
+        for t in range(dz.shape[0] - 1, -1, -1):
+            if dhs is not None:
+                dh = dh + dhs[:, t]
+            gates, h_prev, d = gates_all[t], hs[t], dz[t]
+            u, r, candidate = gates[:, :h], gates[:, h : 2 * h], gates[:, 2 * h :]
+            xp.multiply(dh * u, 1.0 - candidate * candidate, out=d[:, 2 * h :])
+            d_reset_h = d[:, 2 * h :] @ wh_h_t
+            xp.multiply(dh * (candidate - h_prev), u * (1.0 - u), out=d[:, :h])
+            xp.multiply(d_reset_h * h_prev, r * (1.0 - r), out=d[:, h : 2 * h])
+            dh = dh * (1.0 - u) + d_reset_h * r + d[:, : 2 * h] @ wh_zr_t
+        return dz, (dh,)
+
+    def _wh_grad(self, hs: Array, cache: Any, dz_rows: Array) -> Array:
+        _, reset_hs = cache
+        rows, h = dz_rows.shape[0], hs.shape[2]
+        xp = array_module(hs)
+        return xp.concatenate(
+            [hs[:-1].reshape(rows, h).T @ dz_rows[:, : 2 * h], reset_hs.reshape(rows, h).T @ dz_rows[:, 2 * h :]],
+            axis=1,
+        )
