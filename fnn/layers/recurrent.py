@@ -273,7 +273,8 @@ class _Recurrent(Layer[P]):
 
     def _wh_grad(self, hs: Array, cache: Any, dz_rows: Array) -> Array:
         """``dWh = Σ_t h_{t−1}ᵀ dz_t`` as one product over the ``T·N`` rows."""
-        return hs[:-1].reshape(dz_rows.shape[0], -1).T @ dz_rows
+        dwh: Array = hs[:-1].reshape(dz_rows.shape[0], -1).T @ dz_rows
+        return dwh
 
     @abc.abstractmethod
     def _steps_back(
@@ -577,7 +578,7 @@ class GRU(_Recurrent[GRUParams]):
         _, reset_hs = cache
         rows, h = dz_rows.shape[0], hs.shape[2]
         xp = array_module(hs)
-        return xp.concatenate(
-            [hs[:-1].reshape(rows, h).T @ dz_rows[:, : 2 * h], reset_hs.reshape(rows, h).T @ dz_rows[:, 2 * h :]],
-            axis=1,
-        )
+        dwh_gates = hs[:-1].reshape(rows, h).T @ dz_rows[:, : 2 * h]
+        dwh_candidate = reset_hs.reshape(rows, h).T @ dz_rows[:, 2 * h :]
+        dwh: Array = xp.concatenate([dwh_gates, dwh_candidate], axis=1)
+        return dwh
