@@ -240,3 +240,14 @@ def test_other_sequence_lengths_run_with_the_same_params() -> None:
         y, state = layer.apply(params, x if state is None else (x, state))
         steps.append(host(y))
     assert_allclose(np.concatenate(steps, axis=1), whole, rtol=1e-13)
+
+
+@pytest.mark.parametrize("cls", LAYERS, ids=lambda c: c.__name__)
+def test_saturated_gates_give_exact_limits_without_overflow_warnings(cls: type) -> None:
+    b = fnn.backend()
+    layer = cls(2)
+    params = layer.init(fnn.random.key(0), (3, 2), b)
+    params = fnn.tree.map(lambda p: b.ones(p.shape), params)
+    y = layer.apply(params, b.full((1, 3, 2), -1e4))  # σ(−1e4): e^{1e4} overflows to inf, σ = 0 (gates shut)
+    assert np.isfinite(host(y)).all()
+    assert_allclose(y, -1.0 if cls is fnn.RNN else 0.0, atol=1e-6)

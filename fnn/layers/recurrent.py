@@ -96,11 +96,11 @@ def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> 
 
 
 def _sigmoid_inplace(z: Array) -> None:
-    """``z ← σ(z) = 1 / (1 + e⁻ᶻ)`` in place (``e⁻ᶻ`` overflowing to ``inf`` gives the right 0)."""
+    """``z ← σ(z) = 1 / (1 + e⁻ᶻ)`` in place; call it under :func:`~fnn.backend.overflow_expected`
+    (``e⁻ᶻ`` overflowing to ``inf`` gives the right ``σ = 0``)."""
     xp = array_module(z)
     xp.negative(z, out=z)
-    with overflow_expected():
-        xp.exp(z, out=z)
+    xp.exp(z, out=z)
     z += 1.0
     xp.reciprocal(z, out=z)
 
@@ -195,7 +195,8 @@ class _Recurrent(Layer[P]):
         xt = xs.transpose(1, 0, 2).reshape(steps * n, d)  # time-major rows
         z = (xt @ params.wx).reshape(steps, n, -1)
         z += params.b
-        hs, final, cache = self._steps(params.wh, z, state)
+        with overflow_expected():  # once for all steps' sigmoids
+            hs, final, cache = self._steps(params.wh, z, state)
         output = hs[1:].transpose(1, 0, 2) if self.return_sequences else hs[-1]
         if self.return_state:
             output = (output, self._state_value(final))
