@@ -105,6 +105,16 @@ def _sigmoid_inplace(z: Array) -> None:
     xp.reciprocal(z, out=z)
 
 
+def _gate_constants(xp: Any, h: int, dtype: Any) -> tuple[Array, Array]:
+    """``(scale, shift)`` of shape ``(4H,)``: ``scale·tanh(scale·z) + shift`` is σ on the f, i, o
+    blocks (½, ½) and tanh on the g block (1, 0)."""
+    scale = xp.full((4 * h,), 0.5, dtype)
+    scale[h : 2 * h] = 1.0
+    shift = xp.full((4 * h,), 0.5, dtype)
+    shift[h : 2 * h] = 0.0
+    return scale, shift
+
+
 class _Weights(Protocol):
     @property
     def wx(self) -> Array: ...
@@ -439,12 +449,16 @@ class LSTM(_Recurrent[LSTMParams]):
         cs = xp.empty_like(hs)
         tanh_cs = xp.empty((steps, n, h), z.dtype)
         hs[0], cs[0] = state
+        # σ(z) = ½ + ½ tanh(z/2): all four blocks in one pass over the contiguous (N, 4H) row block,
+        # `scale` ½ and `shift` ½ for f, i, o; 1 and 0 for g (plain tanh).
+        scale, shift = _gate_constants(xp, h, z.dtype)
         for t in range(steps):
             gates = z[t]  # becomes f, g, i, o in place
             gates += hs[t] @ wh
-            _sigmoid_inplace(gates[:, :h])
-            xp.tanh(gates[:, h : 2 * h], out=gates[:, h : 2 * h])
-            _sigmoid_inplace(gates[:, 2 * h :])
+            gates *= scale
+            xp.tanh(gates, out=gates)
+            gates *= scale
+            gates += shift
             f, g, i, o = gates[:, :h], gates[:, h : 2 * h], gates[:, 2 * h : 3 * h], gates[:, 3 * h :]
             c = cs[t + 1]
             xp.multiply(f, cs[t], out=c)
@@ -466,6 +480,10 @@ class LSTM(_Recurrent[LSTMParams]):
         h = hs.shape[2]
         dz = xp.empty_like(gates_all)
         wh_t = wh.T
+        # The activations' derivatives in one pass: (1 − a)(a + k) is σ(1 − σ) with k = 0 (f, i, o)
+        # and 1 − tanh² with k = 1 (g).
+        _, shift = _gate_constants(xp, h, gates_all.dtype)
+        k = 1.0 - 2.0 * shift
         dh, dc = d_final
         for t in range(dz.shape[0] - 1, -1, -1):
             if dhs is not None:
@@ -473,10 +491,11 @@ class LSTM(_Recurrent[LSTMParams]):
             gates, tc, d = gates_all[t], tanh_cs[t], dz[t]
             f, g, i, o = gates[:, :h], gates[:, h : 2 * h], gates[:, 2 * h : 3 * h], gates[:, 3 * h :]
             dc = dc + dh * o * (1.0 - tc * tc)
-            xp.multiply(dc * cs[t], f * (1.0 - f), out=d[:, :h])
-            xp.multiply(dc * i, 1.0 - g * g, out=d[:, h : 2 * h])
-            xp.multiply(dc * g, i * (1.0 - i), out=d[:, 2 * h : 3 * h])
-            xp.multiply(dh * tc, o * (1.0 - o), out=d[:, 3 * h :])
+            xp.multiply(dc, cs[t], out=d[:, :h])  # ∂/∂f, ∂/∂g, ∂/∂i, ∂/∂o of the step ...
+            xp.multiply(dc, i, out=d[:, h : 2 * h])
+            xp.multiply(dc, g, out=d[:, 2 * h : 3 * h])
+            xp.multiply(dh, tc, out=d[:, 3 * h :])
+            d *= (1.0 - gates) * (gates + k)  # ... times each activation's derivative
             dc = dc * f
             dh = d @ wh_t
         return dz, (dh, dc)
