@@ -251,3 +251,12 @@ def test_saturated_gates_give_exact_limits_without_overflow_warnings(cls: type) 
     y = layer.apply(params, b.full((1, 3, 2), -1e4))  # σ(−1e4): e^{1e4} overflows to inf, σ = 0 (gates shut)
     assert np.isfinite(host(y)).all()
     assert_allclose(y, -1.0 if cls is fnn.RNN else 0.0, atol=1e-6)
+
+
+def test_dy_must_have_the_outputs_structure() -> None:
+    b = fnn.backend()
+    layer = fnn.LSTM(4, return_state=True)
+    params = layer.init(fnn.random.key(0), (T, D), b)
+    (hs, _), residuals = layer.forward(params, b.zeros((N, T, D)))
+    with pytest.raises(fnn.StructureError, match=r"LSTM\(hidden=4, return_state=True\): expected dy with the structure of the output, \(d_output, d_state\), got an array of shape \(2, 4, 4\); pass None"):
+        layer.grad(params, residuals, hs)

@@ -33,7 +33,7 @@ import attrs
 
 from fnn import initializers, random
 from fnn.backend import Backend, array_module, batch_sum, overflow_expected, resolve
-from fnn.errors import ShapeError
+from fnn.errors import ShapeError, StructureError
 from fnn.layers.core import Layer, check_dtype, check_in_shape, check_ndim
 from fnn.typing import Array, Shape
 
@@ -131,7 +131,7 @@ P = TypeVar("P", bound=_Weights)
 
 @attrs.frozen(repr=False)
 class _Recurrent(Layer[P]):
-    """What :class:`RNN` and :class:`LSTM` share: options, shapes, the structure of inputs and
+    """What :class:`RNN`, :class:`LSTM` and :class:`GRU` share: options, shapes, the structure of inputs and
     outputs, the input projection and the weight gradients. Subclasses provide the cell's
     steps forward (:meth:`_steps`) and backward (:meth:`_steps_back`)."""
 
@@ -236,7 +236,7 @@ class _Recurrent(Layer[P]):
         return xs, self._check_state(state, n, wx), True
 
     def _check_state(self, state: Any, n: int, like: Array) -> tuple[Array, ...]:
-        arrays = (state,) if self.state_arrays == 1 else state
+        arrays = (state,) if self.state_arrays == 1 else state  # a list is refused below
         expected = (n, self.hidden)
         if not (
             isinstance(arrays, tuple)
@@ -267,12 +267,10 @@ class _Recurrent(Layer[P]):
     ) -> tuple[P, Array | None, tuple[Array, ...]]:
         xt, hs, cache, _ = residuals
         steps, n, h = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
-        d_output, d_state = dy if self.return_state else (dy, None)
+        d_output, d_state = self._split_dy(dy)
         xp = array_module(hs)
-        d_final = tuple(
-            xp.zeros((n, h), hs.dtype) if d is None else d
-            for d in ((None,) * self.state_arrays if d_state is None else (d_state,) if self.state_arrays == 1 else d_state)
-        )
+        d_state_arrays = (None,) * self.state_arrays if d_state is None else self._state_tuple(d_state)
+        d_final = tuple(xp.zeros((n, h), hs.dtype) if d is None else d for d in d_state_arrays)
         dhs = d_output if self.return_sequences else None
         if not self.return_sequences and d_output is not None:
             d_final = (d_final[0] + d_output, *d_final[1:])
@@ -281,6 +279,20 @@ class _Recurrent(Layer[P]):
         dparams = self._params(xt.T @ dz_rows, self._wh_grad(hs, cache, dz_rows), batch_sum(dz_rows))
         dxs = (dz_rows @ params.wx.T).reshape(steps, n, -1).transpose(1, 0, 2) if need_dx else None
         return dparams, dxs, d_initial
+
+    def _split_dy(self, dy: Any) -> tuple[Any, Any]:
+        """``(d of the output, d of the final state)``; ``None`` stands for zeros."""
+        if not self.return_state:
+            return dy, None
+        if not (isinstance(dy, tuple) and len(dy) == 2):
+            raise StructureError(
+                f"{self!r}: expected dy with the structure of the output, (d_output, d_state), "
+                f"got {_describe(dy)}; pass None for a part that gets no gradient"
+            )
+        return dy
+
+    def _state_tuple(self, state: Any) -> tuple[Any, ...]:
+        return (state,) if self.state_arrays == 1 else tuple(state)
 
     def _wh_grad(self, hs: Array, cache: Any, dz_rows: Array) -> Array:
         """``dWh = Σ_t h_{t−1}ᵀ dz_t`` as one product over the ``T·N`` rows."""
