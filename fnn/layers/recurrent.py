@@ -1,4 +1,4 @@
-"""Recurrent layers over whole sequences: ``RNN`` (tanh), ``LSTM`` and ``GRU`` (the book's TimeRNN, TimeLSTM, TimeGRU).
+"""Recurrent layers over whole sequences: ``RNN`` (tanh), ``LSTM`` and ``GRU`` (the book's Time* layers).
 
 Both read a batch of sequences ``xs: (N, T, D)`` and run one cell over the ``T`` steps.
 What is shared, and how carried state works:
@@ -166,7 +166,8 @@ class _Recurrent(Layer[P]):
     def _split_in_shape(self, in_shape: Any) -> tuple[Shape, bool]:
         """``((T, D), whether an initial state is given)`` from ``(T, D)`` or ``((T, D), state shape)``."""
         hint = "inputs are sequences (N, T, D), or (sequences, initial state)"
-        if isinstance(in_shape, (tuple, list)) and len(in_shape) == 2 and isinstance(in_shape[0], (tuple, list)):
+        pair = isinstance(in_shape, (tuple, list)) and len(in_shape) == 2
+        if pair and isinstance(in_shape[0], (tuple, list)):
             sequence, state = in_shape
             if _as_tuple(state) != self.state_shape():
                 raise ShapeError(
@@ -226,7 +227,8 @@ class _Recurrent(Layer[P]):
         given = isinstance(x, tuple)
         xs, state = x if given else (x, None)
         wx = params.wx
-        if not (type(xs) is type(wx) and xs.ndim == 3 and xs.shape[2] == wx.shape[0] and xs.dtype == wx.dtype):
+        fits = type(xs) is type(wx) and xs.ndim == 3 and xs.shape[2] == wx.shape[0] and xs.dtype == wx.dtype
+        if not fits:
             check_ndim(self, xs, (-1, wx.shape[0]), "inputs are sequences (N, T, D)")
             check_dtype(self, xs, wx)
         n = xs.shape[0]
