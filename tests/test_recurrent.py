@@ -260,3 +260,18 @@ def test_dy_must_have_the_outputs_structure() -> None:
     (hs, _), residuals = layer.forward(params, b.zeros((N, T, D)))
     with pytest.raises(fnn.StructureError, match=r"LSTM\(hidden=4, return_state=True\): expected dy with the structure of the output, \(d_output, d_state\), got an array of shape \(2, 4, 4\); pass None"):
         layer.grad(params, residuals, hs)
+
+
+@pytest.mark.parametrize("cls", LAYERS, ids=lambda c: c.__name__)
+def test_empty_batches_and_empty_sequences(cls: type) -> None:
+    b = fnn.backend()
+    layer = cls(H, return_state=True)
+    params = layer.init(fnn.random.key(0), (T, D), b)
+    for n, steps in ((0, T), (N, 0)):
+        (hs, state), residuals = layer.forward(params, b.zeros((n, steps, D)))
+        assert hs.shape == (n, steps, H)
+        for s in fnn.tree.leaves(state):
+            assert s.shape == (n, H) and not host(s).any()  # zero steps leave the zero initial state
+        dparams, dxs = layer.grad(params, residuals, (b.zeros(hs.shape), None))
+        assert dxs.shape == (n, steps, D)
+        assert all(not host(g).any() for g in fnn.tree.leaves(dparams))

@@ -204,7 +204,7 @@ class _Recurrent(Layer[P]):
         xs, state, given = self._inputs(params, x)
         n, steps, d = xs.shape
         xt = xs.transpose(1, 0, 2).reshape(steps * n, d)  # time-major rows
-        z = (xt @ params.wx).reshape(steps, n, -1)
+        z = (xt @ params.wx).reshape(steps, n, self.gates * self.hidden)
         z += params.b
         with overflow_expected():  # once for all steps' sigmoids
             hs, final, cache = self._steps(params.wh, z, state)
@@ -277,9 +277,9 @@ class _Recurrent(Layer[P]):
         if not self.return_sequences and d_output is not None:
             d_final = (d_final[0] + d_output, *d_final[1:])
         dz, d_initial = self._steps_back(params.wh, hs, cache, dhs, d_final)
-        dz_rows = dz.reshape(steps * n, -1)
+        dz_rows = dz.reshape(steps * n, self.gates * h)
         dparams = self._params(xt.T @ dz_rows, self._wh_grad(hs, cache, dz_rows), batch_sum(dz_rows))
-        dxs = (dz_rows @ params.wx.T).reshape(steps, n, -1).transpose(1, 0, 2) if need_dx else None
+        dxs = (dz_rows @ params.wx.T).reshape(steps, n, xt.shape[1]).transpose(1, 0, 2) if need_dx else None
         return dparams, dxs, d_initial
 
     def _split_dy(self, dy: Any) -> tuple[Any, Any]:
@@ -298,7 +298,7 @@ class _Recurrent(Layer[P]):
 
     def _wh_grad(self, hs: Array, cache: Any, dz_rows: Array) -> Array:
         """``dWh = Σ_t h_{t−1}ᵀ dz_t`` as one product over the ``T·N`` rows."""
-        dwh: Array = hs[:-1].reshape(dz_rows.shape[0], -1).T @ dz_rows
+        dwh: Array = hs[:-1].reshape(dz_rows.shape[0], hs.shape[2]).T @ dz_rows
         return dwh
 
     @abc.abstractmethod
