@@ -34,6 +34,14 @@ from fnn.errors import StateError as StateError
 from fnn.errors import StructureError as StructureError
 from fnn.errors import TrainingError as TrainingError
 from fnn.gradcheck import check_grads as check_grads
+from fnn.layers import Composite as Composite
+from fnn.layers import FanInConcat as FanInConcat
+from fnn.layers import FanInSum as FanInSum
+from fnn.layers import FanOut as FanOut
+from fnn.layers import Parallel as Parallel
+from fnn.layers import Residual as Residual
+from fnn.layers import parallel as parallel
+from fnn.layers import residual as residual
 from fnn.layers import ELU as ELU
 from fnn.layers import AvgPool2D as AvgPool2D
 from fnn.layers import BatchNorm as BatchNorm
@@ -83,6 +91,14 @@ from fnn.tree import param_count as param_count
 __version__ = "0.1.0"
 
 __all__ = [
+    "Composite",
+    "FanInConcat",
+    "FanInSum",
+    "FanOut",
+    "Parallel",
+    "Residual",
+    "parallel",
+    "residual",
     "AvgPool2D",
     "BatchNorm",
     "BatchNormParams",

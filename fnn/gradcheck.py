@@ -51,6 +51,8 @@ def check_grads(
       ``s = Σ y ⊙ r`` for a fixed random ``r`` (so ``dy = r``), or ``loss(y, t)``
       when ``loss`` and ``t`` are given. Both ``dparams`` and ``dx`` are compared.
       ``state`` and ``key`` are passed to ``forward_train`` (batch norm, dropout).
+      ``x`` may be a tuple of arrays; integer entries (ids) are held fixed and their
+      gradient must be ``None``.
     - Loss: ``check_grads(loss, y, t)`` compares ``loss.grad(y, t)`` with
       differences of ``loss(y, t)`` in ``y``.
 
@@ -111,21 +113,35 @@ def _layer_problem(
     seed: int,
 ) -> tuple[PyTree, Callable[[PyTree], float], PyTree]:
     y, residuals, _ = layer.forward_train(params, _float64(state), x, key)
-    xp = array_module(y)
     if loss is not None and t is not None:
         dy = loss.grad(y, t)
         objective: Callable[[Array], float] = lambda out: float(loss(out, t))
-    else:
-        r = xp.asarray(np.random.default_rng(seed).standard_normal(y.shape))
+    else:  # s = Σ y ⊙ r over every output array (a tuple output has one r per entry)
+        rng = np.random.default_rng(seed)
+        r = tree.map(lambda leaf: array_module(leaf).asarray(rng.standard_normal(leaf.shape)), y)
         dy = r
-        objective = lambda out: float((out * r).sum())
+        objective = lambda out: sum(float((o * w).sum()) for o, w in zip(tree.leaves(out), tree.leaves(r)))
+
+    x_leaves, x_struct = tree.flatten(x)
+    floats = [i for i, leaf in enumerate(x_leaves) if leaf.dtype.kind == "f"]
+    if len(floats) == len(x_leaves):
+        whole_x: Callable[[PyTree], PyTree] = lambda point_x: point_x
+    else:  # integer inputs (ids) are held fixed; their gradient must be None
+
+        def whole_x(point_x: PyTree) -> PyTree:
+            leaves = list(x_leaves)
+            for i, leaf in zip(floats, point_x):
+                leaves[i] = leaf
+            return tree.unflatten(x_struct, leaves)
 
     def scalar(point: PyTree) -> float:
-        out, _, _ = layer.forward_train(point["params"], _float64(state), point["x"], key)
+        out, _, _ = layer.forward_train(point["params"], _float64(state), whole_x(point["x"]), key)
         return objective(out)
 
     dparams, dx = layer.grad(params, residuals, dy)
-    return {"params": params, "x": x}, scalar, {"params": dparams, "x": dx}
+    if len(floats) == len(x_leaves):
+        return {"params": params, "x": x}, scalar, {"params": dparams, "x": dx}
+    return {"params": params, "x": [x_leaves[i] for i in floats]}, scalar, {"params": dparams, "x": dx}
 
 
 def _compare(

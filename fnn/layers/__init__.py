@@ -19,6 +19,14 @@ from fnn.layers.activations import sigmoid as sigmoid
 from fnn.layers.activations import softmax as softmax
 from fnn.layers.activations import step as step
 from fnn.layers.activations import tanh as tanh
+from fnn.layers.core import Composite as Composite
+from fnn.layers.combinators import FanInConcat as FanInConcat
+from fnn.layers.combinators import FanInSum as FanInSum
+from fnn.layers.combinators import FanOut as FanOut
+from fnn.layers.combinators import Parallel as Parallel
+from fnn.layers.combinators import Residual as Residual
+from fnn.layers.combinators import parallel as parallel
+from fnn.layers.combinators import residual as residual
 from fnn.layers.conv import Conv2D as Conv2D
 from fnn.layers.conv import Conv2DParams as Conv2DParams
 from fnn.layers.core import Layer as Layer
@@ -49,6 +57,14 @@ from fnn.layers.sequential import Sequential as Sequential
 from fnn.layers.sequential import sequential as sequential
 
 __all__ = [
+    "Composite",
+    "FanInConcat",
+    "FanInSum",
+    "FanOut",
+    "Parallel",
+    "Residual",
+    "parallel",
+    "residual",
     "AvgPool2D",
     "BatchNorm",
     "BatchNormParams",
