@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import attrs
 
@@ -113,7 +113,8 @@ class Embedding(Layer[EmbeddingParams]):
     def forward(self, params: EmbeddingParams, x: Array) -> tuple[Array, Array]:
         return self.apply(params, x), x
 
-    def grad(self, params: EmbeddingParams, residuals: Array, dy: Array) -> tuple[EmbeddingParams, None]:
+    def grad(self, params: EmbeddingParams, residuals: Array, dy: Array) -> tuple[EmbeddingParams, Any]:
+        """``(dparams, None)``: ids have no gradient."""
         return self.param_grad(params, residuals, dy), None
 
     def param_grad(self, params: EmbeddingParams, residuals: Array, dy: Array) -> EmbeddingParams:
