@@ -121,3 +121,26 @@ def test_float32_stays_float32_and_inputs_are_not_mutated() -> None:
     assert y.dtype == dparams.w.dtype == np.float32
     assert_array_equal(params.w, w_before)
     assert_array_equal(ids, ids_before)
+
+
+def test_strided_and_fortran_ids_give_the_same_result_as_contiguous_ones() -> None:
+    b = fnn.backend()
+    layer = fnn.Embedding(20, 3)
+    params = layer.init(fnn.random.key(0), (4,), b)
+    wide = ids_on(b, np.random.default_rng(4).integers(0, 20, (3, 8)))
+    dy = b.asarray(np.random.default_rng(5).standard_normal((3, 4, 3)))
+    expected_y, residuals = layer.forward(params, wide[:, ::2].copy())
+    expected_dw = layer.grad(params, residuals, dy)[0].w
+    for ids in (wide[:, ::2], b.xp.asfortranarray(wide[:, ::2]), wide[::-1, ::2][::-1]):
+        y, residuals = layer.forward(params, ids)
+        assert_array_equal(y, expected_y)
+        assert_allclose(layer.grad(params, residuals, dy)[0].w, expected_dw, rtol=1e-6)
+
+
+def test_same_key_same_table() -> None:
+    first = fnn.Embedding(30, 4).init(fnn.random.key(3), (5,))
+    second = fnn.Embedding(30, 4).init(fnn.random.key(3), (5,))
+    other = fnn.Embedding(30, 4).init(fnn.random.key(4), (5,))
+    assert_array_equal(first.w, second.w)
+    assert not np.array_equal(host(first.w), host(other.w))
+    assert float(host(first.w).std()) == pytest.approx(0.01, rel=0.2)  # the book's 0.01 · randn
