@@ -42,6 +42,10 @@ from fnn.layers import Parallel as Parallel
 from fnn.layers import Residual as Residual
 from fnn.layers import parallel as parallel
 from fnn.layers import residual as residual
+from fnn.layers import Graph as Graph
+from fnn.layers import GraphParams as GraphParams
+from fnn.layers import Node as Node
+from fnn.layers import Share as Share
 from fnn.layers import ELU as ELU
 from fnn.layers import AvgPool2D as AvgPool2D
 from fnn.layers import BatchNorm as BatchNorm
@@ -91,6 +95,10 @@ from fnn.tree import param_count as param_count
 __version__ = "0.1.0"
 
 __all__ = [
+    "Graph",
+    "GraphParams",
+    "Node",
+    "Share",
     "Composite",
     "FanInConcat",
     "FanInSum",

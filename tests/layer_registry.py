@@ -120,6 +120,21 @@ CASES: list[LayerCase] = [
         (3,),
         batch=4,
     ),
+    LayerCase(
+        "graph_fan_out_state_keys",
+        lambda: fnn.Graph(
+            "x",
+            (
+                fnn.Node("h", fnn.Dense(3), "x"),
+                fnn.Node("n", fnn.BatchNorm(), "h"),
+                fnn.Node("d", fnn.Dropout(0.4), "h"),
+                fnn.Node("y", fnn.FanInConcat(), ("n", "d", "h")),
+            ),
+            "y",
+        ),
+        (4,),
+        batch=4,
+    ),
     # --- end of combinator cases ---
     # --- recurrent layers (issue 14) ---
     LayerCase("rnn", lambda: fnn.RNN(3), (4, 2), batch=2),

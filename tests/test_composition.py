@@ -18,28 +18,33 @@ def normal(seed: int, shape: tuple[int, ...]) -> Array:
     return fnn.random.normal(fnn.random.key(seed), shape, F64)
 
 
+@attrs.frozen(eq=False)
+class LookupParams:
+    w: Array
+
+
 @attrs.frozen
-class Lookup(fnn.Layer[Array]):
-    """A minimal embedding: integer ids ``(N,)`` to rows of a table ``(V, D)``; its ``dx`` is ``None``."""
+class Lookup(fnn.Layer[LookupParams]):
+    """A minimal embedding: integer ids ``(N, ...)`` to rows of a table ``w: (V, D)``; its ``dx`` is ``None``."""
 
     integer_input: ClassVar[bool] = True
 
     vocab: int
     dim: int
 
-    def init(self, key: fnn.random.Key, in_shape: ShapeTree, backend: fnn.Backend | None = None) -> Array:
-        return fnn.random.normal(key, (self.vocab, self.dim), backend)
+    def init(self, key: fnn.random.Key, in_shape: ShapeTree, backend: fnn.Backend | None = None) -> LookupParams:
+        return LookupParams(fnn.random.normal(key, (self.vocab, self.dim), backend))
 
     def out_shape(self, in_shape: ShapeTree) -> ShapeTree:
         return (*in_shape, self.dim)
 
-    def forward(self, params: Array, x: Array) -> tuple[Array, Array]:
-        return params[x], x
+    def forward(self, params: LookupParams, x: Array) -> tuple[Array, Array]:
+        return params.w[x], x
 
-    def grad(self, params: Array, residuals: Array, dy: Array) -> tuple[Array, Any]:
-        table = np.zeros_like(params)
+    def grad(self, params: LookupParams, residuals: Array, dy: Array) -> tuple[LookupParams, Any]:
+        table = np.zeros_like(params.w)
         np.add.at(table, residuals, dy)
-        return table, None
+        return LookupParams(table), None
 
 
 def check_shapes(model: fnn.Layer[Any], params: Any, x: Any, in_shape: ShapeTree, state: Any = None) -> None:
@@ -147,7 +152,7 @@ def test_integer_inputs_have_no_gradient_and_the_model_checks() -> None:
     _, dx = model.grad(params, residuals, np.ones_like(y))
     assert dx is None
     grads = model.param_grad(params, residuals, np.ones_like(y))  # the first-layer shortcut
-    np.testing.assert_allclose(grads[0], model.grad(params, residuals, np.ones_like(y))[0][0])
+    np.testing.assert_allclose(grads[0].w, model.grad(params, residuals, np.ones_like(y))[0][0].w)
     fnn.check_grads(model, params, ids)
 
 

@@ -28,6 +28,10 @@ from fnn.layers.combinators import Residual as Residual
 from fnn.layers.combinators import parallel as parallel
 from fnn.layers.combinators import residual as residual
 from fnn.layers.conv import Conv2D as Conv2D
+from fnn.layers.graph import Graph as Graph
+from fnn.layers.graph import GraphParams as GraphParams
+from fnn.layers.graph import Node as Node
+from fnn.layers.graph import Share as Share
 from fnn.layers.conv import Conv2DParams as Conv2DParams
 from fnn.layers.core import Layer as Layer
 from fnn.layers.dense import Dense as Dense
@@ -57,6 +61,10 @@ from fnn.layers.sequential import Sequential as Sequential
 from fnn.layers.sequential import sequential as sequential
 
 __all__ = [
+    "Graph",
+    "GraphParams",
+    "Node",
+    "Share",
     "Composite",
     "FanInConcat",
     "FanInSum",

@@ -33,7 +33,7 @@ from typing_extensions import TypeVar
 from fnn import random
 from fnn.backend import Backend, array_module
 from fnn.errors import ShapeError, StateError
-from fnn.layers.core import Composite, Layer, ParameterFreeLayer, check_shape_tree, is_shape
+from fnn.layers.core import Composite, Layer, ParameterFreeLayer, add_cotangents, check_shape_tree, is_shape
 from fnn.typing import ArrayTree, ShapeTree
 
 __all__ = ["FanInConcat", "FanInSum", "FanOut", "Parallel", "Residual", "parallel", "residual"]
@@ -169,18 +169,6 @@ def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> 
         raise ValueError(f"`{attribute.name}` must be a positive integer, got {value!r}")
 
 
-def _add(a: Any, b: Any) -> Any:
-    """``a + b`` entry by entry for tuples of arrays, where ``None`` (no gradient, as for
-    integer inputs) is zero."""
-    if a is None:
-        return b
-    if b is None:
-        return a
-    if isinstance(a, tuple):
-        return tuple(_add(u, v) for u, v in zip(a, b))
-    return a + b
-
-
 @attrs.frozen
 class FanOut(ParameterFreeLayer):
     """``copies`` references to the input: ``x ↦ (x, …, x)``.
@@ -206,7 +194,7 @@ class FanOut(ParameterFreeLayer):
         entries = _entries(repr(self), "dy", dy, self.copies)
         dx = entries[0]
         for entry in entries[1:]:
-            dx = _add(dx, entry)
+            dx = add_cotangents(dx, entry)
         return None, dx
 
 
@@ -370,7 +358,7 @@ class Residual(Composite[P]):
 
     def grad(self, params: P, residuals: Any, dy: ArrayTree) -> tuple[P, ArrayTree]:
         dparams, dfx = self.guard(0, lambda: self.body.grad(params, residuals, dy))
-        return dparams, _add(dy, dfx)
+        return dparams, add_cotangents(dy, dfx)
 
 
 def residual(body: Layer[P]) -> Residual[P]:

@@ -150,6 +150,20 @@ class ParameterFreeLayer(Layer[None]):
         return None
 
 
+def add_cotangents(a: Any, b: Any) -> Any:
+    """``a + b`` for gradients reaching one value along two paths (a fan-out).
+
+    Tuples add entry by entry; ``None`` (no gradient, as for integer ids) is zero.
+    """
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if isinstance(a, tuple):
+        return tuple(add_cotangents(u, v) for u, v in zip(a, b))
+    return a + b
+
+
 _HOLDS_NO_LAYERS: set[type] = set()
 """Layer classes seen to hold no other layer (a memo that keeps the check below off the hot path)."""
 
