@@ -1,6 +1,6 @@
 """An encoder-decoder toy: learn to reverse a string of digits (the shape of DLfS 2, ch. 7).
 
-The source is ``LENGTH`` random digits, the target the same digits reversed
+The source is ``--length`` random digits, the target the same digits reversed
 (``31415 → 51413``). The model is the book's seq2seq:
 
 - the **encoder** embeds the source digits and runs an LSTM over them; only its final
@@ -8,13 +8,18 @@ The source is ``LENGTH`` random digits, the target the same digits reversed
 - the **decoder** embeds its own input, runs an LSTM that *starts from the encoder's
   state*, and a dense layer maps each hidden state to scores over the ten digits.
 
-In training the decoder reads the target shifted right behind a start symbol ``_``
-(teacher forcing), and the loss is the softmax cross entropy at every step. At
-inference the decoder starts from ``_`` and feeds each predicted digit back in
-(greedy decoding), one step at a time, carrying its state.
+It is written as an ``fnn.Graph``: named values wired through layers, the book's
+computational graph. The backward pass runs each node's hand-derived gradient in
+reverse; the decoder LSTM's gradient of its initial state flows into the encoder.
 
-Run: ``python examples/encoder_decoder.py`` (``--steps 300`` is enough for about 95% of
-strings exactly right; the test runs that).
+In training the decoder reads the target shifted right behind a start symbol ``_``
+(teacher forcing), and the loss is the softmax cross entropy at every step
+(:class:`SequenceCrossEntropy`); Adam with gradient clipping and a cosine-decaying
+learning rate trains it. At inference the decoder starts from ``_`` and feeds each
+predicted digit back in (greedy decoding), one step at a time, carrying its state.
+
+Run: ``python examples/encoder_decoder.py`` (a few seconds on one core; ``--steps 300``, which
+the test runs, already reverses over 99% of new strings exactly).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import attrs
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 import fnn
+from fnn import Node
 from fnn.typing import Array
 
 DIGITS = 10
@@ -68,103 +74,105 @@ class SequenceCrossEntropy(fnn.losses.Loss):
 
 
 @attrs.frozen
-class Seq2seqParams:
-    """The params of :class:`Seq2seq`, one field per part."""
+class TimeDistributed(fnn.Composite[Any]):
+    """``layer`` applied at every step of a sequence: ``(N, T, ·) → (N, T, ·)``.
 
-    encoder_embed: fnn.EmbeddingParams
-    encoder: fnn.LSTMParams
-    decoder_embed: fnn.EmbeddingParams
-    decoder: fnn.LSTMParams
-    output: fnn.DenseParams
+    The steps become rows, ``(N·T, ·)``, for ``layer`` and are split again after it
+    (forward and backward alike). This branch's ``Dense`` takes ``(N, D)`` only; where
+    ``Dense`` maps the last axis of ``(N, T, D)`` itself, this wrapper is not needed.
+    """
 
-
-@attrs.frozen
-class Seq2seq(fnn.Layer[Seq2seqParams]):
-    """The seq2seq model: ``(source, decoder_input)`` ids ``(N, T)`` → logits ``(N, T, DIGITS)``."""
-
-    dim: int
-    hidden: int
+    layer: fnn.Layer[Any]
 
     @property
-    def parts(self) -> tuple[fnn.Embedding, fnn.LSTM, fnn.Embedding, fnn.LSTM, fnn.Dense]:
-        return (
-            fnn.Embedding(VOCAB, self.dim),
-            fnn.LSTM(self.hidden, return_sequences=False, return_state=True),
-            fnn.Embedding(VOCAB, self.dim),
-            fnn.LSTM(self.hidden),
-            fnn.Dense(DIGITS),
-        )
-
-    def init(self, key: fnn.random.Key, in_shape: Any, backend: fnn.Backend | None = None) -> Seq2seqParams:
-        (steps,), _ = in_shape
-        keys = fnn.random.split(key, 5)
-        embed, encoder, decoder_embed, decoder, output = self.parts
-        state = ((self.hidden,), (self.hidden,))
-        return Seq2seqParams(
-            embed.init(keys[0], (steps,), backend),
-            encoder.init(keys[1], (steps, self.dim), backend),
-            decoder_embed.init(keys[2], (steps,), backend),
-            decoder.init(keys[3], ((steps, self.dim), state), backend),
-            output.init(keys[4], (self.hidden,), backend),
-        )
+    def children(self) -> tuple[fnn.Layer[Any], ...]:
+        return (self.layer,)
 
     def out_shape(self, in_shape: Any) -> Any:
-        _, (steps,) = in_shape
-        return (steps, DIGITS)
+        steps, *rest = in_shape
+        return (steps, *self.layer.out_shape(tuple(rest)))
 
-    def forward(self, params: Seq2seqParams, x: Any) -> tuple[Array, Any]:
-        source, decoder_input = x
-        embed, encoder, decoder_embed, decoder, output = self.parts
-        e, r_embed = embed.forward(params.encoder_embed, source)
-        (_, state), r_encoder = encoder.forward(params.encoder, e)
-        d, r_decoder_embed = decoder_embed.forward(params.decoder_embed, decoder_input)
-        hs, r_decoder = decoder.forward(params.decoder, (d, state))
-        n, steps, hidden = hs.shape
-        logits, r_output = output.forward(params.output, hs.reshape(n * steps, hidden))
-        residuals = (r_embed, r_encoder, r_decoder_embed, r_decoder, r_output)
-        return logits.reshape(n, steps, DIGITS), residuals
+    def init(self, key: fnn.random.Key, in_shape: Any, backend: fnn.Backend | None = None) -> Any:
+        return self.layer.init(key, tuple(in_shape[1:]), backend)
 
-    def grad(self, params: Seq2seqParams, residuals: Any, dy: Array) -> tuple[Seq2seqParams, Any]:
-        embed, encoder, decoder_embed, decoder, output = self.parts
-        r_embed, r_encoder, r_decoder_embed, r_decoder, r_output = residuals
-        n, steps, _ = dy.shape
-        g_output, dhs = output.grad(params.output, r_output, dy.reshape(n * steps, DIGITS))
-        g_decoder, (dd, d_state) = decoder.grad(params.decoder, r_decoder, dhs.reshape(n, steps, self.hidden))
-        g_decoder_embed, _ = decoder_embed.grad(params.decoder_embed, r_decoder_embed, dd)
-        g_encoder, de = encoder.grad(params.encoder, r_encoder, (None, d_state))
-        g_embed, _ = embed.grad(params.encoder_embed, r_embed, de)
-        grads = Seq2seqParams(g_embed, g_encoder, g_decoder_embed, g_decoder, g_output)
-        return grads, (None, None)
+    def init_state(self, in_shape: Any, backend: fnn.Backend | None = None) -> Any:
+        return None
+
+    def forward_train(self, params: Any, state: Any, x: Array, key: fnn.random.Key | None = None) -> Any:
+        y, residuals, _ = self.train_child(0, params, None, _rows(x), None)
+        return _steps(y, x.shape[1]), residuals, state
+
+    def apply_with_state(self, params: Any, state: Any, x: Array) -> tuple[Array, Any]:
+        y, _ = self.infer_child(0, params, None, _rows(x))
+        return _steps(y, x.shape[1]), state
+
+    def grad(self, params: Any, residuals: Any, dy: Array) -> tuple[Any, Array]:
+        dparams, dx = self.layer.grad(params, residuals, _rows(dy))
+        return dparams, _steps(dx, dy.shape[1])
 
 
-def greedy_decode(model: Seq2seq, params: Seq2seqParams, source: Array) -> Array:
+def _rows(x: Array) -> Array:
+    rows: Array = x.reshape(x.shape[0] * x.shape[1], *x.shape[2:])
+    return rows
+
+
+def _steps(rows: Array, steps: int) -> Array:
+    x: Array = rows.reshape(rows.shape[0] // steps, steps, *rows.shape[1:])
+    return x
+
+
+def build_model(dim: int, hidden: int) -> fnn.Graph:
+    """The seq2seq graph: ``(source, decoder_input)`` ids ``(N, T)`` → logits ``(N, T, DIGITS)``."""
+    return fnn.Graph(
+        inputs=("source", "decoder_input"),
+        nodes=(
+            Node("source_vectors", fnn.Embedding(VOCAB, dim), "source"),
+            # The encoder returns (h_T, (h_T, c_T)): only the state is read.
+            Node(
+                ("encoded", "state"),
+                fnn.LSTM(hidden, return_sequences=False, return_state=True),
+                "source_vectors",
+            ),
+            Node("decoder_vectors", fnn.Embedding(VOCAB, dim), "decoder_input"),
+            Node("hs", fnn.LSTM(hidden), ("decoder_vectors", "state")),  # starts from the encoder's state
+            Node("logits", TimeDistributed(fnn.Dense(DIGITS)), "hs"),
+        ),
+        outputs="logits",
+    )
+
+
+def greedy_decode(model: fnn.Graph, params: dict[str, Any], source: Array) -> Array:
     """Answer ``source`` without teacher forcing: from ``_``, feed each predicted digit back in.
 
     The encoder runs once; the decoder then runs one step at a time, carrying its state.
+    The graph's params are a dict by node name, so each part is run with its own.
     """
-    embed, encoder, decoder_embed, _, output = model.parts
-    stepper = fnn.LSTM(model.hidden, return_state=True)  # the decoder's params, returning the state too
-    _, state = encoder.apply(params.encoder, embed.apply(params.encoder_embed, source))
+    layers = {node.name: node.layer for node in model.nodes}
+    source_vectors = layers["source_vectors"].apply(params["source_vectors"], source)
+    _, state = layers["encoded"].apply(params["encoded"], source_vectors)
+    hidden = params["hs"].wh.shape[0]
+    stepper = fnn.LSTM(hidden, return_state=True)  # the decoder's params, also returning the state
     xp = fnn.array_module(source)
     previous = xp.full((source.shape[0], 1), START, dtype=xp.int64)
     answer = []
     for _ in range(source.shape[1]):
-        inputs = decoder_embed.apply(params.decoder_embed, previous)
-        hs, state = stepper.apply(params.decoder, (inputs, state))
-        previous = output.apply(params.output, hs[:, 0]).argmax(axis=1)[:, None]
+        vectors = layers["decoder_vectors"].apply(params["decoder_vectors"], previous)
+        hs, state = stepper.apply(params["hs"], (vectors, state))
+        previous = layers["logits"].apply(params["logits"], hs).argmax(axis=2)
         answer.append(previous)
     digits: Array = xp.concatenate(answer, axis=1)
     return digits
 
 
 def text(ids: Array) -> str:
+    """A row of ids as the digits it spells (``_`` for the start symbol)."""
     return "".join("_" if int(i) == START else str(int(i)) for i in fnn.to_numpy(ids))
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Train the reverser, print the loss and the exact-match accuracy, and decode a few strings."""
     parser = argparse.ArgumentParser(description="Reverse digit strings with an LSTM encoder-decoder.")
-    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--length", type=int, default=5)
     parser.add_argument("--dim", type=int, default=16, help="embedding size")
@@ -175,11 +183,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     backend = fnn.default_backend()  # NumPy, or CuPy under FNN_BACKEND=cupy
     init_key, data_key, test_key = fnn.random.split(fnn.random.key(args.seed), 3)
-    model = Seq2seq(args.dim, args.hidden)
+    model = build_model(args.dim, args.hidden)
     params = model.init(init_key, ((args.length,), (args.length,)), backend)
-    optimizer = fnn.optim.adam(args.lr)
+    # Adam with the book's gradient clipping (norm 5) and a learning rate decaying to 0 (cosine).
+    schedule = fnn.optim.cosine_decay(args.lr, args.steps)
+    optimizer = fnn.optim.chain(fnn.optim.clip_by_global_norm(5.0), fnn.optim.adam(schedule))
     opt_state = optimizer.init(params)
-    step_fn = fnn.value_and_grad(model, SequenceCrossEntropy())
+    loss_fn = SequenceCrossEntropy()
     test_source, _, test_target = make_batch(test_key, 1000, args.length, backend)
 
     def exact_match() -> float:
@@ -190,7 +200,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for step in range(1, args.steps + 1):
         batch_key = fnn.random.fold_in(data_key, step)
         source, decoder_input, target = make_batch(batch_key, args.batch_size, args.length, backend)
-        loss, grads = step_fn(params, (source, decoder_input), target)
+        logits, residuals = model.forward(params, (source, decoder_input))
+        loss, dlogits = loss_fn.value_and_grad(logits, target)
+        grads = model.param_grad(params, residuals, dlogits)  # each node's grad, in reverse order
         updates, opt_state = optimizer.update(grads, opt_state, params)
         params = fnn.optim.apply_updates(params, updates)
         losses.append(float(loss))
