@@ -3,6 +3,7 @@ option, initial and carried state across windows, shapes, dtypes and errors."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -188,12 +189,6 @@ def test_float32_stays_float32_and_inputs_are_not_mutated(cls: type) -> None:
         assert_array_equal(got, want)
 
 
-def test_book_layout_shapes_load_without_conversion() -> None:
-    # The book's Rnnlm.pkl holds LSTM Wx (100, 400), Wh (100, 400), b (400,) with gates f, g, i, o.
-    params = fnn.LSTM(100).init(fnn.random.key(0), (35, 100))
-    assert (params.wx.shape, params.wh.shape, params.b.shape) == ((100, 400), (100, 400), (400,))
-
-
 def test_wrong_state_shape_is_refused() -> None:
     b = fnn.backend()
     lstm = fnn.LSTM(4)
@@ -275,3 +270,46 @@ def test_empty_batches_and_empty_sequences(cls: type) -> None:
         dparams, dxs = layer.grad(params, residuals, (b.zeros(hs.shape), None))
         assert dxs.shape == (n, steps, D)
         assert all(not host(g).any() for g in fnn.tree.leaves(dparams))
+
+
+DLFS2 = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def book_pickle(path: Path) -> list[np.ndarray]:
+    """The book's list-of-arrays pickle through fnn's restricted unpickler (no code runs)."""
+    from fnn.io import _allowed_globals, _ArrayUnpickler
+
+    _ArrayUnpickler.allowed = _ArrayUnpickler.allowed or _allowed_globals()
+    with open(path, "rb") as f:
+        arrays: list[np.ndarray] = _ArrayUnpickler(f).load()
+    return arrays
+
+
+def ptb_words(path: Path) -> list[str]:
+    return path.read_text().replace("\n", "<eos>").strip().split()
+
+
+def test_the_books_published_lstm_weights_load_as_they_are() -> None:
+    """Rnnlm.pkl (gates f, g, i, o) in fnn's Embedding → LSTM → Dense, state carried across
+    windows of 35 words: perplexity 123.3 on the first 2,450 words of the PTB test set (the
+    book reports about 136 over the whole set); with the f and i blocks swapped it is 591."""
+    emb, wx, wh, b, w_out, b_out = (a.astype("float32") for a in book_pickle(DLFS2 / "dlfs2" / "Rnnlm.pkl"))
+    vocab: dict[str, int] = {}
+    for word in ptb_words(DLFS2 / "ptb" / "ptb.train.txt"):
+        vocab.setdefault(word, len(vocab))  # the book's order: first occurrence
+    test = np.array([vocab[w] for w in ptb_words(DLFS2 / "ptb" / "ptb.test.txt")[: 35 * 70 + 1]])
+    ids, targets = test[:-1].reshape(1, -1), test[1:]
+    embed, lstm, output = fnn.Embedding(10000, 100), fnn.LSTM(100, return_state=True), fnn.Dense(10000)
+
+    def perplexity(params: fnn.LSTMParams) -> float:
+        state, total = None, 0.0
+        for start in range(0, ids.shape[1], 35):
+            vectors = embed.apply(fnn.EmbeddingParams(emb), ids[:, start : start + 35])
+            hs, state = lstm.apply(params, vectors if state is None else (vectors, state))
+            logits = output.apply(fnn.DenseParams(w_out, b_out), hs.reshape(-1, 100))
+            total += float(fnn.losses.softmax_cross_entropy(logits, targets[start : start + 35])) * 35
+        return float(np.exp(total / targets.size))
+
+    assert perplexity(fnn.LSTMParams(wx, wh, b)) == pytest.approx(123.3, abs=0.1)
+    swapped = np.r_[200:300, 100:200, 0:100, 300:400]  # i, g, f, o
+    assert perplexity(fnn.LSTMParams(wx[:, swapped], wh[:, swapped], b[swapped])) > 500
