@@ -46,8 +46,10 @@ class Embedding(Layer[EmbeddingParams]):
     no ``dx``: :meth:`grad` returns ``None`` in its place.
 
     On NumPy the sum is computed by sorting the ids and summing each run of equal
-    ids with ``add.reduceat`` (at vocab 10,000 and 700 ids, 2 to 3 times faster than
-    ``numpy.add.at``); on CuPy by ``add.at``, an atomic scatter-add on the GPU.
+    ids with ``add.reduceat``: for a PTB batch of 20 × 35 ids and vocab 10,000, 0.22 ms
+    against 0.54 ms with ``numpy.add.at`` at ``dim`` 100, 2.2 against 3.7 ms at 650
+    (most of it zeroing the ``(vocab, dim)`` result). On CuPy it is ``add.at``, an
+    atomic scatter-add on the GPU.
 
     **Residuals**: the ids.
 
