@@ -144,3 +144,12 @@ def test_same_key_same_table() -> None:
     assert_array_equal(first.w, second.w)
     assert not np.array_equal(host(first.w), host(other.w))
     assert float(host(first.w).std()) == pytest.approx(0.01, rel=0.2)  # the book's 0.01 · randn
+
+
+def test_params_of_another_embedding_are_refused() -> None:
+    params = fnn.Embedding(5, 2).init(fnn.random.key(0), (3,))
+    ids = fnn.backend().asarray([[0, 1, 2]], dtype="int64")
+    with pytest.raises(fnn.ShapeError, match=r"Embedding\(vocab=6, dim=2\): expected params w of shape \(6, 2\), got \(5, 2\); use the params"):
+        fnn.Embedding(6, 2).apply(params, ids)
+    with pytest.raises(fnn.StructureError, match=r"Embedding\(vocab=5, dim=2\): expected params of type EmbeddingParams, as init returns, got DenseParams"):
+        fnn.Embedding(5, 2).apply(fnn.DenseParams(params.w, None), ids)  # type: ignore[arg-type]

@@ -313,3 +313,17 @@ def test_the_books_published_lstm_weights_load_as_they_are() -> None:
     assert perplexity(fnn.LSTMParams(wx, wh, b)) == pytest.approx(123.3, abs=0.1)
     swapped = np.r_[200:300, 100:200, 0:100, 300:400]  # i, g, f, o
     assert perplexity(fnn.LSTMParams(wx[:, swapped], wh[:, swapped], b[swapped])) > 500
+
+
+def test_params_of_another_layer_are_refused() -> None:
+    b = fnn.backend()
+    lstm, gru = fnn.LSTM(4), fnn.GRU(4)
+    xs = b.zeros((N, T, D))
+    lstm_params = lstm.init(fnn.random.key(0), (T, D), b)
+    with pytest.raises(fnn.StructureError, match=r"GRU\(hidden=4\): expected params of type GRUParams, as init returns, got LSTMParams"):
+        gru.apply(lstm_params, xs)  # type: ignore[arg-type]
+    with pytest.raises(fnn.ShapeError, match=r"LSTM\(hidden=5\): expected params wx \(D, 20\), wh \(5, 20\), b \(20,\), got wx \(3, 16\), wh \(4, 16\), b \(16,\); use the params"):
+        fnn.LSTM(5).apply(lstm_params, xs)
+    y, residuals = lstm.forward(lstm_params, xs)
+    with pytest.raises(fnn.ShapeError, match=r"LSTM\(hidden=5\): expected params"):
+        fnn.LSTM(5).grad(lstm_params, residuals, y)

@@ -8,7 +8,7 @@ import attrs
 
 from fnn import initializers, random
 from fnn.backend import Backend, array_module, is_cupy_array, resolve
-from fnn.errors import BackendError, DataError, DTypeError, ShapeError
+from fnn.errors import BackendError, DataError, DTypeError, ShapeError, StructureError
 from fnn.layers.core import Layer
 from fnn.typing import Array, Shape
 
@@ -123,6 +123,16 @@ class Embedding(Layer[EmbeddingParams]):
         return EmbeddingParams(scatter_add_rows(ids, dy.reshape(ids.size, self.dim), self.vocab))
 
     def _check(self, params: EmbeddingParams, x: Array) -> None:
+        if type(params) is not EmbeddingParams:
+            raise StructureError(
+                f"{self!r}: expected params of type EmbeddingParams, as init returns, "
+                f"got {type(params).__name__}"
+            )
+        if tuple(getattr(params.w, "shape", ())) != (self.vocab, self.dim):
+            raise ShapeError(
+                f"{self!r}: expected params w of shape ({self.vocab}, {self.dim}), got "
+                f"{tuple(getattr(params.w, 'shape', ()))}; use the params this layer's init returns"
+            )
         kind = getattr(getattr(x, "dtype", None), "kind", None)
         if kind not in ("i", "u"):
             got = getattr(x, "dtype", type(x).__name__)

@@ -142,6 +142,9 @@ class _Recurrent(Layer[P]):
         factory=initializers.lecun_normal, kw_only=True, repr=False
     )
 
+    params_type: ClassVar[type]
+    """The params class: :class:`RNNParams`, :class:`LSTMParams` or :class:`GRUParams`."""
+
     gates: ClassVar[int] = 1
     """How many ``H``-wide blocks the weights have side by side (4 for the LSTM)."""
 
@@ -191,9 +194,9 @@ class _Recurrent(Layer[P]):
         wh = self.w_init(kh, (self.hidden, width), b)
         return self._params(wx, wh, b.zeros((width,)))
 
-    @abc.abstractmethod
     def _params(self, wx: Array, wh: Array, b: Array) -> P:
-        """The params object holding ``wx``, ``wh`` and ``b``."""
+        params: P = self.params_type(wx, wh, b)
+        return params
 
     # --- forward ---
 
@@ -226,6 +229,7 @@ class _Recurrent(Layer[P]):
         """``(xs, initial state arrays, whether a state was given)``, checked against ``params``."""
         given = isinstance(x, tuple)
         xs, state = x if given else (x, None)
+        self._check_params(params)
         wx = params.wx
         fits = type(xs) is type(wx) and xs.ndim == 3 and xs.shape[2] == wx.shape[0] and xs.dtype == wx.dtype
         if not fits:
@@ -236,6 +240,22 @@ class _Recurrent(Layer[P]):
             zeros = array_module(xs).zeros((n, self.hidden), xs.dtype)
             return xs, (zeros,) * self.state_arrays, False
         return xs, self._check_state(state, n, wx), True
+
+    def _check_params(self, params: P) -> None:
+        """Raise unless ``params`` are this layer's kind with ``wh: (H, gates·H)``, ``b: (gates·H,)``."""
+        width = self.gates * self.hidden
+        expected = self.params_type
+        if type(params) is not expected:
+            raise StructureError(
+                f"{self!r}: expected params of type {expected.__name__}, as init returns, "
+                f"got {type(params).__name__}"
+            )
+        wx, wh, b = (tuple(getattr(getattr(params, f), "shape", ())) for f in ("wx", "wh", "b"))
+        if len(wx) != 2 or wx[1] != width or wh != (self.hidden, width) or b != (width,):
+            raise ShapeError(
+                f"{self!r}: expected params wx (D, {width}), wh ({self.hidden}, {width}), b ({width},), got "
+                f"wx {wx}, wh {wh}, b {b}; use the params this layer's init returns"
+            )
 
     def _check_state(self, state: Any, n: int, like: Array) -> tuple[Array, ...]:
         arrays = (state,) if self.state_arrays == 1 else state  # a list is refused below
@@ -267,6 +287,7 @@ class _Recurrent(Layer[P]):
     def _backward(
         self, params: P, residuals: Any, dy: Any, need_dx: bool
     ) -> tuple[P, Array | None, tuple[Array, ...]]:
+        self._check_params(params)
         xt, hs, cache, _ = residuals
         steps, n, h = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
         d_output, d_state = self._split_dy(dy)
@@ -366,8 +387,7 @@ class RNN(_Recurrent[RNNParams]):
     ((2, 4), True)
     """
 
-    def _params(self, wx: Array, wh: Array, b: Array) -> RNNParams:
-        return RNNParams(wx, wh, b)
+    params_type = RNNParams
 
     def _steps(self, wh: Array, z: Array, state: tuple[Array, ...]) -> tuple[Array, tuple[Array, ...], None]:
         xp = array_module(z)
@@ -450,8 +470,7 @@ class LSTM(_Recurrent[LSTMParams]):
     gates: ClassVar[int] = 4
     state_arrays: ClassVar[int] = 2
 
-    def _params(self, wx: Array, wh: Array, b: Array) -> LSTMParams:
-        return LSTMParams(wx, wh, b)
+    params_type = LSTMParams
 
     def _steps(
         self, wh: Array, z: Array, state: tuple[Array, ...]
@@ -561,8 +580,7 @@ class GRU(_Recurrent[GRUParams]):
 
     gates: ClassVar[int] = 3
 
-    def _params(self, wx: Array, wh: Array, b: Array) -> GRUParams:
-        return GRUParams(wx, wh, b)
+    params_type = GRUParams
 
     def _steps(self, wh: Array, z: Array, state: tuple[Array, ...]) -> tuple[Array, tuple[Array, ...], Any]:
         xp = array_module(z)
