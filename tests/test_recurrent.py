@@ -215,6 +215,8 @@ def test_bad_inputs_are_refused() -> None:
         layer.apply(params, np.zeros((N, T, D)))
     with pytest.raises(fnn.DTypeError, match=r"LSTM\(hidden=4\): expected input of dtype float32, got float64"):
         layer.apply(params, (b.zeros((N, T, D)), (b.zeros((N, 4)), np.zeros((N, 4)))))
+    with pytest.raises(fnn.StructureError, match=r"LSTM\(hidden=4\): got a list; pass a sequence batch xs, or the tuple \(xs, state\)"):
+        layer.apply(params, [b.zeros((N, T, D)), (b.zeros((N, 4)), b.zeros((N, 4)))])
     with pytest.raises(fnn.ShapeError, match=r"RNN\(hidden=2\): expected inputs of 2 axis\(es\) .* got in_shape \(3,\); inputs are sequences"):
         fnn.RNN(2).init(fnn.random.key(0), (3,))
     with pytest.raises(ValueError, match=r"`hidden` must be a positive integer, got 0"):

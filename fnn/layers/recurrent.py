@@ -233,6 +233,8 @@ class _Recurrent(Layer[P]):
         wx = params.wx
         fits = type(xs) is type(wx) and xs.ndim == 3 and xs.shape[2] == wx.shape[0] and xs.dtype == wx.dtype
         if not fits:
+            if isinstance(xs, list):
+                raise StructureError(f"{self!r}: got a list; pass a sequence batch xs, or the tuple (xs, state)")
             check_ndim(self, xs, (-1, wx.shape[0]), "inputs are sequences (N, T, D)")
             check_dtype(self, xs, wx)
         n = xs.shape[0]
