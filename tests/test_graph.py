@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import attrs
 import numpy as np
 import pytest
 
@@ -263,3 +266,37 @@ def test_multi_output_names_must_match_the_layer_output() -> None:
     graph = fnn.Graph("x", (Node(("a", "b"), fnn.Dense(2), "x"), Node("y", fnn.FanInSum(), ("a", "b"))), "y")
     with pytest.raises(fnn.ShapeError, match=r"node 'a''s output shape must be a tuple of 2 entries for \('a', 'b'\), got \(2,\)"):
         graph.init(fnn.random.key(0), (3,))
+
+
+def test_values_may_be_tuples_like_an_lstm_state() -> None:
+    """A node can define a tuple-valued name (an LSTM's ``(h, c)``), read whole or left unread."""
+    split = fnn.sequential(fnn.FanOut(2), fnn.parallel(fnn.identity, fnn.FanOut(2)))  # x ↦ (x, (x, x))
+    graph = fnn.Graph(
+        "x",
+        (
+            Node("h", fnn.Dense(3), "x"),
+            Node(("a", "pair"), split, "h"),
+            Node(("b", "unread_pair"), split, "a"),
+            Node("s", fnn.FanInSum(), "pair"),  # the tuple value as the layer's tuple input
+            Node("y", fnn.FanInConcat(), ("s", "b")),
+        ),
+        "y",
+    )
+    params = graph.init(fnn.random.key(0), (2,), F64)
+    x = normal(1, (3, 2))
+    h = x @ params["h"].w + params["h"].b
+    np.testing.assert_allclose(graph.apply(params, x), np.concatenate([2 * h, h], axis=1))
+    fnn.check_grads(graph, params, x)
+
+
+def test_a_composite_without_init_state_says_so_when_a_child_has_state() -> None:
+    from tests.test_composition import Scaled
+
+    @attrs.frozen
+    class NoStateMethod(Scaled):
+        def init_state(self, in_shape: fnn.typing.ShapeTree, backend: fnn.Backend | None = None) -> Any:
+            return fnn.Composite.init_state(self, in_shape, backend)
+
+    assert NoStateMethod(fnn.Dense(2)).init_state((3,)) is None
+    with pytest.raises(fnn.StateError, match=r"a child has state, so NoStateMethod must override init_state"):
+        NoStateMethod(fnn.BatchNorm()).init_state((3,))

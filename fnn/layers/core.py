@@ -351,8 +351,18 @@ class Composite(Layer[P]):
         """``(y, new_state)`` in inference, each child run through :meth:`infer_child`."""
 
     def init_state(self, in_shape: ShapeTree, backend: Backend | None = None) -> Any:
-        """The children's states; composites with children taking other shapes override it."""
-        raise NotImplementedError(f"{type(self).__name__} must implement init_state")
+        """``None`` when no child has state; a composite whose children may have state overrides it
+        (usually with :meth:`init_children_state` and each child's input shape).
+
+        Raises:
+            StateError: a child has state and the subclass does not say how to create it.
+        """
+        if self.has_state:
+            raise StateError(
+                f"{self.name}: a child has state, so {type(self).__name__} must override init_state "
+                "(return self.init_children_state(shapes, backend) with each child's input shape)"
+            )
+        return None
 
     def forward(self, params: P, x: Any) -> tuple[Any, Any]:
         y, residuals, _ = self.forward_train(params, None, x, None)

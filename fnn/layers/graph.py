@@ -410,14 +410,12 @@ class Graph(Composite[GraphParams]):
             names = _as_tuple(node.outputs)
             grads = [cot.pop(name, None) for name in names]
             if all(g is None for g in grads):  # nothing downstream depends on it (integer values)
-                dparams[i] = tree.map(lambda a: array_module(a).zeros_like(a), node_params[i])
+                dparams[i] = _zeros_like(node_params[i])
                 continue
             if isinstance(node.outputs, str):
                 node_dy = grads[0]
             else:
-                node_dy = tuple(
-                    array_module(multi[n]).zeros_like(multi[n]) if g is None else g for n, g in zip(names, grads)
-                )
+                node_dy = tuple(_zeros_like(multi[n]) if g is None else g for n, g in zip(names, grads))
             dparams[i], dx = self.guard(i, lambda: node.layer.grad(node_params[i], node_residuals[i], node_dy))
             for name, d in self._bind(node.inputs, dx, f"node {node.name!r}'s dx", ShapeError).items():
                 cot[name] = add_cotangents(cot.get(name), d)
@@ -440,3 +438,7 @@ class Graph(Composite[GraphParams]):
         grads[source] = attrs.evolve(grads[source], **{src_field: total})
         grads[target] = attrs.evolve(grads[target], **{field: None})
 
+
+def _zeros_like(values: Any) -> Any:
+    """Zeros shaped like every array in ``values`` (an array or a pytree of arrays)."""
+    return tree.map(lambda a: array_module(a).zeros_like(a), values)

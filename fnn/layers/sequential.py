@@ -150,7 +150,7 @@ class Sequential(Composite[SP]):
     ) -> tuple[Array, tuple[Any, ...], Any]:
         self._check_params(params)
         states = self._states(state)
-        keys = self.split_key(key)
+        keys = (None,) * len(self.layers) if key is None else self.split_key(key)
         residuals = []
         new_states = []
         i = 0
