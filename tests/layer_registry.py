@@ -143,6 +143,8 @@ CASES: list[LayerCase] = [
     LayerCase("lstm_last", lambda: fnn.LSTM(2, return_sequences=False), (3, 3), batch=2),
     LayerCase("gru", lambda: fnn.GRU(3), (4, 2), batch=2),
     LayerCase("gru_last", lambda: fnn.GRU(2, return_sequences=False), (3, 3), batch=2),
+    LayerCase("lstm_stateful", lambda: fnn.LSTM(3, stateful=True), (4, 2), batch=2),
+    LayerCase("rnn_stateful_last", lambda: fnn.RNN(2, return_sequences=False, stateful=True), (3, 3), batch=2),
     # --- end of recurrent cases ---
 ]
 

@@ -329,3 +329,68 @@ def test_params_of_another_layer_are_refused() -> None:
     y, residuals = lstm.forward(lstm_params, xs)
     with pytest.raises(fnn.ShapeError, match=r"LSTM\(hidden=5\): expected params"):
         fnn.LSTM(5).grad(lstm_params, residuals, y)
+
+
+# --- the carry as layer state: stateful=True ---
+
+
+@pytest.mark.parametrize("cls", LAYERS, ids=lambda c: c.__name__)
+def test_stateful_windows_carry_the_state_like_one_run(cls: type) -> None:
+    b = f64()
+    layer = cls(H, stateful=True)
+    assert layer.has_state and not cls(H).has_state and cls(H).init_state((T, D), b) is None
+    params = layer.init(fnn.random.key(0), (T, D), b)
+    state = layer.init_state((T, D), b)
+    for a in fnn.tree.leaves(state):
+        assert a.shape == (1, H) and not host(a).any()  # the zero carry broadcasts to any batch
+    xs = draw(b, (N, 3 * T, D), 1)
+    whole = layer.apply(params, xs)
+    pieces = []
+    for k in range(3):
+        y, residuals, new_state = layer.forward_train(params, state, xs[:, k * T : (k + 1) * T])
+        for a in fnn.tree.leaves(new_state):  # a copy: the state shares nothing with the residuals
+            assert a.shape == (N, H) and not any(np.shares_memory(host(a), host(r)) for r in fnn.tree.leaves(residuals))
+        _, dx = layer.grad(params, residuals, b.ones(y.shape))
+        assert dx.shape == (N, T, D)  # no gradient for the carried state: truncated BPTT
+        pieces.append(host(y))
+        state = new_state
+    assert_allclose(np.concatenate(pieces, axis=1), whole, rtol=1e-12)
+    fnn.check_grads(layer, params, xs[:, :T], state=state)  # state held fixed
+
+
+@pytest.mark.parametrize("cls", LAYERS, ids=lambda c: c.__name__)
+def test_stateful_truncated_bptt_through_fit_and_generation_one_step_at_a_time(cls: type) -> None:
+    b = f64()
+    model = fnn.sequential(cls(H, stateful=True), fnn.tanh)
+    params = model.init(fnn.random.key(0), (T, D), b)
+    windows = draw(b, (3, T, D), 1)  # one stream: 3 windows fed in order, one per step
+    result = fnn.fit(
+        model, fnn.losses.mse, fnn.optim.sgd(1e-12), params, windows, b.zeros((3, T, H)),
+        key=fnn.random.key(0), epochs=1, batch_size=1, shuffle=False,
+        state=model.init_state((T, D), b), progress=False,
+    )
+    whole = cls(H, return_state=True).apply(params[0], windows.reshape(1, 3 * T, D))[1]
+    for got, want in zip(fnn.tree.leaves(result.state[0]), fnn.tree.leaves(whole)):
+        assert_allclose(got, want, rtol=1e-8)
+    # generation: one step per call, the carry returned by apply_with_state
+    state = model.init_state((1, D), b)
+    steps = []
+    for t in range(T):
+        y, state = model.apply_with_state(params, state, windows[:1, t : t + 1])
+        steps.append(host(y))
+    assert_allclose(np.concatenate(steps, axis=1), model.apply(params, windows[:1], state=model.init_state((T, D), b)), rtol=1e-12)
+
+
+def test_stateful_errors_say_what_to_pass() -> None:
+    b = fnn.backend()
+    layer = fnn.LSTM(4, stateful=True)
+    params = layer.init(fnn.random.key(0), (T, D), b)
+    state = layer.init_state((T, D), b)
+    xs = b.zeros((N, T, D))
+    with pytest.raises(fnn.StateError, match=r"LSTM\(hidden=4, stateful=True\): stateful=True needs the carried state; pass state=layer.init_state\(in_shape\)"):
+        layer.forward_train(params, None, xs)
+    with pytest.raises(fnn.StructureError, match=r"a stateful layer starts from its carried state; pass xs alone"):
+        layer.forward_train(params, state, (xs, state))
+    _, _, carried = layer.forward_train(params, state, xs)
+    with pytest.raises(fnn.ShapeError, match=r"expected the carried state \(h0, c0\), each of shape \(3, 4\) for 3 sequences, got a tuple of 2 \(an array of shape \(2, 4\), an array of shape \(2, 4\)\); reset it with init_state"):
+        layer.apply_with_state(params, carried, b.zeros((3, T, D)))

@@ -1,10 +1,10 @@
 """Recurrent layers over whole sequences: ``RNN`` (tanh), ``LSTM`` and ``GRU`` (the book's Time* layers).
 
-Both read a batch of sequences ``xs: (N, T, D)`` and run one cell over the ``T`` steps.
+Each reads a batch of sequences ``xs: (N, T, D)`` and runs one cell over the ``T`` steps.
 What is shared, and how carried state works:
 
 - **Input**: ``xs``, or ``(xs, state)`` to start from a given state instead of zeros:
-  ``state`` is ``h0: (N, H)`` for :class:`RNN` and ``(h0, c0)`` for :class:`LSTM`. The
+  ``state`` is ``h0: (N, H)`` for :class:`RNN` and :class:`GRU`, ``(h0, c0)`` for :class:`LSTM`. The
   given state is an ordinary, differentiable input: :meth:`~fnn.Layer.grad` returns
   ``(dxs, dstate)``, so a decoder that starts from an encoder's final state sends its
   gradient back into the encoder.
@@ -15,6 +15,13 @@ What is shared, and how carried state works:
   as window ``k + 1``'s initial state and ignore its gradient: running the windows one
   after another computes exactly what one run over the whole sequence computes, and
   the gradients are those of each window alone.
+- **The carry as layer state** (``stateful=True``): ``init_state(in_shape)`` is the zero
+  carry ``(1, H)`` (it broadcasts to any batch; call it again to reset),
+  ``forward_train(params, state, xs)`` starts from ``state`` and returns the final carry
+  (a copy) as the new state, and ``apply_with_state`` does the same in inference. Layer
+  state gets no gradient, which is truncated BPTT, so ``fnn.fit(..., state=...,
+  shuffle=False)`` over windows in stream order trains a language model, and generation
+  feeds one step per call. A stateful layer takes ``xs`` only.
 
 The input projection of all time steps is one matrix product, ``X Wx + b`` over the
 ``N·T`` rows; only ``h Wh`` and the elementwise cell run step by step. Backprop through
@@ -33,7 +40,7 @@ import attrs
 
 from fnn import initializers, random
 from fnn.backend import Backend, array_module, batch_sum, overflow_expected, resolve
-from fnn.errors import ShapeError, StructureError
+from fnn.errors import ShapeError, StateError, StructureError
 from fnn.layers.core import Layer, check_dtype, check_in_shape, check_ndim
 from fnn.typing import Array, Shape
 
@@ -138,6 +145,7 @@ class _Recurrent(Layer[P]):
     hidden: int = attrs.field(validator=_positive)
     return_sequences: bool = attrs.field(default=True, kw_only=True)
     return_state: bool = attrs.field(default=False, kw_only=True)
+    stateful: bool = attrs.field(default=False, kw_only=True)
     w_init: initializers.Initializer = attrs.field(
         factory=initializers.lecun_normal, kw_only=True, repr=False
     )
@@ -154,6 +162,7 @@ class _Recurrent(Layer[P]):
     def __repr__(self) -> str:
         options = "" if self.return_sequences else ", return_sequences=False"
         options += ", return_state=True" if self.return_state else ""
+        options += ", stateful=True" if self.stateful else ""
         return f"{type(self).__name__}(hidden={self.hidden}{options})"
 
     def state_shape(self) -> Any:
@@ -205,6 +214,60 @@ class _Recurrent(Layer[P]):
 
     def forward(self, params: P, x: Any) -> tuple[Any, Any]:
         xs, state, given = self._inputs(params, x)
+        output, residuals, _ = self._run(params, xs, state, given)
+        return output, residuals
+
+    # --- the carry as layer state (stateful=True) ---
+
+    @property
+    def has_state(self) -> bool:
+        return self.stateful
+
+    def init_state(self, in_shape: Any, backend: Backend | None = None) -> Any:
+        """The zero carry with batch axis 1 (it broadcasts to any batch), or ``None`` unless stateful."""
+        self._split_in_shape(in_shape)
+        if not self.stateful:
+            return None
+        b = resolve(backend)
+        return self._state_value(tuple(b.zeros((1, self.hidden)) for _ in range(self.state_arrays)))
+
+    def forward_train(
+        self, params: P, state: Any, x: Any, key: random.Key | None = None
+    ) -> tuple[Any, Any, Any]:
+        """With ``stateful=True``: start from the carry ``state``, return the final carry as the new state."""
+        if not self.stateful:
+            return (*self.forward(params, x), state)
+        xs, carry = self._stateful_inputs(params, state, x)
+        output, residuals, final = self._run(params, xs, carry, False)
+        return output, residuals, self._state_value(tuple(a.copy() for a in final))
+
+    def apply_with_state(self, params: P, state: Any, x: Any) -> tuple[Any, Any]:
+        if not self.stateful:
+            return self.apply(params, x), state
+        y, _, new_state = self.forward_train(params, state, x)
+        return y, new_state
+
+    def apply_stateful(self, params: P, state: Any, x: Any) -> Any:
+        return self.apply_with_state(params, state, x)[0]
+
+    def _stateful_inputs(self, params: P, state: Any, x: Any) -> tuple[Array, tuple[Array, ...]]:
+        if isinstance(x, tuple):
+            raise StructureError(
+                f"{self!r}: a stateful layer starts from its carried state; pass xs alone, or build it "
+                "with stateful=False to give the initial state as an input"
+            )
+        if state is None:
+            raise StateError(
+                f"{self!r}: stateful=True needs the carried state; pass state=layer.init_state(in_shape) "
+                "(the zero carry) and then the state each call returns"
+            )
+        xs, _, _ = self._inputs(params, x)
+        return xs, self._check_state(state, xs.shape[0], params.wx, carried=True)
+
+    def _run(
+        self, params: P, xs: Array, state: tuple[Array, ...], given: bool
+    ) -> tuple[Any, Any, tuple[Array, ...]]:
+        """``(output, residuals, final state arrays)`` from ``xs`` and the initial state arrays."""
         n, steps, d = xs.shape
         xt = xs.transpose(1, 0, 2).reshape(steps * n, d)  # time-major rows
         z = (xt @ params.wx).reshape(steps, n, self.gates * self.hidden)
@@ -214,7 +277,7 @@ class _Recurrent(Layer[P]):
         output = hs[1:].transpose(1, 0, 2) if self.return_sequences else hs[-1]
         if self.return_state:
             output = (output, self._state_value(final))
-        return output, (xt, hs, cache, given)
+        return output, (xt, hs, cache, given), final
 
     @abc.abstractmethod
     def _steps(
@@ -234,7 +297,9 @@ class _Recurrent(Layer[P]):
         fits = type(xs) is type(wx) and xs.ndim == 3 and xs.shape[2] == wx.shape[0] and xs.dtype == wx.dtype
         if not fits:
             if isinstance(xs, list):
-                raise StructureError(f"{self!r}: got a list; pass a sequence batch xs, or the tuple (xs, state)")
+                raise StructureError(
+                    f"{self!r}: got a list; pass a sequence batch xs, or the tuple (xs, state)"
+                )
             check_ndim(self, xs, (-1, wx.shape[0]), "inputs are sequences (N, T, D)")
             check_dtype(self, xs, wx)
         n = xs.shape[0]
@@ -259,18 +324,22 @@ class _Recurrent(Layer[P]):
                 f"wx {wx}, wh {wh}, b {b}; use the params this layer's init returns"
             )
 
-    def _check_state(self, state: Any, n: int, like: Array) -> tuple[Array, ...]:
+    def _check_state(self, state: Any, n: int, like: Array, carried: bool = False) -> tuple[Array, ...]:
+        """The state's arrays, each ``(n, H)`` (or ``(1, H)``, the fresh carry of ``init_state``)."""
         arrays = (state,) if self.state_arrays == 1 else state  # a list is refused below
         expected = (n, self.hidden)
+        allowed = (expected, (1, self.hidden)) if carried else (expected,)
         if not (
             isinstance(arrays, tuple)
             and len(arrays) == self.state_arrays
-            and all(getattr(a, "shape", None) == expected for a in arrays)
+            and all(getattr(a, "shape", None) in allowed for a in arrays)
         ):
             want = "h0" if self.state_arrays == 1 else "(h0, c0), each"
+            what = "carried state" if carried else "initial state"
+            reset = "; reset it with init_state(in_shape) when the batch size changes" if carried else ""
             raise ShapeError(
-                f"{self!r}: expected the initial state {want} of shape {expected} for {n} sequences, "
-                f"got {_describe(state)}"
+                f"{self!r}: expected the {what} {want} of shape {expected} for {n} sequences, "
+                f"got {_describe(state)}{reset}"
             )
         for a in arrays:
             check_dtype(self, a, like)
@@ -375,6 +444,7 @@ class RNN(_Recurrent[RNNParams]):
         hidden: ``H``, the size of the hidden state.
         return_sequences: Return every ``h_t`` (default) or only ``h_T``.
         return_state: Also return the final state, ``(output, h_T)``.
+        stateful: Keep the carry as layer state between calls (see :mod:`fnn.layers.recurrent`).
         w_init: Initializer of ``Wx`` and ``Wh`` (default LeCun normal, ``N(0, 1/fan_in)``,
             the book's ``randn(D, H) / √D``); ``b`` starts at zero.
 
@@ -456,6 +526,7 @@ class LSTM(_Recurrent[LSTMParams]):
         hidden: ``H``, the size of the hidden and cell states.
         return_sequences: Return every ``h_t`` (default) or only ``h_T``.
         return_state: Also return the final state, ``(output, (h_T, c_T))``.
+        stateful: Keep the carry as layer state between calls (see :mod:`fnn.layers.recurrent`).
         w_init: Initializer of ``Wx`` and ``Wh`` (default LeCun normal, ``N(0, 1/fan_in)``,
             the book's ``randn(D, 4H) / √D``); ``b`` starts at zero.
 
@@ -571,6 +642,7 @@ class GRU(_Recurrent[GRUParams]):
         hidden: ``H``, the size of the hidden state.
         return_sequences: Return every ``h_t`` (default) or only ``h_T``.
         return_state: Also return the final state, ``(output, h_T)``.
+        stateful: Keep the carry as layer state between calls (see :mod:`fnn.layers.recurrent`).
         w_init: Initializer of ``Wx`` and ``Wh`` (default LeCun normal); ``b`` starts at zero.
 
     >>> import fnn
