@@ -58,17 +58,25 @@ from fnn.layers import Conv2DParams as Conv2DParams
 from fnn.layers import Dense as Dense
 from fnn.layers import DenseParams as DenseParams
 from fnn.layers import Dropout as Dropout
+from fnn.layers import Embedding as Embedding
+from fnn.layers import EmbeddingParams as EmbeddingParams
 from fnn.layers import Flatten as Flatten
 from fnn.layers import GlobalAvgPool2D as GlobalAvgPool2D
 from fnn.layers import Layer as Layer
 from fnn.layers import LayerNorm as LayerNorm
 from fnn.layers import LayerNormParams as LayerNormParams
 from fnn.layers import LeakyReLU as LeakyReLU
+from fnn.layers import GRU as GRU
+from fnn.layers import GRUParams as GRUParams
+from fnn.layers import LSTM as LSTM
+from fnn.layers import LSTMParams as LSTMParams
 from fnn.layers import Maxout as Maxout
 from fnn.layers import MaxPool2D as MaxPool2D
 from fnn.layers import PReLU as PReLU
 from fnn.layers import PReLUParams as PReLUParams
 from fnn.layers import Repeat as Repeat
+from fnn.layers import RNN as RNN
+from fnn.layers import RNNParams as RNNParams
 from fnn.layers import Sequential as Sequential
 from fnn.layers import Sum as Sum
 from fnn.layers import identity as identity
@@ -108,10 +116,16 @@ __all__ = [
     "Conv2D",
     "Conv2DParams",
     "Dropout",
+    "Embedding",
+    "EmbeddingParams",
     "Flatten",
     "GlobalAvgPool2D",
     "LayerNorm",
     "LayerNormParams",
+    "GRU",
+    "GRUParams",
+    "LSTM",
+    "LSTMParams",
     "MaxPool2D",
     "ELU",
     "Backend",
@@ -130,6 +144,8 @@ __all__ = [
     "PReLU",
     "PReLUParams",
     "Repeat",
+    "RNN",
+    "RNNParams",
     "Sequential",
     "ShapeError",
     "StateError",

@@ -37,6 +37,8 @@ from fnn.layers.core import Layer as Layer
 from fnn.layers.dense import Dense as Dense
 from fnn.layers.dense import DenseParams as DenseParams
 from fnn.layers.dropout import Dropout as Dropout
+from fnn.layers.embedding import Embedding as Embedding
+from fnn.layers.embedding import EmbeddingParams as EmbeddingParams
 from fnn.layers.maxout import Maxout as Maxout
 from fnn.layers.nodes import Repeat as Repeat
 from fnn.layers.nodes import Sum as Sum
@@ -48,6 +50,12 @@ from fnn.layers.normalization import LayerNormParams as LayerNormParams
 from fnn.layers.pooling import AvgPool2D as AvgPool2D
 from fnn.layers.pooling import GlobalAvgPool2D as GlobalAvgPool2D
 from fnn.layers.pooling import MaxPool2D as MaxPool2D
+from fnn.layers.recurrent import GRU as GRU
+from fnn.layers.recurrent import GRUParams as GRUParams
+from fnn.layers.recurrent import LSTM as LSTM
+from fnn.layers.recurrent import RNN as RNN
+from fnn.layers.recurrent import LSTMParams as LSTMParams
+from fnn.layers.recurrent import RNNParams as RNNParams
 from fnn.layers.reshape import Flatten as Flatten
 from fnn.layers.sequential import Sequential as Sequential
 from fnn.layers.sequential import sequential as sequential
@@ -72,10 +80,16 @@ __all__ = [
     "Conv2D",
     "Conv2DParams",
     "Dropout",
+    "Embedding",
+    "EmbeddingParams",
     "Flatten",
     "GlobalAvgPool2D",
     "LayerNorm",
     "LayerNormParams",
+    "GRU",
+    "GRUParams",
+    "LSTM",
+    "LSTMParams",
     "MaxPool2D",
     "ELU",
     "Activation",
@@ -89,6 +103,8 @@ __all__ = [
     "PReLU",
     "PReLUParams",
     "ReLU",
+    "RNN",
+    "RNNParams",
     "Repeat",
     "Sequential",
     "Sigmoid",
