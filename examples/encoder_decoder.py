@@ -30,8 +30,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import attrs
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 import fnn
@@ -73,54 +71,6 @@ class SequenceCrossEntropy(fnn.losses.Loss):
         return value, dy.reshape(y.shape)
 
 
-@attrs.frozen
-class TimeDistributed(fnn.Composite[Any]):
-    """``layer`` applied at every step of a sequence: ``(N, T, ·) → (N, T, ·)``.
-
-    The steps become rows, ``(N·T, ·)``, for ``layer`` and are split again after it
-    (forward and backward alike). This branch's ``Dense`` takes ``(N, D)`` only; where
-    ``Dense`` maps the last axis of ``(N, T, D)`` itself, this wrapper is not needed.
-    """
-
-    layer: fnn.Layer[Any]
-
-    @property
-    def children(self) -> tuple[fnn.Layer[Any], ...]:
-        return (self.layer,)
-
-    def out_shape(self, in_shape: Any) -> Any:
-        steps, *rest = in_shape
-        return (steps, *self.layer.out_shape(tuple(rest)))
-
-    def init(self, key: fnn.random.Key, in_shape: Any, backend: fnn.Backend | None = None) -> Any:
-        return self.layer.init(key, tuple(in_shape[1:]), backend)
-
-    def init_state(self, in_shape: Any, backend: fnn.Backend | None = None) -> Any:
-        return None
-
-    def forward_train(self, params: Any, state: Any, x: Array, key: fnn.random.Key | None = None) -> Any:
-        y, residuals, _ = self.train_child(0, params, None, _rows(x), None)
-        return _steps(y, x.shape[1]), residuals, state
-
-    def apply_with_state(self, params: Any, state: Any, x: Array) -> tuple[Array, Any]:
-        y, _ = self.infer_child(0, params, None, _rows(x))
-        return _steps(y, x.shape[1]), state
-
-    def grad(self, params: Any, residuals: Any, dy: Array) -> tuple[Any, Array]:
-        dparams, dx = self.layer.grad(params, residuals, _rows(dy))
-        return dparams, _steps(dx, dy.shape[1])
-
-
-def _rows(x: Array) -> Array:
-    rows: Array = x.reshape(x.shape[0] * x.shape[1], *x.shape[2:])
-    return rows
-
-
-def _steps(rows: Array, steps: int) -> Array:
-    x: Array = rows.reshape(rows.shape[0] // steps, steps, *rows.shape[1:])
-    return x
-
-
 def build_model(dim: int, hidden: int) -> fnn.Graph:
     """The seq2seq graph: ``(source, decoder_input)`` ids ``(N, T)`` → logits ``(N, T, DIGITS)``."""
     return fnn.Graph(
@@ -135,7 +85,7 @@ def build_model(dim: int, hidden: int) -> fnn.Graph:
             ),
             Node("decoder_vectors", fnn.Embedding(VOCAB, dim), "decoder_input"),
             Node("hs", fnn.LSTM(hidden), ("decoder_vectors", "state")),  # starts from the encoder's state
-            Node("logits", TimeDistributed(fnn.Dense(DIGITS)), "hs"),
+            Node("logits", fnn.Dense(DIGITS), "hs"),  # maps the last axis: (N, T, H) -> (N, T, DIGITS)
         ),
         outputs="logits",
     )
