@@ -21,7 +21,7 @@ from fnn.errors import DTypeError, StateError
 from fnn.layers.core import Layer
 from fnn.losses import Loss
 from fnn.random import Key
-from fnn.typing import Array, PyTree
+from fnn.typing import Array, ArrayTree, PyTree
 
 __all__ = ["value_and_grad", "grad", "value_grad_and_state", "numerical_grad"]
 
@@ -29,22 +29,22 @@ P = TypeVar("P")
 
 
 class ValueAndGradFn(Protocol[P]):
-    """``(params, x, t, *, key=None) -> (loss, grads)``."""
+    """``(params, x, t, *, key=None) -> (loss, grads)``; ``x`` may be a tuple of arrays (ids included)."""
 
-    def __call__(self, params: P, x: Array, t: Array, *, key: Key | None = None) -> tuple[Array, P]: ...
+    def __call__(self, params: P, x: ArrayTree, t: Array, *, key: Key | None = None) -> tuple[Array, P]: ...
 
 
 class GradFn(Protocol[P]):
     """``(params, x, t, *, key=None) -> grads``."""
 
-    def __call__(self, params: P, x: Array, t: Array, *, key: Key | None = None) -> P: ...
+    def __call__(self, params: P, x: ArrayTree, t: Array, *, key: Key | None = None) -> P: ...
 
 
 class ValueGradAndStateFn(Protocol[P]):
     """``(params, state, x, t, *, key=None) -> (loss, grads, new_state)``."""
 
     def __call__(
-        self, params: P, state: Any, x: Array, t: Array, *, key: Key | None = None
+        self, params: P, state: Any, x: ArrayTree, t: Array, *, key: Key | None = None
     ) -> tuple[Array, P, Any]: ...
 
 
@@ -58,7 +58,7 @@ def value_grad_and_state(model: Layer[P], loss: Loss) -> ValueGradAndStateFn[P]:
     """
 
     def value_grad_and_state_fn(
-        params: P, state: Any, x: Array, t: Array, *, key: Key | None = None
+        params: P, state: Any, x: ArrayTree, t: Array, *, key: Key | None = None
     ) -> tuple[Array, P, Any]:
         y, residuals, new_state = model.forward_train(params, state, x, key)
         value, dy = loss.value_and_grad(y, t)
@@ -83,7 +83,7 @@ def value_and_grad(model: Layer[P], loss: Loss) -> ValueAndGradFn[P]:
     """
     step = value_grad_and_state(model, loss)
 
-    def value_and_grad_fn(params: P, x: Array, t: Array, *, key: Key | None = None) -> tuple[Array, P]:
+    def value_and_grad_fn(params: P, x: ArrayTree, t: Array, *, key: Key | None = None) -> tuple[Array, P]:
         value, grads, state = step(params, None, x, t, key=key)
         if state is not None:  # pragma: no cover - layers return the state they are given
             raise StateError("value_and_grad: the model returned state; use value_grad_and_state")
@@ -96,7 +96,7 @@ def grad(model: Layer[P], loss: Loss) -> GradFn[P]:
     """A function ``(params, x, t, *, key=None) -> ∂loss/∂params`` (see :func:`value_and_grad`)."""
     vg = value_and_grad(model, loss)
 
-    def grad_fn(params: P, x: Array, t: Array, *, key: Key | None = None) -> P:
+    def grad_fn(params: P, x: ArrayTree, t: Array, *, key: Key | None = None) -> P:
         return vg(params, x, t, key=key)[1]
 
     return grad_fn

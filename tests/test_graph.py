@@ -335,3 +335,30 @@ def test_param_grad_equals_grad_without_dx() -> None:
     inputs: Any = x  # value_and_grad is typed for one array; a graph takes the tuple
     value, grads = fnn.value_and_grad(graph, fnn.losses.mse)(params, inputs, np.zeros((3, 2)))
     np.testing.assert_allclose(grads["h"].w, graph.grad(params, residuals, 2 * graph.apply(params, x) / 6)[0]["h"].w)
+
+
+
+def test_value_and_grad_takes_a_tuple_of_ids_and_floats() -> None:
+    """``value_and_grad`` passes a tuple input (ids and floats) to the model; ids get no gradient."""
+    b = fnn.backend(dtype="float64")
+    model = fnn.Graph(
+        inputs=("ids", "extra"),
+        nodes=(
+            fnn.Node("vectors", fnn.Embedding(7, 3), "ids"),
+            fnn.Node("joined", fnn.FanInConcat(), ("vectors", "extra")),
+            fnn.Node("logits", fnn.Dense(4), "joined"),
+        ),
+        outputs="logits",
+    )
+    params = model.init(fnn.random.key(0), ((), (2,)), b)
+    ids = b.asarray([0, 1, 6, 6, 2], dtype="int64")
+    extra = fnn.random.normal(fnn.random.key(1), (5, 2), b)
+    t = b.asarray([0, 1, 2, 3, 3], dtype="int64")
+    value, grads = fnn.value_and_grad(model, fnn.losses.softmax_cross_entropy)(params, (ids, extra), t)
+    numeric = fnn.numerical_grad(
+        lambda p: float(fnn.losses.softmax_cross_entropy(model.apply(p, (ids, extra)), t)), params
+    )
+    assert float(value) == pytest.approx(float(fnn.losses.softmax_cross_entropy(model.apply(params, (ids, extra)), t)))
+    for got, want in zip(fnn.tree.leaves(grads), fnn.tree.leaves(numeric)):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9)
+    assert np.all(grads["vectors"].w[[3, 4, 5]] == 0)  # rows no id used get nothing
