@@ -142,17 +142,22 @@ def student_checkout(tmp_path: Path) -> Path:
     return root
 
 
-def run_as_student(script: str, tmp_path: Path, backend_name: str) -> subprocess.CompletedProcess[str]:
+def run_as_student(
+    script: str, tmp_path: Path, backend_name: str, fnn_data_dir: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """``script`` fed to a fresh ``python`` started in the project root, as a student pastes it.
 
     No ``FNN_*`` variable is set, except ``FNN_BACKEND`` under a backend other
-    than NumPy (the backend under test); the per-user cache is an empty
-    directory, so nothing found there by an earlier run can hide a missing path.
+    than NumPy (the backend under test), and ``FNN_DATA_DIR`` when
+    ``fnn_data_dir`` is given; the per-user cache is an empty directory, so
+    nothing found there by an earlier run can hide a missing path.
     """
     env = {name: value for name, value in os.environ.items() if not name.startswith("FNN_")}
     env |= {"XDG_CACHE_HOME": str(tmp_path / "cache"), "MPLBACKEND": "Agg"}
     if backend_name != "numpy":
         env["FNN_BACKEND"] = backend_name
+    if fnn_data_dir is not None:
+        env["FNN_DATA_DIR"] = fnn_data_dir
     return subprocess.run(
         [sys.executable, "-"],
         input=script,
@@ -178,6 +183,27 @@ def test_python_blocks_run_and_print_what_they_show(path: Path, tmp_path: Path, 
             f"{position + 1} of their output):\n" + "\n".join(printed[position:])
         )
         position = after
+
+
+def pages_reading_data() -> list[Path]:
+    """The pages whose blocks read the offline data (MNIST, the book's weights)."""
+    return [p for p in markdown_files() if any("shared/data" in code for _, code in python_blocks(p))]
+
+
+@pytest.mark.parametrize("path", pages_reading_data(), ids=_id)
+def test_data_pages_work_whatever_fnn_data_dir_names(path: Path, tmp_path: Path, backend_name: str) -> None:
+    # docs/datasets.md lets FNN_DATA_DIR name the data directory (holding mnist/) as well
+    # as the MNIST directory itself: a page must not build its paths from the variable.
+    data_dir = str(tmp_path / "shared" / "data")
+    result = run_as_student(chapter_script(python_blocks(path)), tmp_path, backend_name, data_dir)
+    assert result.returncode == 0, f"{_id(path)} fails with FNN_DATA_DIR={data_dir}:\n{result.stderr}"
+
+
+def test_the_mnist_chapters_read_the_offline_data() -> None:
+    names = {p.relative_to(DOCS).as_posix() for p in pages_reading_data()}
+    for chapter in ("03_mnist_inference", "06_mlp_mnist", "08_precision_gpu"):
+        assert {f"tutorial/{chapter}.md", f"ko/tutorial/{chapter}.md"} <= names
+    assert "tutorial/09_convnets.md" in names
 
 
 def test_shown_outputs_are_the_comments_of_print_lines() -> None:
