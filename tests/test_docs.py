@@ -227,6 +227,29 @@ def test_tutorial_chapters_have_code() -> None:
         assert python_blocks(chapter), f"{chapter.name} has no python block"
 
 
+def test_the_index_and_the_korean_readme_say_which_chapters_are_in_korean() -> None:
+    korean = sorted(p.name for p in (DOCS / "ko" / "tutorial").glob("*.md"))
+    english = sorted(p.name for p in (DOCS / "tutorial").glob("*.md"))
+    assert korean == english[: len(korean)], "the Korean chapters are the first English ones, by file name"
+    index = (DOCS / "index.md").read_text(encoding="utf-8")
+    assert f"the README and chapters 1 to {len(korean)} in Korean" in index
+    assert f"1~{len(korean)}장은 한국어로도" in (DOCS / "ko" / "README.md").read_text(encoding="utf-8")
+
+
+END_OF_TUTORIAL = ("end of the", "마칩니다")  # "... ends here", in English and in Korean
+
+
+@pytest.mark.parametrize("language", ["tutorial", "ko/tutorial"])
+def test_each_chapter_leads_to_the_next_and_only_the_last_ends(language: str) -> None:
+    chapters = sorted((DOCS / language).glob("*.md"))
+    following = sorted((DOCS / "tutorial").glob("*.md"))[1:]  # a Korean chapter may lead to an English one
+    for chapter, after in zip(chapters, following):
+        text = chapter.read_text(encoding="utf-8")
+        assert re.search(rf"\]\((\.\./\.\./tutorial/)?{after.name}\)", text), f"{_id(chapter)} never links to {after.name}"
+        claims = [phrase for phrase in END_OF_TUTORIAL if phrase in text]
+        assert not claims, f"{_id(chapter)} says the tutorial ends ({claims}), but {after.name} follows"
+
+
 LINK = re.compile(r"\[[^\]]*\]\((?P<target>[^)\s]+)\)")
 
 
