@@ -90,6 +90,9 @@ def chapter_script(blocks: list[tuple[int, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+NON_CODE = (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT)
+
+
 def shown_outputs(blocks: list[tuple[int, str]]) -> list[tuple[int, str]]:
     """``(line, text)`` of each output the page shows: the comment on a line that is a ``print`` call."""
     shown: list[tuple[int, str]] = []
@@ -101,9 +104,6 @@ def shown_outputs(blocks: list[tuple[int, str]]) -> list[tuple[int, str]]:
             if token.type == tokenize.COMMENT and opener is not None and opener.string == "print":
                 shown.append((first + token.start[0] - 1, token.string.removeprefix("#").strip()))
     return shown
-
-
-NON_CODE = (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT)
 
 
 def _normalized(text: str) -> str:
