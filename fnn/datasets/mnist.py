@@ -7,6 +7,9 @@ Where the files are looked for (the *root*):
    files, or a data directory with an ``mnist/`` subdirectory holding them);
 3. else a per-user cache, ``$XDG_CACHE_HOME/fnn/mnist`` (``~/.cache/fnn/mnist``).
 
+When files are missing there and may not be downloaded, the error names the
+directory and which of these three steps chose it.
+
 Missing files are downloaded (``download=True``) from :data:`MNIST_MIRRORS` and
 verified against the canonical SHA-256 digests in :data:`MNIST_SHA256` (see
 :mod:`fnn.datasets.download`). Files already present are *not* checked against
