@@ -15,7 +15,9 @@ True
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
+import sys
 from types import ModuleType
 from typing import Any, Literal
 
@@ -70,7 +72,9 @@ def _environment_dtype() -> np.dtype[Any]:
 
 def _import_cupy() -> ModuleType:
     try:
-        import cupy
+        # By name: CuPy is optional and untyped, and a plain `import cupy` fails
+        # `mypy --strict` wherever it is not installed, also in users' checks of their code.
+        cupy = importlib.import_module("cupy")
     except ImportError:
         raise BackendError(
             "the 'cupy' backend needs CuPy, which is not installed; "
@@ -83,8 +87,7 @@ def _import_cupy() -> ModuleType:
         raise BackendError(f"the 'cupy' backend found no usable GPU: {error}") from None
     if count < 1:
         raise BackendError("the 'cupy' backend found no GPU on this machine")
-    module: ModuleType = cupy
-    return module
+    return cupy
 
 
 @attrs.frozen(repr=False)
@@ -196,10 +199,7 @@ def array_module(x: object) -> ModuleType:
     if type(x) is np.ndarray:
         return np
     if is_cupy_array(x):
-        import cupy
-
-        module: ModuleType = cupy
-        return module
+        return sys.modules["cupy"]  # imported: x is one of its arrays
     return np
 
 

@@ -1,19 +1,24 @@
 """The docs never rot: their Python runs, their links resolve, the API reference is current.
 
-- Every fenced ```` ```python ```` block of ``README.md`` and ``docs/**/*.md`` runs.
-  The blocks of one file run in order in one shared namespace (a chapter builds
-  on its earlier blocks), with the working directory a fresh temporary directory,
-  ``FNN_DATA_DIR`` pointing at the offline MNIST files (``../shared/data/mnist``)
-  and the per-user cache redirected into that directory. Blocks fenced with
-  another language (``text``, ``bash``, ``pycon``) are not run.
+- Every fenced ```` ```python ```` block of ``README.md`` and ``docs/**/*.md`` runs
+  the way a student runs it: the blocks of one file pasted in order into a fresh
+  ``python`` started in the project root (with ``../shared/data`` beside it, as
+  the README describes), with no ``FNN_*`` variable set and an empty per-user
+  cache. Blocks fenced with another language (``text``, ``bash``, ``pycon``) are
+  not run.
+- What a page shows a block printing is what it prints: a comment on a line that
+  is a ``print(...)`` call is the expected output (``...`` matches anything, as in
+  doctests; runs of whitespace compare equal). A remark about the output goes on
+  its own comment line.
 - Relative links between the Markdown files point at files that exist.
 - ``docs/api.md`` equals what ``docs/gen_api.py`` generates now, and documents
   every name in ``fnn.__all__`` and in the ``__all__`` of each public submodule.
 - The docstring examples (doctests) of every fnn module pass.
 
-Blocks run under the backend under test (conftest sets ``FNN_BACKEND``), so under
-``FNN_TEST_BACKENDS=cupy`` a ``fnn.backend(dtype=...)`` or default-backend call in the
-docs computes on the GPU: the docs must work unchanged on either backend. Doctests
+Blocks run under the backend under test (``FNN_BACKEND`` is passed on for a
+backend other than NumPy), so under ``FNN_TEST_BACKENDS=cupy`` a
+``fnn.backend(dtype=...)`` or default-backend call in the docs computes on the GPU:
+the docs must work unchanged on either backend. Doctests
 run on NumPy: they show NumPy arrays to the reader.
 """
 
@@ -22,9 +27,14 @@ from __future__ import annotations
 import doctest
 import importlib
 import importlib.util
+import io
+import os
 import pkgutil
 import re
+import subprocess
+import sys
 import textwrap
+import tokenize
 from pathlib import Path
 from types import ModuleType
 
@@ -34,7 +44,6 @@ import fnn
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-MNIST = ROOT.parent / "shared" / "data" / "mnist"
 
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^\n`]*)$")
 
@@ -73,17 +82,142 @@ def _id(path: Path) -> str:
     return str(path.relative_to(ROOT))
 
 
+def chapter_script(blocks: list[tuple[int, str]]) -> str:
+    """The blocks of one file as one script whose line numbers are the Markdown file's own."""
+    lines: list[str] = []
+    for first, code in blocks:
+        lines += [""] * (first - 1 - len(lines)) + code.splitlines()
+    return "\n".join(lines) + "\n"
+
+
+NON_CODE = (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT)
+
+
+def shown_outputs(blocks: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """``(line, text)`` of each output the page shows: the comment on a line that is a ``print`` call."""
+    shown: list[tuple[int, str]] = []
+    for first, code in blocks:
+        tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+        starts = {token.start[0]: token for token in reversed(tokens) if token.type not in NON_CODE}
+        for token in tokens:
+            opener = starts.get(token.start[0])
+            if token.type == tokenize.COMMENT and opener is not None and opener.string == "print":
+                shown.append((first + token.start[0] - 1, token.string.removeprefix("#").strip()))
+    return shown
+
+
+def _normalized(text: str) -> str:
+    return " ".join(text.split())
+
+
+def find_shown(shown: str, printed: list[str], start: int) -> int | None:
+    """The index just past the printed lines that equal ``shown``, searching from line ``start``.
+
+    Whitespace runs compare equal (NumPy wraps long arrays), and ``...`` in
+    ``shown`` stands for any text, as in doctests.
+    """
+    pattern = re.compile(".*".join(re.escape(part) for part in _normalized(shown).split("...")))
+    for first in range(start, len(printed)):
+        text = ""
+        for last in range(first, min(first + 40, len(printed))):
+            text = _normalized(f"{text} {printed[last]}")
+            if pattern.fullmatch(text):
+                return last + 1
+    return None
+
+
+def student_checkout(tmp_path: Path) -> Path:
+    """A project root as a student has it: the checkout's files, with ``shared/`` beside it.
+
+    Its entries are links to this checkout's, so what the blocks write (plots,
+    saved params) lands in ``tmp_path``, and ``../shared/data`` is the real
+    offline data.
+    """
+    root = tmp_path / "project"
+    root.mkdir()
+    for entry in ROOT.iterdir():
+        if entry.name not in (".git", ".venv"):
+            (root / entry.name).symlink_to(entry)
+    (tmp_path / "shared").symlink_to(ROOT.parent / "shared")
+    return root
+
+
+def run_as_student(
+    script: str, tmp_path: Path, backend_name: str, fnn_data_dir: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``script`` fed to a fresh ``python`` started in the project root, as a student pastes it.
+
+    No ``FNN_*`` variable is set, except ``FNN_BACKEND`` under a backend other
+    than NumPy (the backend under test), and ``FNN_DATA_DIR`` when
+    ``fnn_data_dir`` is given; the per-user cache is an empty directory, so
+    nothing found there by an earlier run can hide a missing path.
+    """
+    env = {name: value for name, value in os.environ.items() if not name.startswith("FNN_")}
+    env |= {"XDG_CACHE_HOME": str(tmp_path / "cache"), "MPLBACKEND": "Agg"}
+    if backend_name != "numpy":
+        env["FNN_BACKEND"] = backend_name
+    if fnn_data_dir is not None:
+        env["FNN_DATA_DIR"] = fnn_data_dir
+    return subprocess.run(
+        [sys.executable, "-"],
+        input=script,
+        cwd=student_checkout(tmp_path),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
 @pytest.mark.parametrize("path", [p for p in markdown_files() if python_blocks(p)], ids=_id)
-def test_python_blocks_run(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_python_blocks_run_and_print_what_they_show(path: Path, tmp_path: Path, backend_name: str) -> None:
     blocks = python_blocks(path)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("FNN_DATA_DIR", str(MNIST))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    namespace: dict[str, object] = {"__name__": f"docs.{path.stem}"}
-    for line, code in blocks:
-        # Pad with blank lines so tracebacks point at the Markdown file's own line numbers.
-        exec(compile("\n" * (line - 1) + code, str(path), "exec"), namespace)
+    result = run_as_student(chapter_script(blocks), tmp_path, backend_name)
+    assert result.returncode == 0, f"{_id(path)}: the blocks fail when pasted in order:\n{result.stderr}"
+    printed = result.stdout.splitlines()
+    position = 0
+    for line, shown in shown_outputs(blocks):
+        after = find_shown(shown, printed, position)
+        assert after is not None, (
+            f"{_id(path)}:{line}: the page shows `{shown}`, but the blocks print (from line "
+            f"{position + 1} of their output):\n" + "\n".join(printed[position:])
+        )
+        position = after
+
+
+def pages_reading_data() -> list[Path]:
+    """The pages whose blocks read the offline data (MNIST, the book's weights)."""
+    return [p for p in markdown_files() if any("shared/data" in code for _, code in python_blocks(p))]
+
+
+@pytest.mark.parametrize("path", pages_reading_data(), ids=_id)
+def test_data_pages_work_whatever_fnn_data_dir_names(path: Path, tmp_path: Path, backend_name: str) -> None:
+    # docs/datasets.md lets FNN_DATA_DIR name the data directory (holding mnist/) as well
+    # as the MNIST directory itself: a page must not build its paths from the variable.
+    data_dir = str(tmp_path / "shared" / "data")
+    result = run_as_student(chapter_script(python_blocks(path)), tmp_path, backend_name, data_dir)
+    assert result.returncode == 0, f"{_id(path)} fails with FNN_DATA_DIR={data_dir}:\n{result.stderr}"
+
+
+def test_the_mnist_chapters_read_the_offline_data() -> None:
+    names = {p.relative_to(DOCS).as_posix() for p in pages_reading_data()}
+    for chapter in ("03_mnist_inference", "06_mlp_mnist", "08_precision_gpu"):
+        assert {f"tutorial/{chapter}.md", f"ko/tutorial/{chapter}.md"} <= names
+    assert "tutorial/09_convnets.md" in names
+
+
+def test_shown_outputs_are_the_comments_of_print_lines() -> None:
+    code = 'x = 2  # not output\nprint(x, "# in a string")  # 2 # in a string\n# print(x)  # commented out\n'
+    assert shown_outputs([(10, code)]) == [(11, '2 # in a string')]
+
+
+def test_a_shown_output_must_match_what_is_printed() -> None:
+    printed = ["[[1. 2.]", " [3. 4.]]", "loss 0.25", "done"]
+    assert find_shown("[[1. 2.] [3. 4.]]", printed, 0) == 2
+    assert find_shown("loss 0.2...", printed, 2) == 3
+    assert find_shown("loss 0.26", printed, 0) is None  # a stale number
+    assert find_shown("[[1. 2.] [3. 4.]]", printed, 1) is None  # shown in a different order
+    assert find_shown("loss", printed, 0) is None  # a whole line, not a part of one
 
 
 def test_tutorial_chapters_have_code() -> None:
@@ -91,6 +225,29 @@ def test_tutorial_chapters_have_code() -> None:
     assert len(chapters) >= 8, [c.name for c in chapters]
     for chapter in chapters:
         assert python_blocks(chapter), f"{chapter.name} has no python block"
+
+
+def test_the_index_and_the_korean_readme_say_which_chapters_are_in_korean() -> None:
+    korean = sorted(p.name for p in (DOCS / "ko" / "tutorial").glob("*.md"))
+    english = sorted(p.name for p in (DOCS / "tutorial").glob("*.md"))
+    assert korean == english[: len(korean)], "the Korean chapters are the first English ones, by file name"
+    index = (DOCS / "index.md").read_text(encoding="utf-8")
+    assert f"the README and chapters 1 to {len(korean)} in Korean" in index
+    assert f"1~{len(korean)}장은 한국어로도" in (DOCS / "ko" / "README.md").read_text(encoding="utf-8")
+
+
+END_OF_TUTORIAL = ("end of the", "마칩니다")  # "... ends here", in English and in Korean
+
+
+@pytest.mark.parametrize("language", ["tutorial", "ko/tutorial"])
+def test_each_chapter_leads_to_the_next_and_only_the_last_ends(language: str) -> None:
+    chapters = sorted((DOCS / language).glob("*.md"))
+    following = sorted((DOCS / "tutorial").glob("*.md"))[1:]  # a Korean chapter may lead to an English one
+    for chapter, after in zip(chapters, following):
+        text = chapter.read_text(encoding="utf-8")
+        assert re.search(rf"\]\((\.\./\.\./tutorial/)?{after.name}\)", text), f"{_id(chapter)} never links to {after.name}"
+        claims = [phrase for phrase in END_OF_TUTORIAL if phrase in text]
+        assert not claims, f"{_id(chapter)} says the tutorial ends ({claims}), but {after.name} follows"
 
 
 LINK = re.compile(r"\[[^\]]*\]\((?P<target>[^)\s]+)\)")

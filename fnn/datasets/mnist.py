@@ -7,6 +7,9 @@ Where the files are looked for (the *root*):
    files, or a data directory with an ``mnist/`` subdirectory holding them);
 3. else a per-user cache, ``$XDG_CACHE_HOME/fnn/mnist`` (``~/.cache/fnn/mnist``).
 
+When files are missing there and may not be downloaded, the error names the
+directory and which of these three steps chose it.
+
 Missing files are downloaded (``download=True``) from :data:`MNIST_MIRRORS` and
 verified against the canonical SHA-256 digests in :data:`MNIST_SHA256` (see
 :mod:`fnn.datasets.download`). Files already present are *not* checked against
@@ -112,15 +115,24 @@ def mnist_root(root: str | os.PathLike[str] | None = None) -> Path:
     return default_root()
 
 
+def _why_root(root: str | os.PathLike[str] | None) -> str:
+    """Which step of :func:`mnist_root`'s search chose the directory, for error messages."""
+    if root is not None:
+        return "the `root` argument"
+    if os.environ.get("FNN_DATA_DIR"):
+        return f"from FNN_DATA_DIR={os.environ['FNN_DATA_DIR']}"
+    return "the per-user cache, used because no `root` was given and FNN_DATA_DIR is not set"
+
+
 def _ensure_files(
-    root: Path, download: bool, mirrors: Sequence[str], checksums: Mapping[str, str], progress: bool
+    root: Path, why: str, download: bool, mirrors: Sequence[str], checksums: Mapping[str, str], progress: bool
 ) -> dict[str, Path]:
     paths = {role: root / name for role, name in MNIST_FILES.items()}
     missing = [name for name in MNIST_FILES.values() if not (root / name).is_file()]
     if missing and not download:
         raise DataError(
             f"MNIST files missing from {root}: {', '.join(missing)}.\n"
-            "Pass download=True to fetch them, or put the four files "
+            f"That directory is {why}. Pass download=True to fetch them, or put the four files "
             f"({', '.join(MNIST_FILES.values())}) in that directory by hand, "
             "or pass `root=` / set FNN_DATA_DIR to a directory that holds them."
         )
@@ -244,7 +256,7 @@ def load_mnist(
     if dtype is not None:
         b = b.with_dtype(dtype)
     directory = mnist_root(root)
-    paths = _ensure_files(directory, download, mirrors, checksums, progress)
+    paths = _ensure_files(directory, _why_root(root), download, mirrors, checksums, progress)
     parsed_dir = (default_cache_dir() if cache_dir is None else Path(cache_dir)) if cache else None
     splits = []
     for part in ("train", "test"):
