@@ -150,3 +150,9 @@ def test_a_download_failing_the_digest_everywhere_leaves_nothing(mirrors: str, t
         load_ptb("train", tmp_path, mirrors=[f"{mirrors}/bad/"], progress=False)
     assert f"expected sha256 {PTB_SHA256['ptb.train.txt']}" in str(info.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_vocabulary_is_the_books_own(train: fnn.datasets.PTB) -> None:
+    # The book saved its PTB vocabulary with the CBOW vectors of chapter 4: fnn's must equal it, id for id.
+    saved = fnn.io.load_pickle(DATA.parent / "dlfs2" / "cbow_params.pkl")
+    assert saved["word_to_id"] == train.word_to_id and saved["id_to_word"] == train.id_to_word
