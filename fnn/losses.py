@@ -487,7 +487,7 @@ class TimeSoftmaxCrossEntropy(Loss):
         return value, grad.astype(y.dtype, copy=False)
 
     def value(self, y: Array, t: Array, mask: Array | None = None) -> Array:
-        """``ℓ`` alone, without the work of the gradient (for evaluation); raises as :meth:`value_and_grad`."""
+        """``ℓ`` alone, without the gradient's work (for evaluation); raises as :meth:`value_and_grad`."""
         return self._compute(self._widened(y), t, mask, need_grad=False)[0]
 
     def compute(self, y: Array, t: Array) -> tuple[Array, Array]:
@@ -576,7 +576,8 @@ class TimeSoftmaxCrossEntropy(Loss):
         return value, grad.reshape(y.shape)
 
     def __repr__(self) -> str:
-        return "time_softmax_cross_entropy" if self.ignore == -1 else f"time_softmax_cross_entropy(ignore={self.ignore})"
+        name = "time_softmax_cross_entropy"
+        return name if self.ignore == -1 else f"{name}(ignore={self.ignore})"
 
 
 mse: Loss = MSE()

@@ -11,8 +11,8 @@ import pytest
 
 import fnn
 from fnn import ShapeError
-from fnn.errors import ArgumentError
 from fnn.backend import Backend, array_module, resolve
+from fnn.errors import ArgumentError
 from fnn.metrics import perplexity
 from fnn.typing import Array
 from tests.helpers import host
