@@ -156,3 +156,13 @@ def test_value_alone_equals_the_value_with_the_gradient(dtype: str) -> None:
     assert alone.dtype == loss(y_b, t_b, mask_b).dtype and float(alone) == float(loss(y_b, t_b, mask_b))
     with pytest.raises(DataError, match=r"label 9 is out of range for 7 classes"):
         loss.value(y, np.full(t.shape, 9))
+
+
+def test_matrices_and_masked_arrays_are_refused() -> None:
+    y, t = case(1)
+    with pytest.raises(DTypeError, match=r"`t` is a masked array, whose mask fnn would ignore"):
+        loss(y, np.ma.masked_array(t, mask=t < 0))
+    with pytest.raises(DTypeError, match=r"`mask` is a masked array"):
+        loss(y, t, mask=np.ma.masked_array(t >= 0, mask=False))
+    with pytest.raises(DTypeError, match=r"`y` is a masked array"):
+        loss(np.ma.masked_array(y), t)
