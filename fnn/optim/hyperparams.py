@@ -39,6 +39,7 @@ G = TypeVar("G")
 T = TypeVar("T")
 Args = ParamSpec("Args")
 
+_BUILD_HINT = "build the optimizer with fnn.optim.inject_hyperparams(factory)(...)"
 _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 _UPDATE_ERRORS = (StateError, StructureError, ShapeError, DTypeError, ValueError)
 
@@ -181,7 +182,7 @@ def hyperparams(opt_state: object) -> dict[str, float]:
         raise StateError(
             f"hyperparams: the optimizer state holds {len(found)} InjectHyperparamsState, expected one; "
             + (
-                "build the optimizer with fnn.optim.inject_hyperparams(factory)(...)"
+                _BUILD_HINT
                 if not found
                 else "read them with fnn.optim.find_states(opt_state, fnn.optim.InjectHyperparamsState)"
             )
@@ -241,7 +242,7 @@ def set_hyperparams(opt_state: T, **values: float) -> T:
     new_state, _ = replace_states(opt_state, InjectHyperparamsState, replace)
     if new_state is opt_state and values:
         held = [sorted(s.hyperparams) for s in find_states(opt_state, InjectHyperparamsState)]
-        fix = f"they hold {held}" if held else "build the optimizer with fnn.optim.inject_hyperparams(factory)"
+        fix = f"they hold {held}" if held else _BUILD_HINT
         raise StateError(
             f"set_hyperparams: no InjectHyperparamsState in the optimizer state holds {sorted(values)}; {fix}"
         )
