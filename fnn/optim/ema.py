@@ -32,6 +32,7 @@ from fnn.typing import Array, PyTree
 __all__ = ["EmaParamsState", "averaged_params", "ema_params"]
 
 _LIKE_NAMES = ("average", "`like` params")
+_NO_EMA_HINT = "chain fnn.optim.ema_params(decay) into the optimizer"
 
 G = TypeVar("G")
 P = TypeVar("P")
@@ -150,7 +151,7 @@ def averaged_params(opt_state: object, like: P) -> P:
     """
     found = find_states(opt_state, EmaParamsState)
     if len(found) != 1:
-        fix = "read them with find_states" if found else "chain fnn.optim.ema_params(decay) into the optimizer"
+        fix = "read them with find_states" if found else _NO_EMA_HINT
         raise StateError(
             f"averaged_params: the optimizer state holds {len(found)} EmaParamsState, expected one; {fix}"
         )
