@@ -129,6 +129,11 @@ def test_inject_hyperparams_bad_use() -> None:
         optim.inject_hyperparams(optim.adam)(lr=0.1)  # type: ignore[call-arg]
     with pytest.raises(TypeError, match=r"inject_hyperparams\(identity\): no numeric argument to hold in the state"):
         optim.inject_hyperparams(optim.identity)()
+    with pytest.raises(
+        TypeError,
+        match=r"inject_hyperparams\(<lambda>\): the factory must take named arguments only, .* \(it has \['kwargs'\]\); wrap it",
+    ):
+        optim.inject_hyperparams(lambda **kwargs: optim.sgd(**kwargs))
     with pytest.raises(ValueError, match="`learning_rate` must be a positive finite number, got -1"):
         optim.inject_hyperparams(optim.adam)(-1)  # the factory checks its arguments at once
     opt = optim.inject_hyperparams(optim.adam)(0.1)

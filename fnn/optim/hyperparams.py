@@ -82,8 +82,9 @@ def inject_hyperparams(
         A function with ``factory``'s arguments returning the optimizer.
 
     Raises:
-        TypeError: ``factory`` is not callable, or (when called) the arguments do not
-            fit its signature, or it has no numeric argument to hold.
+        TypeError: ``factory`` is not callable or takes arguments without names
+            (``*args``, ``**kwargs``, positional-only), or (when called) the arguments do
+            not fit its signature, or it has no numeric argument to hold.
         StateError: (at update) the state was not made by this optimizer, or its
             hyperparameters have other names.
         ValueError: (at update) a value set with :func:`set_hyperparams` is out of the
@@ -105,6 +106,12 @@ def inject_hyperparams(
         )
     signature = inspect.signature(factory)
     owner = f"inject_hyperparams({getattr(factory, '__name__', repr(factory))})"
+    unnamed = [p.name for p in signature.parameters.values() if p.kind not in _NAMED]
+    if unnamed:
+        raise TypeError(
+            f"{owner}: the factory must take named arguments only, not positional-only ones or "
+            f"*args/**kwargs (it has {unnamed}); wrap it in a function with named arguments"
+        )
 
     def build(*args: Args.args, **kwargs: Args.kwargs) -> GradientTransformation[InjectHyperparamsState[S]]:
         try:
@@ -112,11 +119,7 @@ def inject_hyperparams(
         except TypeError as error:
             raise TypeError(f"{owner}: {error}") from None
         bound.apply_defaults()
-        named = {
-            name: value
-            for name, value in bound.arguments.items()
-            if signature.parameters[name].kind in _NAMED
-        }
+        named = dict(bound.arguments)
         injected = {name: value for name, value in named.items() if _is_number(value)}
         if not injected:
             raise TypeError(f"{owner}: no numeric argument to hold in the state (got {bound.arguments})")
