@@ -7,7 +7,7 @@ module                         contents
 :mod:`fnn.optim.transforms`    primitive transforms (``scale_by_adam``, ``clip_by_global_norm``, …)
 :mod:`fnn.optim.aliases`       ``sgd``, ``momentum``, ``adam``, … and their state types (``AdamState``, …)
 :mod:`fnn.optim.schedules`     schedules (``cosine_decay``, ``linear_warmup``, ``join``, …)
-:mod:`fnn.optim.hyperparams`   ``inject_hyperparams``: hyperparameters in the state, ``set_hyperparams``
+:mod:`fnn.optim.inject`        ``inject_hyperparams``: hyperparameters in the state, ``set_hyperparams``
 :mod:`fnn.optim.plateau`       ``reduce_on_plateau`` and ``observe``, fed by a loop's evaluations
 :mod:`fnn.optim.states`        ``find_states``: one kind of state wherever an optimizer nests it
 :mod:`fnn.optim.wrappers`      ``accumulate_gradients``, ``masked``, ``freeze``, ``path_mask``
@@ -54,10 +54,10 @@ from fnn.optim.base import UpdateFn as UpdateFn
 from fnn.optim.ema import EmaParamsState as EmaParamsState
 from fnn.optim.ema import averaged_params as averaged_params
 from fnn.optim.ema import ema_params as ema_params
-from fnn.optim.hyperparams import InjectHyperparamsState as InjectHyperparamsState
-from fnn.optim.hyperparams import hyperparams as hyperparams
-from fnn.optim.hyperparams import inject_hyperparams as inject_hyperparams
-from fnn.optim.hyperparams import set_hyperparams as set_hyperparams
+from fnn.optim.inject import InjectHyperparamsState as InjectHyperparamsState
+from fnn.optim.inject import hyperparams as hyperparams
+from fnn.optim.inject import inject_hyperparams as inject_hyperparams
+from fnn.optim.inject import set_hyperparams as set_hyperparams
 from fnn.optim.plateau import PlateauRule as PlateauRule
 from fnn.optim.plateau import ReduceOnPlateauState as ReduceOnPlateauState
 from fnn.optim.plateau import observe as observe

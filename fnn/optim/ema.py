@@ -26,7 +26,7 @@ from fnn.backend import accumulation_dtype
 from fnn.errors import StateError, StructureError
 from fnn.optim.base import GradientTransformation, LeafMismatch, check_state, mismatch_error, structure_error
 from fnn.optim.states import find_states
-from fnn.optim.transforms import _STATE_FIX, _STATE_NAMES, _check_unit
+from fnn.optim.transforms import _STATE_FIX, _STATE_NAMES, _check_unit, _zeros_like
 from fnn.typing import Array, PyTree
 
 __all__ = ["EmaParamsState", "averaged_params", "ema_params"]
@@ -98,7 +98,7 @@ def ema_params(decay: float, debias: bool = True) -> GradientTransformation[EmaP
 
     def init(params: PyTree) -> EmaParamsState:
         if debias:
-            return EmaParamsState(0.0, tree.map(lambda p: _widened(p) * 0, params))
+            return EmaParamsState(0.0, tree.map(_zeros_like, params))
         return EmaParamsState(1.0, tree.map(_widened, params))
 
     def average(a: Array, p: Array, u: Array) -> Array:

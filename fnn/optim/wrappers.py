@@ -17,6 +17,7 @@ a predicate on leaf paths such as ``"[0].w"``.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Callable, Generic, TypeVar
 
 import attrs
@@ -94,9 +95,9 @@ def accumulate_gradients(
     (array([0.]), array([-2.]))
     """
     _check_transform("accumulate_gradients", transform)
-    if isinstance(every_k, bool) or not isinstance(every_k, int) or every_k < 1:
+    if isinstance(every_k, bool) or not isinstance(every_k, numbers.Integral) or every_k < 1:
         raise ValueError(f"`every_k` must be a positive integer, got {every_k!r}")
-    k = every_k
+    k = int(every_k)
 
     def init(params: PyTree) -> AccumulateGradientsState[S]:
         return AccumulateGradientsState(0, tree.map(_zeros_like, params), transform.init(params))
@@ -159,9 +160,9 @@ def _flag(owner: str, name: str, value: object) -> bool:
 
 
 def _partition(
-    owner: str, name: str, transform: GradientTransformation[S], mask: Mask, selected: bool, others: str
+    owner: str, name: str, transform: GradientTransformation[S], mask: Mask, selected: bool, zero_others: bool
 ) -> GradientTransformation[MaskedState[S]]:
-    """``transform`` on the leaves whose mask value is ``selected``; the others pass (``"keep"``) or get 0."""
+    """``transform`` on the leaves whose mask value is ``selected``; the others pass, or get 0 updates."""
     _check_transform(owner, transform)
 
     def flags(like: Any) -> Any:
@@ -178,7 +179,7 @@ def _partition(
         return tree.map(lambda x, keep: x if keep else None, values, chosen)
 
     def fill(g: Array) -> Array:
-        if others == "keep":
+        if not zero_others:
             return g
         z: Array = array_module(g).zeros_like(g)
         return z
@@ -231,7 +232,7 @@ def masked(transform: GradientTransformation[S], mask: Mask) -> GradientTransfor
     >>> opt.update((np.array([1.0]), np.array([1.0])), opt.init(params))[0]
     (array([-0.5]), array([1.]))
     """
-    return _partition("masked", "mask", transform, mask, True, "keep")
+    return _partition("masked", "mask", transform, mask, selected=True, zero_others=False)
 
 
 def freeze(transform: GradientTransformation[S], frozen: Mask) -> GradientTransformation[MaskedState[S]]:
@@ -265,7 +266,7 @@ def freeze(transform: GradientTransformation[S], frozen: Mask) -> GradientTransf
     >>> u["w"], u["b"]
     (array([0., 0.]), array([-0.5]))
     """
-    return _partition("freeze", "frozen", transform, frozen, False, "zero")
+    return _partition("freeze", "frozen", transform, frozen, selected=False, zero_others=True)
 
 
 def path_mask(predicate: Callable[[str], bool]) -> Callable[[PyTree], PyTree]:
