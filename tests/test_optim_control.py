@@ -281,6 +281,8 @@ def test_observe_bad_values() -> None:
         optim.observe(state, "low")
     with pytest.raises(TypeError, match="got True"):
         optim.observe(state, True)
+    with pytest.raises(TypeError, match="got np.True_"):
+        optim.observe(state, np.True_)
     with pytest.raises(ValueError, match=r"observe: `value` is nan; .*did training diverge\?"):
         optim.observe(state, float("nan"))
     with pytest.raises(fnn.StateError, match="observe: the optimizer state holds no ReduceOnPlateauState; chain fnn.optim.reduce_on_plateau"):

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fnn
 from fnn.datasets import random_subset, split_indices, train_val_split
@@ -18,6 +20,25 @@ def test_split_is_disjoint_covering_sorted_and_floors_the_validation_count() -> 
         assert len(val) == int(n * fraction) and len(train) == n - len(val)
         assert_array_equal(np.sort(np.concatenate([train, val])), np.arange(n))
         assert (np.diff(train) > 0).all() and (np.diff(val) > 0).all()
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(
+    labels=st.lists(st.integers(0, 4), min_size=2, max_size=60),
+    fraction=st.floats(0.05, 0.95),
+    seed=st.integers(0, 2**31),
+)
+def test_stratified_splits_cover_and_round_each_share_down_or_up(labels: list[int], fraction: float, seed: int) -> None:
+    n = len(labels)
+    if not 0 < int(n * fraction) < n:
+        return
+    classes = np.asarray(labels)
+    train, val = split_indices(fnn.random.key(seed), n, val_fraction=fraction, stratify=classes)
+    assert len(val) == int(n * fraction)
+    assert_array_equal(np.sort(np.concatenate([train, val])), np.arange(n))
+    shares = np.bincount(classes[val], minlength=5)
+    quotas = np.bincount(classes, minlength=5) * (len(val) / n)
+    assert ((shares == np.floor(quotas)) | (shares == np.floor(quotas) + 1)).all()
 
 
 def test_split_is_deterministic_per_key_and_differs_between_keys() -> None:
