@@ -111,6 +111,16 @@ def test_an_integer_hyperparameter_refuses_a_fraction() -> None:
         optim.set_hyperparams(state, k=2.5)
 
 
+def test_init_uses_the_arguments_given_not_values_set_since() -> None:
+    opt = optim.inject_hyperparams(optim.scale_by_rss)(initial_accumulator_value=1.0)
+    b = f32()
+    changed = optim.set_hyperparams(opt.init(b.zeros((1,))), initial_accumulator_value=4.0)
+    opt.update(b.ones((1,)), changed)  # builds scale_by_rss(initial_accumulator_value=4.0)
+    fresh = opt.init(b.zeros((1,)))
+    assert optim.hyperparams(fresh)["initial_accumulator_value"] == 1.0
+    assert_array_equal(fresh.inner_state.sum_of_squares, [1.0])
+
+
 def test_a_value_out_of_range_fails_at_the_next_update_with_the_factorys_message() -> None:
     opt = optim.inject_hyperparams(optim.sgd)(0.1)
     b = f32()

@@ -124,8 +124,9 @@ def inject_hyperparams(
         if not injected:
             raise TypeError(f"{owner}: no numeric argument to hold in the state (got {bound.arguments})")
         static = {name: value for name, value in named.items() if name not in injected}
+        initial: GradientTransformation[S] = factory(**named)  # type: ignore[call-arg]
         # The values and the optimizer built with them: rebuilt only when the state's values differ.
-        memo: list[Any] = [dict(injected), factory(**named)]  # type: ignore[call-arg]
+        memo: list[Any] = [dict(injected), initial]
 
         def inner_for(values: dict[str, float]) -> GradientTransformation[S]:
             if values != memo[0]:
@@ -143,7 +144,7 @@ def inject_hyperparams(
             return inner
 
         def init(params: PyTree) -> InjectHyperparamsState[S]:
-            return InjectHyperparamsState(dict(injected), memo[1].init(params))
+            return InjectHyperparamsState(dict(injected), initial.init(params))
 
         def update(
             grads: G, state: InjectHyperparamsState[S], params: PyTree = None
@@ -153,7 +154,7 @@ def inject_hyperparams(
                 updates, inner_state = inner_for(state.hyperparams).update(grads, state.inner_state, params)
             except _UPDATE_ERRORS as error:
                 message = str(error)
-                if message.startswith(owner):
+                if message.startswith(owner) or type(error) not in _UPDATE_ERRORS:  # subclasses: as they are
                     raise
                 raise type(error)(f"{owner}: {message}") from None
             return updates, InjectHyperparamsState(state.hyperparams, inner_state)
