@@ -208,6 +208,11 @@ def test_masked_and_freeze_bad_masks() -> None:
         match=r"freeze: `frozen` is nested differently from the params \(pytrees differ at the root: expected tuple of length 3, got tuple of length 2",
     ):
         optim.freeze(optim.sgd(0.1), (True, False)).init(params)
+    with pytest.raises(
+        fnn.StructureError, match=r"masked: `mask` is nested differently from the grads \(pytrees differ at \[2\]"
+    ):
+        partial = optim.masked(optim.sgd(0.1), (dense(True, True), None, dense(True, True)))
+        partial.update((params[0], None, None), partial.init(params))
     with pytest.raises(TypeError, match=r"freeze: `frozen` must hold True or False .* got \(True, True\)"):
         optim.freeze(optim.sgd(0.1), (dense((True, True), True), None, dense(True, True))).init(params)
     with pytest.raises(TypeError, match="masked: `transform` is 'adam', which is not a GradientTransformation"):

@@ -165,14 +165,14 @@ def _partition(
     """``transform`` on the leaves whose mask value is ``selected``; the others pass, or get 0 updates."""
     _check_transform(owner, transform)
 
-    def flags(like: Any) -> Any:
+    def flags(like: Any, like_name: str) -> Any:
         m = mask(like) if callable(mask) else mask
         try:
             return tree.map(lambda leaf, f: _flag(owner, name, f) is selected, like, m)
         except StructureError as error:
             raise StructureError(
-                f"{owner}: `{name}` is nested differently from the params "
-                f"({error}; 'expected' is the params, 'got' the mask)"
+                f"{owner}: `{name}` is nested differently from the {like_name} "
+                f"({error}; 'expected' is the {like_name}, 'got' the mask)"
             ) from None
 
     def select(values: Any, chosen: Any) -> Any:
@@ -185,11 +185,11 @@ def _partition(
         return z
 
     def init(params: PyTree) -> MaskedState[S]:
-        return MaskedState(transform.init(select(params, flags(params))))
+        return MaskedState(transform.init(select(params, flags(params, "params"))))
 
     def update(grads: G, state: MaskedState[S], params: PyTree = None) -> tuple[G, MaskedState[S]]:
         check_state(owner, state, MaskedState)
-        chosen = flags(grads)
+        chosen = flags(grads, "grads")
         try:
             inner_params = None if params is None else select(params, chosen)
         except StructureError as error:
