@@ -5,7 +5,8 @@
 >>> x.shape, t.shape
 ((30, 2), (30, 3))
 
-See ``docs/datasets.md`` for MNIST and PTB offline and online.
+See ``docs/datasets.md`` for MNIST and PTB offline and online. :func:`train_val_split`
+and :func:`random_subset` split and sample any arrays with a key.
 """
 
 from fnn.datasets.download import download_file as download_file
@@ -25,6 +26,9 @@ from fnn.datasets.ptb import PTB_SHA256 as PTB_SHA256
 from fnn.datasets.ptb import load_ptb as load_ptb
 from fnn.datasets.ptb import ptb_root as ptb_root
 from fnn.datasets.sequence import TBPTTBatches as TBPTTBatches
+from fnn.datasets.split import random_subset as random_subset
+from fnn.datasets.split import split_indices as split_indices
+from fnn.datasets.split import train_val_split as train_val_split
 from fnn.datasets.toy import logic_gate as logic_gate
 from fnn.datasets.toy import spiral as spiral
 from fnn.datasets.toy import study_hours as study_hours
@@ -47,9 +51,12 @@ __all__ = [
     "one_hot",
     "parse_idx",
     "ptb_root",
+    "random_subset",
     "read_idx",
     "sha256_of",
     "spiral",
+    "split_indices",
     "study_hours",
+    "train_val_split",
     "xor",
 ]
