@@ -385,3 +385,16 @@ def test_every_layer_refuses_an_int_or_fractional_in_shape(case: LayerCase) -> N
             layer.out_shape(shape)  # type: ignore[arg-type]
         with pytest.raises(fnn.ShapeError, match=message):
             layer.init_state(shape)  # type: ignore[arg-type]
+
+
+def test_layers_that_skip_the_wrapper_check_hold_no_layers() -> None:
+    """``holds_no_layers`` skips a check on every step, so it must be true of every layer that says it."""
+    from fnn.layers.core import _held_layers
+
+    declared = [case.name for case in CASES if case.make().holds_no_layers]
+    assert {"dense", "conv"} & {name.split("_")[0] for name in declared}, declared
+    for case in CASES:
+        layer = case.make()
+        if layer.holds_no_layers:
+            assert _held_layers(layer) == [], case.name
+    assert not NaiveWrapper(fnn.Dense(2)).holds_no_layers  # a user's class is checked by default

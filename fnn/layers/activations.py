@@ -63,6 +63,8 @@ class Activation(ParameterFreeLayer):
     ``"x"`` or ``"y"``.
     """
 
+    holds_no_layers = True
+
     keeps: str = "y"
 
     def call(self, x: Array) -> Array:

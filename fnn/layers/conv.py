@@ -211,6 +211,8 @@ class Conv2D(Layer[Conv2DParams]):
     (1, 4, 5, 5)
     """
 
+    holds_no_layers = True
+
     filters: int = attrs.field()
     kernel_size: Pair = attrs.field(converter=to_pair, validator=positive_pair)
     stride: Pair = attrs.field(default=(1, 1), converter=to_pair, validator=positive_pair, kw_only=True)

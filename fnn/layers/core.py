@@ -49,7 +49,6 @@ import abc
 import operator
 from typing import Any, Callable, ClassVar, Generic, TypeVar
 
-import attrs
 
 from fnn.backend import Backend, check_plain_array, is_cupy_array
 from fnn.errors import BackendError, DTypeError, FnnError, ShapeError, StateError
@@ -70,6 +69,10 @@ class Layer(abc.ABC, Generic[P]):
 
     stochastic: ClassVar[bool] = False
     """Whether the layer draws random numbers in training (and so needs a key)."""
+
+    holds_no_layers: ClassVar[bool] = False
+    """Whether the class never holds another layer (fnn's leaf layers, such as ``Dense``,
+    say so: their training pass then skips the wrapper check, a cost on every step)."""
 
     integer_input: ClassVar[bool] = False
     """Whether the layer takes integer ids (an embedding); the gradient of its input is then ``None``."""
@@ -125,8 +128,13 @@ class Layer(abc.ABC, Generic[P]):
     def forward_train(
         self, params: P, state: Any, x: ArrayTree, key: Key | None = None
     ) -> tuple[Array, Any, Any]:
-        """``(y, residuals, new_state)`` in training mode; ``key`` feeds random layers."""
-        if type(self) not in _HOLDS_NO_LAYERS:
+        """``(y, residuals, new_state)`` in training mode; ``key`` feeds random layers.
+
+        This default drops ``state`` and ``key``, so a layer that wraps others is checked
+        to forward them (:func:`check_forwards_contract`), unless its class declares
+        :attr:`holds_no_layers`.
+        """
+        if not self.holds_no_layers:
             check_forwards_contract(self)
         y, residuals = self.forward(params, x)
         return y, residuals, state
@@ -165,19 +173,20 @@ def add_cotangents(a: Any, b: Any) -> Any:
     return a + b
 
 
-_HOLDS_NO_LAYERS: set[type] = set()
-"""Layer classes seen to hold no other layer (a memo that keeps the check below off the hot path)."""
+_CONTAINERS = (Layer, tuple, list, dict)
 
 
 def _held_layers(layer: object) -> list[Layer[Any]]:
     """The layers stored in ``layer``'s fields, directly or in a tuple, list or dict."""
-    cls = type(layer)
-    if attrs.has(cls):
-        values = [getattr(layer, field.name) for field in attrs.fields(cls)]
+    fields = getattr(type(layer), "__attrs_attrs__", None)
+    if fields is not None:
+        values = [getattr(layer, field.name) for field in fields]
     else:
         values = list(getattr(layer, "__dict__", {}).values())
     held: list[Layer[Any]] = []
     for value in values:
+        if not isinstance(value, _CONTAINERS):
+            continue
         if isinstance(value, dict):
             value = tuple(value.values())
         if isinstance(value, (tuple, list)):
@@ -202,9 +211,6 @@ def check_forwards_contract(layer: Layer[Any]) -> None:
     if isinstance(layer, Composite):
         return
     held = _held_layers(layer)
-    if not held:
-        _HOLDS_NO_LAYERS.add(type(layer))
-        return
     needy = [child for child in held if child.has_state or child.stochastic]
     if needy:
         what = "has state (running statistics)" if needy[0].has_state else "draws random numbers"

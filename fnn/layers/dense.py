@@ -80,6 +80,8 @@ class Dense(Layer[DenseParams]):
     (4, 5, 3)
     """
 
+    holds_no_layers = True
+
     features: int = attrs.field(validator=_positive)
     use_bias: bool = attrs.field(default=True, kw_only=True)
     w_init: initializers.Initializer = attrs.field(

@@ -77,6 +77,8 @@ class Embedding(Layer[EmbeddingParams]):
     ([2.0, 2.0, 2.0], [0.0, 0.0, 0.0], None)
     """
 
+    holds_no_layers = True
+
     integer_input: ClassVar[bool] = True
     """Inputs are integer ids, not floats; their gradient is ``None``."""
 

@@ -39,6 +39,8 @@ def _optional_pair(value: Optional[PairLike]) -> Optional[Pair]:
 class _Pool2D(ParameterFreeLayer):
     """Shared hyperparameters and shape logic of :class:`MaxPool2D` and :class:`AvgPool2D`."""
 
+    holds_no_layers = True
+
     window: Pair = attrs.field(converter=to_pair, validator=positive_pair)
     stride_: Optional[Pair] = attrs.field(
         default=None, converter=_optional_pair, kw_only=True, alias="stride"

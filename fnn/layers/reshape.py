@@ -31,6 +31,8 @@ class Flatten(ParameterFreeLayer):
     (2, 60)
     """
 
+    holds_no_layers = True
+
     def out_shape(self, in_shape: Shape) -> Shape:
         return (math.prod(check_in_shape(self, in_shape, None)),)
 
