@@ -124,6 +124,8 @@ class Case:
     first: Floats
     parabola: Callable[[], GradientTransformation]
     steps: int
+    owner: str = ""
+    """A regex of how its errors start (default: the name before any ``-``)."""
 
 
 CASES = [
@@ -198,6 +200,26 @@ CASES = [
         [0.95, -1.9],
         lambda: optim.sgd(optim.warmup_cosine_decay(0.95, 10, 1000, 0.1)),
         95,
+    ),
+    # adam with its hyperparameters in the state: the same numbers as adam
+    Case(
+        "inject_hyperparams-adam",
+        lambda: optim.inject_hyperparams(optim.adam)(0.1),
+        lambda th, gs: textbook_adam(th, gs, 0.1, 0.9, 0.999, 1e-8),
+        [0.9, -1.9],
+        lambda: optim.inject_hyperparams(optim.adam)(learning_rate=0.3),
+        144,
+        owner=r"inject_hyperparams\(adam\)",
+    ),
+    # a plateau scale that nothing reduced (no observe): sgd's numbers
+    Case(
+        "reduce_on_plateau-sgd",
+        lambda: optim.chain(optim.sgd(0.1), optim.reduce_on_plateau(factor=0.5, patience=0)),
+        lambda th, gs: textbook_sgd(th, gs, 0.1),
+        [0.95, -1.9],
+        lambda: optim.chain(optim.sgd(0.95), optim.reduce_on_plateau()),
+        89,
+        owner="sgd",  # a state of two parts passes the chain; sgd refuses its part
     ),
 ]
 IDS = [c.name for c in CASES]
@@ -276,9 +298,10 @@ def grads_like(params: Any, scale: float) -> Any:
 
 
 def state_leaf_types() -> tuple[type, ...]:
-    """What an optimizer state may hold: the backend's arrays (NumPy also gives NumPy scalars) and ints."""
+    """What an optimizer state may hold: the backend's arrays (NumPy also gives NumPy scalars) and
+    Python numbers (counts, hyperparameters, a plateau's scale: weak scalars that keep float32 float32)."""
     b = f32()
-    return (np.ndarray, np.generic, int) if b.name == "numpy" else (b.xp.ndarray, int)
+    return (np.ndarray, np.generic, int, float) if b.name == "numpy" else (b.xp.ndarray, int, float)
 
 
 def float_leaves(tree: Any) -> list[Any]:
@@ -555,11 +578,11 @@ def test_a_schedule_that_is_not_finite_stops_the_update() -> None:
 
 # --- mismatched states, grads and updates -------------------------------------------------------
 
-STATELESS = {"sgd", "sgd-schedule"}  # no state leaves to compare the grads with: apply_updates checks them
+STATELESS = {"sgd", "sgd-schedule", "reduce_on_plateau-sgd"}  # no state leaves to compare the grads with: apply_updates checks them
 
 
 def optimizer_name(case: Case) -> str:
-    return case.name.split("-")[0]
+    return case.owner or case.name.split("-")[0]
 
 
 def test_apply_updates_refuses_an_update_of_another_shape_or_kind() -> None:
@@ -611,7 +634,7 @@ def test_grads_of_another_shape_are_refused(case: Case) -> None:
         match = r"^apply_updates: updates\[1\]\['a'\] has shape \(2, 3\), params\[1\]\['a'\] has \(3,\)"
     else:
         match = (
-            rf"^{optimizer_name(case)}: \w+: grads\[1\]\['a'\] has shape \(2, 3\), optimizer state\[1\]\['a'\] "
+            rf"^{optimizer_name(case)}: (\w+: )+grads\[1\]\['a'\] has shape \(2, 3\), optimizer state\[1\]\['a'\] "
             r"has \(3,\); the state was made by init\(params\) for params of other shapes"
         )
     with pytest.raises(fnn.ShapeError, match=match):
@@ -626,7 +649,7 @@ def test_grads_of_another_structure_are_refused(case: Case) -> None:
     state = opt.init(params)
     grads = grads_like(params, 1.0)
     del grads[1]["s"]
-    owner = "apply_updates" if case.name in STATELESS else rf"{optimizer_name(case)}: \w+"
+    owner = "apply_updates" if case.name in STATELESS else rf"{optimizer_name(case)}: (\w+: )*\w+"
     names = "updates are nested differently from the params" if case.name in STATELESS else (
         "grads are nested differently from the optimizer state"
     )

@@ -1,13 +1,16 @@
 """Optimizers as pure ``(init, update)`` pairs, optax style, with chaining, clipping and schedules.
 
-===========================  ==========================================================================
-module                       contents
-===========================  ==========================================================================
-:mod:`fnn.optim.base`        ``GradientTransformation`` (``Optimizer``), ``chain``, ``apply_updates``
-:mod:`fnn.optim.transforms`  primitive transforms (``scale_by_adam``, ``clip_by_global_norm``, …)
-:mod:`fnn.optim.aliases`     ``sgd``, ``momentum``, ``adam``, … and their state types (``AdamState``, …)
-:mod:`fnn.optim.schedules`   schedules (``cosine_decay``, ``linear_warmup``, ``join``, …)
-===========================  ==========================================================================
+=============================  ==========================================================================
+module                         contents
+=============================  ==========================================================================
+:mod:`fnn.optim.base`          ``GradientTransformation`` (``Optimizer``), ``chain``, ``apply_updates``
+:mod:`fnn.optim.transforms`    primitive transforms (``scale_by_adam``, ``clip_by_global_norm``, …)
+:mod:`fnn.optim.aliases`       ``sgd``, ``momentum``, ``adam``, … and their state types (``AdamState``, …)
+:mod:`fnn.optim.schedules`     schedules (``cosine_decay``, ``linear_warmup``, ``join``, …)
+:mod:`fnn.optim.hyperparams`   ``inject_hyperparams``: hyperparameters in the state, ``set_hyperparams``
+:mod:`fnn.optim.plateau`       ``reduce_on_plateau`` and ``observe``, fed by a loop's evaluations
+:mod:`fnn.optim.states`        ``find_states``: one kind of state wherever an optimizer nests it
+=============================  ==========================================================================
 
 One training step::
 
@@ -46,6 +49,14 @@ from fnn.optim.base import Optimizer as Optimizer
 from fnn.optim.base import ScalarOrSchedule as ScalarOrSchedule
 from fnn.optim.base import Schedule as Schedule
 from fnn.optim.base import UpdateFn as UpdateFn
+from fnn.optim.hyperparams import InjectHyperparamsState as InjectHyperparamsState
+from fnn.optim.hyperparams import hyperparams as hyperparams
+from fnn.optim.hyperparams import inject_hyperparams as inject_hyperparams
+from fnn.optim.hyperparams import set_hyperparams as set_hyperparams
+from fnn.optim.plateau import PlateauRule as PlateauRule
+from fnn.optim.plateau import ReduceOnPlateauState as ReduceOnPlateauState
+from fnn.optim.plateau import observe as observe
+from fnn.optim.plateau import reduce_on_plateau as reduce_on_plateau
 from fnn.optim.base import apply_updates as apply_updates
 from fnn.optim.base import chain as chain
 from fnn.optim.base import identity as identity
@@ -57,6 +68,7 @@ from fnn.optim.schedules import linear as linear
 from fnn.optim.schedules import linear_warmup as linear_warmup
 from fnn.optim.schedules import step_decay as step_decay
 from fnn.optim.schedules import warmup_cosine_decay as warmup_cosine_decay
+from fnn.optim.states import find_states as find_states
 from fnn.optim.transforms import LearningRateState as LearningRateState
 from fnn.optim.transforms import ScaleByAdamState as ScaleByAdamState
 from fnn.optim.transforms import ScaleByRmsState as ScaleByRmsState
@@ -81,11 +93,14 @@ __all__ = [
     "EmptyState",
     "GradientTransformation",
     "InitFn",
+    "InjectHyperparamsState",
     "LearningRateState",
     "MomentumState",
     "Optimizer",
-    "ScalarOrSchedule",
+    "PlateauRule",
+    "ReduceOnPlateauState",
     "RmsPropState",
+    "ScalarOrSchedule",
     "ScaleByAdamState",
     "ScaleByRmsState",
     "ScaleByRssState",
@@ -105,12 +120,17 @@ __all__ = [
     "constant",
     "cosine_decay",
     "exponential_decay",
+    "find_states",
+    "hyperparams",
     "identity",
+    "inject_hyperparams",
     "join",
     "linear",
     "linear_warmup",
     "momentum",
     "nesterov",
+    "observe",
+    "reduce_on_plateau",
     "rmsprop",
     "scale",
     "scale_by_adam",
@@ -119,6 +139,7 @@ __all__ = [
     "scale_by_rss",
     "scale_by_schedule",
     "schedules",
+    "set_hyperparams",
     "sgd",
     "step_decay",
     "trace",
