@@ -232,7 +232,7 @@ def test_fit_threads_model_state() -> None:
 
 def test_progress_bar_ticks_per_step_on_a_terminal_only(capsys: pytest.CaptureFixture[str]) -> None:
     model, params, x, t = small_problem()
-    run = dict(key=fnn.random.key(0), epochs=2, batch_size=30)
+    run: dict[str, Any] = dict(key=fnn.random.key(0), epochs=2, batch_size=30)
     fnn.fit(model, SCE, fnn.optim.sgd(1.0), params, x, t, progress=True, **run)
     err = capsys.readouterr().err
     assert "4/4" in err and "step" in err and "loss=" in err  # 2 epochs of 2 steps, the running loss

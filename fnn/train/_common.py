@@ -36,6 +36,13 @@ def positive(instance: object, attribute: Any, value: object) -> None:
     positive_int(f"{type(instance).__name__}.{attribute.name}", value)
 
 
+def non_negative(instance: object, attribute: Any, value: object) -> None:
+    """An attrs validator: the field must be an integer ``>= 0``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        name = f"{type(instance).__name__}.{attribute.name}"
+        raise ValueError(f"`{name}` must be an integer >= 0, got {brief(value)}")
+
+
 def check_kinds(name: str, **arguments: object) -> None:
     """Raise :class:`ArgumentError` unless each of ``model``, ``loss``, ``optimizer`` given is of its kind."""
     for argument, value in arguments.items():

@@ -33,7 +33,7 @@ from typing import Any, Callable, Generic, Literal, Mapping
 import attrs
 from typing_extensions import TypeVar
 
-from fnn.train._common import positive, to_host
+from fnn.train._common import non_negative, positive, to_host
 from fnn.train.history import History
 
 __all__ = ["BookLog", "Callback", "EarlyStopping", "Event", "Stop"]
@@ -123,7 +123,7 @@ class EarlyStopping(Callback[_Best]):
 
     Attributes:
         monitor: The metric's name.
-        patience: How many readings without improvement are tolerated; the next stops.
+        patience: How many readings without improvement are tolerated (``>= 0``); the next stops.
         mode: ``"min"`` for losses, ``"max"`` for accuracies.
         min_delta: The least change that counts as an improvement.
         restore_best: Whether ``fit`` returns the params (model state, optimizer
@@ -141,7 +141,7 @@ class EarlyStopping(Callback[_Best]):
     """
 
     monitor: str = "eval_loss"
-    patience: int = attrs.field(default=3, validator=positive)
+    patience: int = attrs.field(default=3, validator=non_negative)
     mode: Literal["min", "max"] = "min"
     min_delta: float = 0.0
     restore_best: bool = True

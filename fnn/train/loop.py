@@ -20,7 +20,7 @@ import attrs
 import numpy as np
 from typing_extensions import TypeVar
 
-from fnn import random, tree
+from fnn import optim, random, tree
 from fnn.backend import array_module, is_cupy_array, to_numpy
 from fnn.backprop import value_grad_and_state
 from fnn.errors import StateError, TrainingError
@@ -32,7 +32,7 @@ from fnn.train._common import finite_flags as _finite_flags
 from fnn.train._common import positive_int as _positive_int
 from fnn.train._common import to_host as _to_host
 from fnn.train.batching import epoch_batches, length
-from fnn.train.callbacks import Callback, Event, Stop
+from fnn.train.callbacks import Callback, EarlyStopping, Event, Stop
 from fnn.train.checkpoints import Checkpoint, Checkpoints
 from fnn.train.evaluation import accuracy, check_labels, evaluate, mean_loss
 from fnn.train.history import History
@@ -194,6 +194,7 @@ def fit(
     checkpoints: Checkpoints | None = None,
     resume: Checkpoint | None = None,
     on_nonfinite: Literal["raise", "stop"] = "raise",
+    observe: str | None = None,
 ) -> FitResult[P, S]:
     """Train ``model`` by minibatch gradient descent until epoch ``epochs``.
 
@@ -218,6 +219,12 @@ def fit(
 
     **Callbacks** get an :class:`~fnn.train.Event` after every step and every epoch and
     may return a :class:`~fnn.train.Stop` (:class:`~fnn.train.EarlyStopping` does).
+
+    **Learning rate from a metric.** With ``observe="eval_loss"`` (or any metric of
+    the history) each reading of that metric goes to :func:`fnn.optim.observe`, which
+    a :func:`fnn.optim.reduce_on_plateau` in the optimizer turns into a smaller step
+    (the second book's BetterRnnlm divides the learning rate by 4 when the
+    validation perplexity worsens: ``reduce_on_plateau(factor=0.25, patience=0)``).
 
     **Checkpoints and resume.** With ``checkpoints`` a :class:`~fnn.train.Checkpoint`
     is written every ``checkpoints.every`` epochs and when Ctrl-C or an error ends
@@ -269,6 +276,8 @@ def fit(
         on_nonfinite: ``"raise"`` a :class:`DivergenceError` when the loss or the
             params become NaN or infinite, or ``"stop"`` and return the last finite
             params with the error's message in ``stopped``.
+        observe: The metric (``"eval_loss"``, ``"loss"``, ...) given to
+            :func:`fnn.optim.observe` after each reading, for a plateau schedule.
 
     Returns:
         A :class:`FitResult`; ``params, opt_state, history = fit(...)`` unpacks it,
@@ -307,6 +316,12 @@ def fit(
         source, per_epoch = _array_source(model, loss, x, t, batch_size, shuffle, drop_last, steps_per_epoch)
     else:
         source, per_epoch = _stream_source(x, t, batch_size, train_accuracy, data, steps_per_epoch)
+    metrics = _metrics_of(loss, eval_data is not None, train_accuracy)
+    if observe is not None:
+        _check_metric("observe", observe, metrics)
+    for callback in callbacks:
+        if isinstance(callback, EarlyStopping):
+            _check_metric("EarlyStopping.monitor", callback.monitor, metrics)
     start = _starting_point(optimizer, params, state, opt_state, key, resume)
     loop = _Loop(
         model,
@@ -323,8 +338,28 @@ def fit(
         tuple(callbacks),
         checkpoints,
         on_nonfinite,
+        observe,
     )
     return loop.run(start, progress)
+
+
+def _metrics_of(loss: Loss, evaluated: bool, train_accuracy: bool) -> tuple[str, ...]:
+    """The metrics a run records: the loss, and what evaluation and ``train_accuracy`` add."""
+    names = ["loss"]
+    if evaluated:
+        names += ["eval_loss", "eval_accuracy"] if loss.accepts_labels else ["eval_loss"]
+    if train_accuracy:
+        names.append("train_accuracy")
+    return tuple(names)
+
+
+def _check_metric(what: str, name: str, metrics: tuple[str, ...]) -> None:
+    """A ``ValueError`` unless the run records the metric ``name`` (else it would never be read)."""
+    if name not in metrics:
+        raise ValueError(
+            f"fit: {what} is {name!r}, which this run does not record (it records {', '.join(metrics)}); "
+            "pass eval_data=(x_eval, t_eval) for the eval_ metrics, train_accuracy=True for train_accuracy"
+        )
 
 
 def _checked_eval_data(
@@ -509,6 +544,7 @@ class _Loop:
     callbacks: tuple[Callback[Any], ...]
     checkpoints: Checkpoints | None
     on_nonfinite: str
+    monitor: str | None  # the metric fed to optim.observe
 
     def run(self, start: _Start, progress: bool | None) -> FitResult[Any, Any]:
         """Train from ``start`` to epoch :attr:`n_epochs` (or a callback's stop)."""
@@ -574,6 +610,7 @@ class _Loop:
             if self.eval_every is not None and (base + i) % self.eval_every == 0:
                 metrics = self._evaluate(params, state)
                 history = _with_evaluation(history, metrics, base + i)
+                opt_state = self._observed(opt_state, metrics)
                 done = last[0] = (params, opt_state, state, history, i, len(values))
                 if bar is not None:
                     bar.show(metrics)
@@ -603,8 +640,9 @@ class _Loop:
         evaluated = self.eval_data is not None and self.eval_every is None
         metrics = self._evaluate(params, state) if evaluated else {}
         history = _with_evaluation(_with_epoch(history, row, base + i), metrics, base + i)
-        done = last[0] = (params, opt_state, state, history, 0, 0)
         row.update(metrics)
+        opt_state = self._observed(opt_state, row)
+        done = last[0] = (params, opt_state, state, history, 0, 0)
         if bar is not None:
             bar.show(row)
         if self.callbacks and stop is None:
@@ -619,6 +657,12 @@ class _Loop:
             return {}
         e = evaluate(self.model, params, *self.eval_data, loss=self.loss, state=state, batch_size=self.eval_batch_size)
         return {"eval_loss": e.loss} if e.accuracy is None else {"eval_loss": e.loss, "eval_accuracy": e.accuracy}
+
+    def _observed(self, opt_state: Any, metrics: dict[str, float]) -> Any:
+        """``opt_state`` after :func:`fnn.optim.observe` of the monitored metric, if ``metrics`` has it."""
+        if self.monitor is None or self.monitor not in metrics:
+            return opt_state
+        return optim.observe(opt_state, metrics[self.monitor])
 
     def _save(self, done: _Done, sizes: Sequence[int]) -> Path | None:
         """Write ``done`` (no step losses left on the device) as a checkpoint, if checkpoints are asked for."""
