@@ -33,6 +33,7 @@ from fnn.train.batching import batches as batches
 from fnn.train.callbacks import BookLog as BookLog
 from fnn.train.callbacks import Callback as Callback
 from fnn.train.callbacks import EarlyStopping as EarlyStopping
+from fnn.train.callbacks import EpochLog as EpochLog
 from fnn.train.callbacks import Event as Event
 from fnn.train.callbacks import Stop as Stop
 from fnn.train.checkpoints import Checkpoint as Checkpoint
@@ -56,6 +57,7 @@ __all__ = [
     "Checkpoints",
     "DivergenceError",
     "EarlyStopping",
+    "EpochLog",
     "Evaluation",
     "Event",
     "FitInterrupted",

@@ -36,7 +36,7 @@ from typing_extensions import TypeVar
 from fnn.train._common import non_negative, positive, to_host
 from fnn.train.history import History
 
-__all__ = ["BookLog", "Callback", "EarlyStopping", "Event", "Stop"]
+__all__ = ["BookLog", "Callback", "EarlyStopping", "EpochLog", "Event", "Stop"]
 
 M = TypeVar("M", default=Any)  # a callback's memo
 
@@ -214,3 +214,25 @@ class BookLog(Callback[_Interval]):
             f"time {int(time.monotonic() - start)}[s] | {name} {value:.2f}"
         )
         return (start, ()), None
+
+
+@attrs.frozen
+class EpochLog(Callback[float]):
+    """Print one line per epoch with every metric of its :class:`History` row and the time so far.
+
+    ``epoch 2 | time 0.4[s] | loss 0.3567 | eval_loss 0.3012 | eval_accuracy 0.9120``:
+    the metrics in the order ``fit`` records them, with four decimals.
+
+    Attributes:
+        write: Where lines go (``print`` by default).
+    """
+
+    write: Callable[[str], None] = print
+
+    def init(self) -> float:
+        return time.monotonic()
+
+    def on_epoch(self, memo: float, event: Event) -> tuple[float, Stop | None]:
+        metrics = "".join(f" | {name} {value:.4f}" for name, value in event.metrics.items())
+        self.write(f"epoch {event.epoch} | time {time.monotonic() - memo:.1f}[s]{metrics}")
+        return memo, None
