@@ -41,6 +41,13 @@ __all__ = ["BookLog", "Callback", "EarlyStopping", "EpochLog", "Event", "Stop"]
 M = TypeVar("M", default=Any)  # a callback's memo
 
 
+def print_line(line: str) -> None:
+    """Print ``line`` to standard output, keeping a tqdm progress bar of ``fit`` intact below it."""
+    from tqdm.auto import tqdm
+
+    tqdm.write(line)
+
+
 @attrs.frozen
 class Event:
     """What a callback sees at a step or epoch boundary (values of the run, never to be written to).
@@ -191,12 +198,12 @@ class BookLog(Callback[_Interval]):
     Attributes:
         every: The interval in iterations (the book's ``eval_interval``).
         perplexity: Whether to print ``perplexity`` instead of ``loss``.
-        write: Where lines go (``print`` by default).
+        write: Where lines go (by default to standard output, above a progress bar if one is shown).
     """
 
     every: int = attrs.field(default=20, validator=positive)
     perplexity: bool = False
-    write: Callable[[str], None] = print
+    write: Callable[[str], None] = attrs.field(default=print_line, repr=False)
 
     def init(self) -> _Interval:
         return (time.monotonic(), ())
@@ -224,10 +231,10 @@ class EpochLog(Callback[float]):
     the metrics in the order ``fit`` records them, with four decimals.
 
     Attributes:
-        write: Where lines go (``print`` by default).
+        write: Where lines go (by default to standard output, above a progress bar if one is shown).
     """
 
-    write: Callable[[str], None] = print
+    write: Callable[[str], None] = attrs.field(default=print_line, repr=False)
 
     def init(self) -> float:
         return time.monotonic()

@@ -100,7 +100,9 @@ class History:
             ValueError: ``window`` is not a positive integer.
         """
         if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-            raise ValueError(f"History.smoothed_step_loss: `window` must be a positive integer, got {window!r}")
+            raise ValueError(
+                f"History.smoothed_step_loss: `window` must be a positive integer, got {window!r}"
+            )
         sums = np.concatenate(([0.0], np.cumsum(np.asarray(self.step_loss, dtype=np.float64))))
         ends = np.arange(1, self.steps + 1)
         starts = np.maximum(ends - window, 0)

@@ -442,7 +442,9 @@ def _stream_source(
             return itertools.islice(iter(passes), skip, per_epoch)
 
     else:
-        raise ValueError(f"fit: `data` must be an iterable of batches or a callable, got {type(data).__name__}")
+        raise ValueError(
+            f"fit: `data` must be an iterable of batches or a callable, got {type(data).__name__}"
+        )
     return source, per_epoch
 
 
@@ -468,7 +470,8 @@ def _starting_point(
 ) -> _Start:
     if resume is None:
         _check_finite_start(params, state)
-        return _Start(params, optimizer.init(params) if opt_state is None else opt_state, state, 0, History(), ())
+        opt_state = optimizer.init(params) if opt_state is None else opt_state
+        return _Start(params, opt_state, state, 0, History(), ())
     if not isinstance(resume, Checkpoint):
         raise StateError(
             f"fit: `resume` must be an fnn.train.Checkpoint, got {type(resume).__name__}; "
@@ -582,7 +585,13 @@ class _Loop:
         return FitResult(params, opt_state, history, state, None if stopped is None else stopped.reason)
 
     def _epoch(
-        self, epoch: int, last: list[_Done], values: list[Any], sizes: list[int], memos: list[Any], bar: _Bar | None
+        self,
+        epoch: int,
+        last: list[_Done],
+        values: list[Any],
+        sizes: list[int],
+        memos: list[Any],
+        bar: _Bar | None,
     ) -> Stop | None:
         """Epoch ``epoch`` (from 0) from ``last[0]``, which it keeps at the last completed step.
 
@@ -591,8 +600,11 @@ class _Loop:
         at_start = done = last[0]
         shuffle_key, layer_key = random.split(random.fold_in(self.key, epoch))
         params, opt_state, state, history, i, _ = done
+        if bar is not None:
+            bar.epoch(epoch + 1)
         base = history.steps - i  # steps before this epoch
         step_fn = value_grad_and_state(self.model, self.loss)
+        update = self.optimizer.update
         stochastic = self.model.stochastic
         stop: Stop | None = None
         for xb, tb in self.source(shuffle_key, i):
@@ -600,10 +612,10 @@ class _Loop:
             value, grads, new_state = step_fn(params, state, xb, tb, key=step_key)
             values.append(value)
             sizes.append(_batch_length(xb))
-            updates, new_opt_state = self.optimizer.update(grads, opt_state, params)
+            updates, new_opt_state = update(grads, opt_state, params)
             i += 1
-            done = last[0] = (apply_updates(params, updates), new_opt_state, new_state, history, i, len(values))
-            params, opt_state, state = done[:3]
+            params, opt_state, state = apply_updates(params, updates), new_opt_state, new_state
+            done = last[0] = (params, opt_state, state, history, i, len(values))
             if bar is not None:
                 bar.step(values)
             metrics: dict[str, float] = {}
@@ -655,8 +667,12 @@ class _Loop:
     def _evaluate(self, params: Any, state: Any) -> dict[str, float]:
         if self.eval_data is None:
             return {}
-        e = evaluate(self.model, params, *self.eval_data, loss=self.loss, state=state, batch_size=self.eval_batch_size)
-        return {"eval_loss": e.loss} if e.accuracy is None else {"eval_loss": e.loss, "eval_accuracy": e.accuracy}
+        x, t = self.eval_data
+        e = evaluate(self.model, params, x, t, loss=self.loss, state=state, batch_size=self.eval_batch_size)
+        metrics = {"eval_loss": e.loss}
+        if e.accuracy is not None:
+            metrics["eval_accuracy"] = e.accuracy
+        return metrics
 
     def _observed(self, opt_state: Any, metrics: dict[str, float]) -> Any:
         """``opt_state`` after :func:`fnn.optim.observe` of the monitored metric, if ``metrics`` has it."""
@@ -665,12 +681,14 @@ class _Loop:
         return optim.observe(opt_state, metrics[self.monitor])
 
     def _save(self, done: _Done, sizes: Sequence[int]) -> Path | None:
-        """Write ``done`` (no step losses left on the device) as a checkpoint, if checkpoints are asked for."""
+        """Write ``done`` (no step losses left on the device) as a checkpoint, if checkpoints are wanted."""
         if self.checkpoints is None:
             return None
         params, opt_state, state, history, steps, _ = done
         return self.checkpoints.save(
-            Checkpoint(params, opt_state, state, self.key, history.epochs, steps, history, tuple(sizes[:steps]))
+            Checkpoint(
+                params, opt_state, state, self.key, history.epochs, steps, history, tuple(sizes[:steps])
+            )
         )
 
 
@@ -753,8 +771,11 @@ def _check_epoch(
     )
 
 
-def _last_good(done: _Done, start: _Done, values: list[Any], sizes: list[int]) -> tuple[_Done, tuple[int, ...]]:
-    """``done`` with its step losses on the host if they and its state are finite, else ``start``; and the sizes."""
+def _last_good(
+    done: _Done, start: _Done, values: list[Any], sizes: list[int]
+) -> tuple[_Done, tuple[int, ...]]:
+    """The last good state: ``done`` with its step losses on the host if they and its state are
+    finite, else ``start`` (its epoch's); with the batch sizes of its epoch's steps."""
     params, opt_state, state, history, steps, new = done
     readout = _to_host(values[:new] + _finite_flags(params, state))
     if np.isfinite(readout).all() and readout[new:].all():
@@ -778,9 +799,13 @@ def _interrupted(done: _Done, n_epochs: int, checkpoint: Path | None) -> FitInte
 
 
 class _Bar:
-    """The tqdm bar of a run: one tick per step, the epoch's running loss and the last evaluation."""
+    """The tqdm bar of a run: one tick per step, the epoch's running loss and the last evaluation.
+
+    The one mutable object of the loop, as a terminal display is; it never feeds back into training.
+    """
 
     REFRESH_S = 0.5  # how often the running loss is read from the device
+    SHORT = {"eval_loss": "eval_loss", "eval_accuracy": "eval_acc", "train_accuracy": "acc"}
 
     def __init__(self, bar: Any, n_epochs: int) -> None:
         self.bar, self.n_epochs = bar, n_epochs
@@ -795,14 +820,19 @@ class _Bar:
         from tqdm.auto import tqdm
 
         total = None if loop.per_epoch is None else loop.per_epoch * loop.n_epochs
-        bar = tqdm(total=total, initial=start.history.steps, disable=None if progress is None else not progress,
-                   unit="step", desc="fit", dynamic_ncols=True)
+        disable = None if progress is None else not progress  # None: tqdm's test for a terminal
+        bar = tqdm(total=total, initial=start.history.steps, disable=disable, unit="step", dynamic_ncols=True)
         if bar.disable:
             bar.close()
             return None
         return cls(bar, loop.n_epochs)
 
+    def epoch(self, epoch: int) -> None:
+        """Name the epoch (from 1) in the bar."""
+        self.bar.set_description(f"epoch {epoch}/{self.n_epochs}", refresh=False)
+
     def step(self, values: list[Any]) -> None:
+        """One more step; the running mean of the epoch's ``values`` when it is due."""
         self.bar.update(1)
         now = time.monotonic()
         if now >= self.due:  # the running loss costs a host copy: at most every REFRESH_S seconds
@@ -810,10 +840,10 @@ class _Bar:
             self.bar.set_postfix({"loss": float(_to_host(values).mean()), **self.shown}, refresh=False)
 
     def show(self, metrics: dict[str, float]) -> None:
-        """Keep ``metrics`` (an evaluation, an epoch's row) in the bar from now on."""
-        short = {"loss": "loss", "eval_loss": "eval_loss", "eval_accuracy": "eval_acc", "train_accuracy": "acc"}
-        self.shown.update({short[k]: v for k, v in metrics.items() if k != "loss"})
-        self.bar.set_postfix({**({"loss": metrics["loss"]} if "loss" in metrics else {}), **self.shown}, refresh=False)
+        """Keep the evaluation in ``metrics`` in the bar from now on; show its ``loss`` (an epoch's) once."""
+        self.shown.update({self.SHORT[k]: v for k, v in metrics.items() if k in self.SHORT})
+        loss = {"loss": metrics["loss"]} if "loss" in metrics else {}
+        self.bar.set_postfix({**loss, **self.shown}, refresh=False)
 
     def close(self) -> None:
         self.bar.close()
