@@ -205,6 +205,10 @@ def test_eval_samples_evaluates_the_first_samples_only() -> None:
     assert result.history.train_accuracy == (fnn.accuracy(model, result.params, x[:7], t[:7]),)
     with pytest.raises(ValueError, match="`eval_samples` must be a positive integer, got 0"):
         fit(eval_data=(x, t), eval_samples=0)
+    with pytest.raises(ValueError, match="`eval_samples` limits the evaluation of `eval_data`"):
+        fit(eval_samples=7)
+    with pytest.raises(ValueError, match="`eval_every` says how often to evaluate `eval_data`; pass eval_data"):
+        fit(eval_every=2)
 
 
 # --- streams -------------------------------------------------------------------------------------

@@ -145,8 +145,8 @@ class FitInterrupted(KeyboardInterrupt):
 
     Attributes:
         result: A :class:`FitResult`: the params, optimizer state and model state
-            after the last completed step (all finite), and the history of the
-            epochs whose metrics were complete.
+            after the last completed step (all finite), and the history up to it
+            (the epochs whose metrics were complete, and every step's loss).
         epoch: The number of completed epochs in ``result.history`` (from 0).
         step: How many steps of the next epoch (epoch ``epoch + 1``) are already
             applied to ``result.params``: 0 when the interrupt came between epochs
@@ -288,8 +288,10 @@ def fit(
         ArgumentError: ``model`` is not a layer, ``loss`` not a :class:`~fnn.losses.Loss`
             (a plain function) or ``optimizer`` not a ``GradientTransformation`` (a string).
         ValueError: a count (``epochs``, ``batch_size``, ...) is not a positive
-            integer, both or neither of ``x, t`` and ``data`` are given, or an option
-            that needs arrays comes with a stream.
+            integer, both or neither of ``x, t`` and ``data`` are given, an option
+            that needs arrays comes with a stream, an evaluation option comes without
+            ``eval_data``, or ``observe`` or an :class:`~fnn.train.EarlyStopping` names a
+            metric the run does not record.
         ShapeError: ``x`` and ``t`` (or the evaluation pair) differ in length or are empty.
         DataError: a label is out of range for the model's outputs.
         StateError: ``resume`` comes with another key or an ``opt_state``, or its
@@ -306,6 +308,13 @@ def fit(
     for name, value in (("eval_every", eval_every), ("eval_samples", eval_samples)):
         if value is not None:
             _positive_int(name, value)
+    if eval_every is not None and eval_data is None:
+        raise ValueError("fit: `eval_every` says how often to evaluate `eval_data`; pass eval_data=(x, t) too")
+    if eval_samples is not None and eval_data is None and not train_accuracy:
+        raise ValueError(
+            "fit: `eval_samples` limits the evaluation of `eval_data` (and train_accuracy); "
+            "pass eval_data=(x, t) or train_accuracy=True too"
+        )
     if on_nonfinite not in ("raise", "stop"):
         raise ValueError(f"fit: `on_nonfinite` must be 'raise' or 'stop', got {on_nonfinite!r}")
     if eval_data is not None:
