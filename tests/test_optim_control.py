@@ -111,6 +111,16 @@ def test_an_integer_hyperparameter_refuses_a_fraction() -> None:
         optim.set_hyperparams(state, k=2.5)
 
 
+def test_init_uses_the_arguments_given_not_values_set_since() -> None:
+    opt = optim.inject_hyperparams(optim.scale_by_rss)(initial_accumulator_value=1.0)
+    b = f32()
+    changed = optim.set_hyperparams(opt.init(b.zeros((1,))), initial_accumulator_value=4.0)
+    opt.update(b.ones((1,)), changed)  # builds scale_by_rss(initial_accumulator_value=4.0)
+    fresh = opt.init(b.zeros((1,)))
+    assert optim.hyperparams(fresh)["initial_accumulator_value"] == 1.0
+    assert_array_equal(fresh.inner_state.sum_of_squares, [1.0])
+
+
 def test_a_value_out_of_range_fails_at_the_next_update_with_the_factorys_message() -> None:
     opt = optim.inject_hyperparams(optim.sgd)(0.1)
     b = f32()
@@ -129,6 +139,11 @@ def test_inject_hyperparams_bad_use() -> None:
         optim.inject_hyperparams(optim.adam)(lr=0.1)  # type: ignore[call-arg]
     with pytest.raises(TypeError, match=r"inject_hyperparams\(identity\): no numeric argument to hold in the state"):
         optim.inject_hyperparams(optim.identity)()
+    with pytest.raises(
+        TypeError,
+        match=r"inject_hyperparams\(<lambda>\): the factory must take named arguments only, .* \(it has \['kwargs'\]\); wrap it",
+    ):
+        optim.inject_hyperparams(lambda **kwargs: optim.sgd(**kwargs))
     with pytest.raises(ValueError, match="`learning_rate` must be a positive finite number, got -1"):
         optim.inject_hyperparams(optim.adam)(-1)  # the factory checks its arguments at once
     opt = optim.inject_hyperparams(optim.adam)(0.1)
@@ -276,6 +291,8 @@ def test_observe_bad_values() -> None:
         optim.observe(state, "low")
     with pytest.raises(TypeError, match="got True"):
         optim.observe(state, True)
+    with pytest.raises(TypeError, match="got np.True_"):
+        optim.observe(state, np.True_)
     with pytest.raises(ValueError, match=r"observe: `value` is nan; .*did training diverge\?"):
         optim.observe(state, float("nan"))
     with pytest.raises(fnn.StateError, match="observe: the optimizer state holds no ReduceOnPlateauState; chain fnn.optim.reduce_on_plateau"):

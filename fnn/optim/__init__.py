@@ -7,9 +7,11 @@ module                         contents
 :mod:`fnn.optim.transforms`    primitive transforms (``scale_by_adam``, ``clip_by_global_norm``, …)
 :mod:`fnn.optim.aliases`       ``sgd``, ``momentum``, ``adam``, … and their state types (``AdamState``, …)
 :mod:`fnn.optim.schedules`     schedules (``cosine_decay``, ``linear_warmup``, ``join``, …)
-:mod:`fnn.optim.hyperparams`   ``inject_hyperparams``: hyperparameters in the state, ``set_hyperparams``
+:mod:`fnn.optim.inject`        ``inject_hyperparams``: hyperparameters in the state, ``set_hyperparams``
 :mod:`fnn.optim.plateau`       ``reduce_on_plateau`` and ``observe``, fed by a loop's evaluations
 :mod:`fnn.optim.states`        ``find_states``: one kind of state wherever an optimizer nests it
+:mod:`fnn.optim.wrappers`      ``accumulate_gradients``, ``masked``, ``freeze``, ``path_mask``
+:mod:`fnn.optim.ema`           ``ema_params`` and ``averaged_params``: a moving average of the params
 =============================  ==========================================================================
 
 One training step::
@@ -49,10 +51,13 @@ from fnn.optim.base import Optimizer as Optimizer
 from fnn.optim.base import ScalarOrSchedule as ScalarOrSchedule
 from fnn.optim.base import Schedule as Schedule
 from fnn.optim.base import UpdateFn as UpdateFn
-from fnn.optim.hyperparams import InjectHyperparamsState as InjectHyperparamsState
-from fnn.optim.hyperparams import hyperparams as hyperparams
-from fnn.optim.hyperparams import inject_hyperparams as inject_hyperparams
-from fnn.optim.hyperparams import set_hyperparams as set_hyperparams
+from fnn.optim.ema import EmaParamsState as EmaParamsState
+from fnn.optim.ema import averaged_params as averaged_params
+from fnn.optim.ema import ema_params as ema_params
+from fnn.optim.inject import InjectHyperparamsState as InjectHyperparamsState
+from fnn.optim.inject import hyperparams as hyperparams
+from fnn.optim.inject import inject_hyperparams as inject_hyperparams
+from fnn.optim.inject import set_hyperparams as set_hyperparams
 from fnn.optim.plateau import PlateauRule as PlateauRule
 from fnn.optim.plateau import ReduceOnPlateauState as ReduceOnPlateauState
 from fnn.optim.plateau import observe as observe
@@ -85,16 +90,25 @@ from fnn.optim.transforms import scale_by_rms as scale_by_rms
 from fnn.optim.transforms import scale_by_rss as scale_by_rss
 from fnn.optim.transforms import scale_by_schedule as scale_by_schedule
 from fnn.optim.transforms import trace as trace
+from fnn.optim.wrappers import AccumulateGradientsState as AccumulateGradientsState
+from fnn.optim.wrappers import MaskedState as MaskedState
+from fnn.optim.wrappers import accumulate_gradients as accumulate_gradients
+from fnn.optim.wrappers import freeze as freeze
+from fnn.optim.wrappers import masked as masked
+from fnn.optim.wrappers import path_mask as path_mask
 
 __all__ = [
+    "AccumulateGradientsState",
     "AdaGradState",
     "AdamState",
     "AdamWState",
+    "EmaParamsState",
     "EmptyState",
     "GradientTransformation",
     "InitFn",
     "InjectHyperparamsState",
     "LearningRateState",
+    "MaskedState",
     "MomentumState",
     "Optimizer",
     "PlateauRule",
@@ -109,27 +123,33 @@ __all__ = [
     "SgdState",
     "TraceState",
     "UpdateFn",
+    "accumulate_gradients",
     "adagrad",
     "adam",
     "adamw",
     "add_decayed_weights",
     "apply_updates",
+    "averaged_params",
     "chain",
     "clip",
     "clip_by_global_norm",
     "constant",
     "cosine_decay",
+    "ema_params",
     "exponential_decay",
     "find_states",
+    "freeze",
     "hyperparams",
     "identity",
     "inject_hyperparams",
     "join",
     "linear",
     "linear_warmup",
+    "masked",
     "momentum",
     "nesterov",
     "observe",
+    "path_mask",
     "reduce_on_plateau",
     "rmsprop",
     "scale",

@@ -168,7 +168,8 @@ def reduce_on_plateau(
 
 def _metric(value: object) -> float:
     shape = getattr(value, "shape", ())
-    number = isinstance(value, numbers.Real) or hasattr(value, "dtype")
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    number = isinstance(value, numbers.Real) if kind is None else kind in "iuf"
     if isinstance(value, bool) or shape != () or not number:
         described = f"an array of shape {shape}" if shape != () else repr(value)
         raise TypeError(f"observe: `value` must be one real number (the monitored metric), got {described}")

@@ -39,6 +39,7 @@ G = TypeVar("G")
 T = TypeVar("T")
 Args = ParamSpec("Args")
 
+_BUILD_HINT = "build the optimizer with fnn.optim.inject_hyperparams(factory)(...)"
 _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 _UPDATE_ERRORS = (StateError, StructureError, ShapeError, DTypeError, ValueError)
 
@@ -81,8 +82,9 @@ def inject_hyperparams(
         A function with ``factory``'s arguments returning the optimizer.
 
     Raises:
-        TypeError: ``factory`` is not callable, or (when called) the arguments do not
-            fit its signature, or it has no numeric argument to hold.
+        TypeError: ``factory`` is not callable or takes arguments without names
+            (``*args``, ``**kwargs``, positional-only), or (when called) the arguments do
+            not fit its signature, or it has no numeric argument to hold.
         StateError: (at update) the state was not made by this optimizer, or its
             hyperparameters have other names.
         ValueError: (at update) a value set with :func:`set_hyperparams` is out of the
@@ -104,6 +106,12 @@ def inject_hyperparams(
         )
     signature = inspect.signature(factory)
     owner = f"inject_hyperparams({getattr(factory, '__name__', repr(factory))})"
+    unnamed = [p.name for p in signature.parameters.values() if p.kind not in _NAMED]
+    if unnamed:
+        raise TypeError(
+            f"{owner}: the factory must take named arguments only, not positional-only ones or "
+            f"*args/**kwargs (it has {unnamed}); wrap it in a function with named arguments"
+        )
 
     def build(*args: Args.args, **kwargs: Args.kwargs) -> GradientTransformation[InjectHyperparamsState[S]]:
         try:
@@ -111,17 +119,14 @@ def inject_hyperparams(
         except TypeError as error:
             raise TypeError(f"{owner}: {error}") from None
         bound.apply_defaults()
-        named = {
-            name: value
-            for name, value in bound.arguments.items()
-            if signature.parameters[name].kind in _NAMED
-        }
+        named = dict(bound.arguments)
         injected = {name: value for name, value in named.items() if _is_number(value)}
         if not injected:
             raise TypeError(f"{owner}: no numeric argument to hold in the state (got {bound.arguments})")
         static = {name: value for name, value in named.items() if name not in injected}
+        initial: GradientTransformation[S] = factory(**named)  # type: ignore[call-arg]
         # The values and the optimizer built with them: rebuilt only when the state's values differ.
-        memo: list[Any] = [dict(injected), factory(**named)]  # type: ignore[call-arg]
+        memo: list[Any] = [dict(injected), initial]
 
         def inner_for(values: dict[str, float]) -> GradientTransformation[S]:
             if values != memo[0]:
@@ -139,7 +144,7 @@ def inject_hyperparams(
             return inner
 
         def init(params: PyTree) -> InjectHyperparamsState[S]:
-            return InjectHyperparamsState(dict(injected), memo[1].init(params))
+            return InjectHyperparamsState(dict(injected), initial.init(params))
 
         def update(
             grads: G, state: InjectHyperparamsState[S], params: PyTree = None
@@ -149,7 +154,7 @@ def inject_hyperparams(
                 updates, inner_state = inner_for(state.hyperparams).update(grads, state.inner_state, params)
             except _UPDATE_ERRORS as error:
                 message = str(error)
-                if message.startswith(owner):
+                if message.startswith(owner) or type(error) not in _UPDATE_ERRORS:  # subclasses: as they are
                     raise
                 raise type(error)(f"{owner}: {message}") from None
             return updates, InjectHyperparamsState(state.hyperparams, inner_state)
@@ -181,7 +186,7 @@ def hyperparams(opt_state: object) -> dict[str, float]:
         raise StateError(
             f"hyperparams: the optimizer state holds {len(found)} InjectHyperparamsState, expected one; "
             + (
-                "build the optimizer with fnn.optim.inject_hyperparams(factory)(...)"
+                _BUILD_HINT
                 if not found
                 else "read them with fnn.optim.find_states(opt_state, fnn.optim.InjectHyperparamsState)"
             )
@@ -241,7 +246,7 @@ def set_hyperparams(opt_state: T, **values: float) -> T:
     new_state, _ = replace_states(opt_state, InjectHyperparamsState, replace)
     if new_state is opt_state and values:
         held = [sorted(s.hyperparams) for s in find_states(opt_state, InjectHyperparamsState)]
-        fix = f"they hold {held}" if held else "build the optimizer with fnn.optim.inject_hyperparams(factory)"
+        fix = f"they hold {held}" if held else _BUILD_HINT
         raise StateError(
             f"set_hyperparams: no InjectHyperparamsState in the optimizer state holds {sorted(values)}; {fix}"
         )
