@@ -236,6 +236,9 @@ def test_progress_bar_ticks_per_step_on_a_terminal_only(capsys: pytest.CaptureFi
     fnn.fit(model, SCE, fnn.optim.sgd(1.0), params, x, t, progress=True, **run)
     err = capsys.readouterr().err
     assert "4/4" in err and "step" in err and "loss=" in err  # 2 epochs of 2 steps, the running loss
+    assert "epoch 2/2" in err and "eval_acc" not in err
+    fnn.fit(model, SCE, fnn.optim.sgd(1.0), params, x, t, progress=True, eval_data=(x, t), **run)
+    assert "eval_loss=" in capsys.readouterr().err  # the last evaluation stays in the bar
     for progress in (None, False):  # None: only on a terminal (pytest's capture is not one)
         fnn.fit(model, SCE, fnn.optim.sgd(1.0), params, x, t, progress=progress, **run)
         assert capsys.readouterr() == ("", "")
