@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 import pytest
 
@@ -26,9 +27,10 @@ def train(epochs: int, **kwargs: Any) -> fnn.train.FitResult[Any]:
     x, t = fnn.datasets.spiral(fnn.random.key(0), n_per_class=20, one_hot=False)
     model = fnn.sequential(fnn.Dense(10), fnn.BatchNorm(), fnn.relu, fnn.Dropout(0.2), fnn.Dense(3))
     params, state = model.init(fnn.random.key(1), (2,)), model.init_state((2,))
+    kwargs.setdefault("state", state)
     return fnn.fit(
         model, kwargs.pop("loss", SCE), fnn.optim.adam(0.05), params, x, t, key=fnn.random.key(2),
-        epochs=epochs, batch_size=20, state=state, eval_data=(x, t), progress=False, **kwargs,
+        epochs=epochs, batch_size=20, eval_data=(x, t), progress=False, **kwargs,
     )  # fmt: skip
 
 
@@ -135,6 +137,12 @@ def test_resume_refuses_another_run() -> None:
         train(2, resume=Checkpoint((np.zeros(1),), good.opt_state, good.state, good.key, 1))
     with pytest.raises(fnn.errors.StateError, match="`resume` must be an fnn.train.Checkpoint, got str"):
         train(2, resume="checkpoint.npz")
+    with pytest.raises(fnn.errors.StateError, match="the checkpoint holds a model state; pass state="):
+        train(2, resume=good, state=None)
+    with pytest.raises(ValueError, match="`epochs`=1, but the checkpoint is past epoch 1; with `resume`, `epochs` is the run's total"):
+        train(1, resume=attrs.evolve(good, epoch_step=1, epoch_sizes=(20,)))
+    with pytest.raises(ValueError, match="`epochs`=1, but the checkpoint is past epoch 2"):
+        train(1, resume=checkpoint_of(train(2), 2))
 
 
 def test_a_finished_run_resumes_to_itself() -> None:

@@ -331,7 +331,7 @@ def fit(
     for callback in callbacks:
         if isinstance(callback, EarlyStopping):
             _check_metric("EarlyStopping.monitor", callback.monitor, metrics)
-    start = _starting_point(optimizer, params, state, opt_state, key, resume)
+    start = _starting_point(optimizer, params, state, opt_state, key, resume, n_epochs)
     loop = _Loop(
         model,
         loss,
@@ -476,7 +476,9 @@ def _starting_point(
     opt_state: Any,
     key: random.Key,
     resume: Checkpoint | None,
+    n_epochs: int,
 ) -> _Start:
+    """The values, counters and history ``fit`` starts from: the arguments', or the checkpoint's placed."""
     if resume is None:
         _check_finite_start(params, state)
         opt_state = optimizer.init(params) if opt_state is None else opt_state
@@ -490,8 +492,18 @@ def _starting_point(
         raise StateError(f"fit: `resume` is a checkpoint of a run with {resume.key}, not {key}; pass its key")
     if opt_state is not None:
         raise StateError("fit: `resume` brings its own optimizer state; do not pass `opt_state` with it")
+    if resume.epoch + (resume.epoch_step > 0) > n_epochs:
+        raise ValueError(
+            f"fit: `epochs`={n_epochs}, but the checkpoint is past epoch {resume.epoch}; with `resume`, "
+            "`epochs` is the run's total, so give at least the epochs the checkpoint has begun"
+        )
+    if state is None and resume.state is not None:
+        raise StateError(
+            "fit: the checkpoint holds a model state; pass state=model.init_state(in_shape) with it "
+            "(it says where the state's arrays go)"
+        )
     placed = _placed(resume.params, params, "params")
-    placed_state = _placed(resume.state, state, "state") if state is not None else resume.state
+    placed_state = _placed(resume.state, state, "state")
     opt_like = optimizer.init(placed)
     _check_finite_start(placed, placed_state)
     return _Start(
