@@ -156,6 +156,15 @@ def stopping_point(values: tuple[float, ...], patience: int) -> tuple[int, int]:
     raise AssertionError("no stop in these values")
 
 
+def test_callbacks_and_checkpoints_of_the_wrong_kind_are_named() -> None:
+    with pytest.raises(fnn.errors.ArgumentError, match=r"`callbacks` must be a list of fnn.train.Callback values, got \[<built-in function print>\]; a function of your own"):
+        fit(callbacks=[print])
+    with pytest.raises(fnn.errors.ArgumentError, match="`callbacks` must be a list of fnn.train.Callback values, got BookLog\\(every=20, perplexity=False\\)"):
+        fit(callbacks=BookLog())
+    with pytest.raises(fnn.errors.ArgumentError, match="`checkpoints` must be an fnn.train.Checkpoints, got 'ckpt'; write fnn.train.Checkpoints"):
+        fit(checkpoints="ckpt")
+
+
 def test_early_stopping_restores_the_best_params() -> None:
     plain = fit(epochs=12).history.loss
     stop_at, best_at = stopping_point(plain, patience=0)

@@ -23,10 +23,11 @@ from typing_extensions import TypeVar
 from fnn import optim, random, tree
 from fnn.backend import array_module, is_cupy_array, to_numpy
 from fnn.backprop import value_grad_and_state
-from fnn.errors import StateError, TrainingError
+from fnn.errors import ArgumentError, StateError, TrainingError
 from fnn.layers.core import Layer
 from fnn.losses import Loss
 from fnn.optim.base import GradientTransformation, apply_updates
+from fnn.train._common import brief as _brief
 from fnn.train._common import check_kinds as _check_kinds
 from fnn.train._common import finite_flags as _finite_flags
 from fnn.train._common import positive_int as _positive_int
@@ -286,7 +287,9 @@ def fit(
 
     Raises:
         ArgumentError: ``model`` is not a layer, ``loss`` not a :class:`~fnn.losses.Loss`
-            (a plain function) or ``optimizer`` not a ``GradientTransformation`` (a string).
+            (a plain function), ``optimizer`` not a ``GradientTransformation`` (a string),
+            a callback not a :class:`~fnn.train.Callback` or ``checkpoints`` not a
+            :class:`~fnn.train.Checkpoints`.
         ValueError: a count (``epochs``, ``batch_size``, ...) is not a positive
             integer, both or neither of ``x, t`` and ``data`` are given, an option
             that needs arrays comes with a stream, an evaluation option comes without
@@ -309,7 +312,9 @@ def fit(
         if value is not None:
             _positive_int(name, value)
     if eval_every is not None and eval_data is None:
-        raise ValueError("fit: `eval_every` says how often to evaluate `eval_data`; pass eval_data=(x, t) too")
+        raise ValueError(
+            "fit: `eval_every` says how often to evaluate `eval_data`; pass eval_data=(x, t) too"
+        )
     if eval_samples is not None and eval_data is None and not train_accuracy:
         raise ValueError(
             "fit: `eval_samples` limits the evaluation of `eval_data` (and train_accuracy); "
@@ -325,6 +330,7 @@ def fit(
         source, per_epoch = _array_source(model, loss, x, t, batch_size, shuffle, drop_last, steps_per_epoch)
     else:
         source, per_epoch = _stream_source(x, t, batch_size, train_accuracy, data, steps_per_epoch)
+    _check_hooks(callbacks, checkpoints)
     metrics = _metrics_of(loss, eval_data is not None, train_accuracy)
     if observe is not None:
         _check_metric("observe", observe, metrics)
@@ -350,6 +356,20 @@ def fit(
         observe,
     )
     return loop.run(start, progress)
+
+
+def _check_hooks(callbacks: object, checkpoints: object) -> None:
+    """Raise :class:`ArgumentError` unless ``callbacks`` lists callbacks and ``checkpoints`` is a policy."""
+    if not isinstance(callbacks, (list, tuple)) or not all(isinstance(c, Callback) for c in callbacks):
+        raise ArgumentError(
+            f"fit: `callbacks` must be a list of fnn.train.Callback values, got {_brief(callbacks)}; "
+            "a function of your own goes in a Callback subclass's on_step or on_epoch"
+        )
+    if checkpoints is not None and not isinstance(checkpoints, Checkpoints):
+        raise ArgumentError(
+            f"fit: `checkpoints` must be an fnn.train.Checkpoints, got {_brief(checkpoints)}; "
+            "write fnn.train.Checkpoints(directory)"
+        )
 
 
 def _metrics_of(loss: Loss, evaluated: bool, train_accuracy: bool) -> tuple[str, ...]:
