@@ -295,6 +295,21 @@ def test_on_nonfinite_stop_returns_the_last_finite_params() -> None:
         fit(on_nonfinite="skip")
 
 
+def test_non_finite_check_ends_the_epoch_at_the_first_nan() -> None:
+    loss = Faulty(stop_at=0, nan_at=5)  # step 2 of epoch 2
+    with pytest.raises(fnn.train.DivergenceError, match="the loss became nan at epoch 2/3, step 2/3") as info:
+        fit(loss=loss, callbacks=[fnn.train.NonFiniteCheck()])
+    assert loss.calls == 5  # no step after the bad one (without the check, the epoch runs to its end)
+    assert leaves_equal(info.value.params, by_hand(3)[0])
+    unchecked = Faulty(stop_at=0, nan_at=5)
+    with pytest.raises(fnn.train.DivergenceError, match="step 2/3"):
+        fit(loss=unchecked)
+    assert unchecked.calls == 6
+    sparse = Faulty(stop_at=0, nan_at=5)
+    result = fit(loss=sparse, callbacks=[fnn.train.NonFiniteCheck(every=3)], on_nonfinite="stop")
+    assert sparse.calls == 6 and result.stopped is not None and "step 2/3" in result.stopped
+
+
 def test_key_data_round_trips_and_refuses_bad_data() -> None:
     k = fnn.random.fold_in(fnn.random.split(fnn.random.key(2**63))[1], 7)
     data = fnn.random.key_data(k)

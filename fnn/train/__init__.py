@@ -35,6 +35,7 @@ from fnn.train.callbacks import Callback as Callback
 from fnn.train.callbacks import EarlyStopping as EarlyStopping
 from fnn.train.callbacks import EpochLog as EpochLog
 from fnn.train.callbacks import Event as Event
+from fnn.train.callbacks import NonFiniteCheck as NonFiniteCheck
 from fnn.train.callbacks import Stop as Stop
 from fnn.train.checkpoints import Checkpoint as Checkpoint
 from fnn.train.checkpoints import Checkpoints as Checkpoints
@@ -63,6 +64,7 @@ __all__ = [
     "FitInterrupted",
     "FitResult",
     "History",
+    "NonFiniteCheck",
     "Stop",
     "accuracy",
     "batches",

@@ -36,7 +36,7 @@ from typing_extensions import TypeVar
 from fnn.train._common import non_negative, positive, to_host
 from fnn.train.history import History
 
-__all__ = ["BookLog", "Callback", "EarlyStopping", "EpochLog", "Event", "Stop"]
+__all__ = ["BookLog", "Callback", "EarlyStopping", "EpochLog", "Event", "NonFiniteCheck", "Stop"]
 
 M = TypeVar("M", default=Any)  # a callback's memo
 
@@ -243,3 +243,26 @@ class EpochLog(Callback[float]):
         metrics = "".join(f" | {name} {value:.4f}" for name, value in event.metrics.items())
         self.write(f"epoch {event.epoch} | time {time.monotonic() - memo:.1f}[s]{metrics}")
         return memo, None
+
+
+@attrs.frozen
+class NonFiniteCheck(Callback[None]):
+    """Read the step loss every ``every`` steps and end the epoch at the first NaN or infinity.
+
+    ``fit`` checks the losses and params once per epoch, in the epoch's one copy to
+    the host; on long epochs that finds a divergence late. With this callback the
+    epoch ends at the first non-finite loss it reads, and ``fit``'s policy applies
+    at once: a :class:`~fnn.train.DivergenceError` (or, with
+    ``on_nonfinite="stop"``, the last finite params). Each reading waits for its
+    step, so ``every`` trades speed for promptness on a GPU.
+
+    Attributes:
+        every: The interval in steps.
+    """
+
+    every: int = attrs.field(default=1, validator=positive)
+
+    def on_step(self, memo: None, event: Event) -> tuple[None, Stop | None]:
+        if event.step % self.every or math.isfinite(float(event.loss)):
+            return memo, None
+        return memo, Stop(f"a non-finite loss at step {event.step}")
