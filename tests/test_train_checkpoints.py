@@ -105,6 +105,16 @@ def test_ctrl_c_mid_epoch_writes_a_checkpoint_that_resumes_exactly(tmp_path: Pat
     assert same_run(train(4, resume=checkpoint), train(4))  # the epoch's mean includes its first step
 
 
+def test_ctrl_c_during_the_evaluation_resumes_to_the_epochs_end(tmp_path: Path) -> None:
+    with pytest.raises(FitInterrupted) as info:
+        train(3, loss=Faulty(stop_at=8), checkpoints=Checkpoints(tmp_path))  # call 8: epoch 2's evaluation
+    assert (info.value.epoch, info.value.step) == (1, 3)
+    assert info.value.checkpoint is not None
+    checkpoint = load_checkpoint(info.value.checkpoint)
+    assert (checkpoint.epoch, checkpoint.epoch_step, checkpoint.step) == (1, 3, 6)
+    assert same_run(train(3, resume=checkpoint), train(3))  # epoch 2 has no step left, only its metrics
+
+
 def test_an_error_writes_a_checkpoint_before_it_propagates(tmp_path: Path) -> None:
     class Broken(Faulty):
         def compute(self, y: Any, t: Any) -> tuple[Any, Any]:

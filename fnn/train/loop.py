@@ -672,7 +672,7 @@ class _Loop:
                 stop = _call(self.callbacks, "on_step", memos, event)
                 if stop is not None:
                     break
-        if i == at_start[4] and stop is None:
+        if i == 0 and stop is None:  # (a resumed epoch may have no step left, only its metrics)
             raise ValueError(
                 f"fit: epoch {epoch + 1} got no batches from `data`; an iterator is used up by its first "
                 "pass: give `steps_per_epoch`, or a callable that makes each epoch's batches"
