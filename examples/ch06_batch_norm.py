@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
                     result = fnn.fit(
                         model, fnn.losses.softmax_cross_entropy, fnn.optim.sgd(args.lr), params, x, t,
                         key=fit_key, epochs=args.epochs, batch_size=100, state=state,
-                        train_accuracy=True, progress=False,
+                        train_accuracy=True,
                     )  # fmt: skip
             except fnn.train.DivergenceError as error:  # large weights without batch norm
                 runs[std][name] = error.history  # the epochs completed before the loss became NaN

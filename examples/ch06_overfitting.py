@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         trained[name], _, histories[name] = fnn.fit(
             model, fnn.losses.softmax_cross_entropy, optimizer, start_params[name], x, t,
             key=fit_key, epochs=args.epochs, batch_size=100, eval_data=(x_test, t_test),
-            eval_batch_size=len(t_test), train_accuracy=True, progress=False,
+            eval_batch_size=len(t_test), train_accuracy=True,
         )  # fmt: skip
         train, test = histories[name].train_accuracy[-1], histories[name].eval_accuracy[-1]
         print(

@@ -4,9 +4,11 @@ Three interleaved spiral arms of 100 points each (``fnn.datasets.spiral``) canno
 be separated by straight lines. The book's two-layer network
 ``Dense(10) → sigmoid → Dense(3)`` with softmax-with-loss, trained by SGD
 (learning rate 1.0, batches of 30, 300 epochs), separates them. The script
-prints the loss every 10 epochs and saves three plots: the data
-(``spiral_data.png``), the loss curve (``spiral_loss.png``, from
-``History.plot``) and the decision regions (``spiral_regions.png``).
+prints the book's Trainer lines (``| epoch 1 |  iter 1 / 10 | time 0[s] | loss
+1.10``, every 10 iterations, from :class:`fnn.train.BookLog`) and saves three
+plots: the data (``spiral_data.png``), the loss per iteration averaged over 10
+(``spiral_loss.png``, from ``History.plot(per="step", smooth=10)``, the book's
+``trainer.plot()``) and the decision regions (``spiral_regions.png``).
 
 Run: ``python examples/dlfs2_ch01_spiral.py``
 """
@@ -102,14 +104,9 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         epochs=args.epochs,
         batch_size=args.batch_size,
         train_accuracy=True,
-        progress=False,
+        callbacks=[fnn.train.BookLog(every=10)],  # the book's Trainer lines, eval_interval=10
     )
     seconds = time.perf_counter() - start
-    for epoch in range(0, history.epochs, 10):
-        print(
-            f"| epoch {epoch + 1:>3} | loss {history.loss[epoch]:.2f} "
-            f"| accuracy {history.train_accuracy[epoch]:.3f}"
-        )
     accuracy = fnn.accuracy(model, params, x, t)
     print(
         f"trained {history.epochs} epochs in {seconds:.1f} s: "
@@ -123,7 +120,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "regions": args.out / "spiral_regions.png",
     }
     plot_data(paths["data"], x, labels)
-    history.plot(paths["loss"], title="Spiral: SGD, lr 1.0, batch 30")
+    history.plot(paths["loss"], per="step", smooth=10, title="Spiral: SGD, lr 1.0, batch 30")
     plot_regions(paths["regions"], model, params, x, labels, backend)
     for path in paths.values():
         print(f"saved {path}")

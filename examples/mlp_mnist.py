@@ -3,10 +3,13 @@
 Trained with fnn's minibatch training (``fnn.fit``, Adam) on the MNIST training
 files in ``../shared/data/mnist`` (offline: a 5,000-image subset of the training
 set; the full 60,000 where ``--data`` points at the canonical files) and tested
-on the full 10,000-image test set after every epoch. The network outputs logits
-and the loss is ``softmax_cross_entropy`` (softmax fused into the loss, as in the
-book's SoftmaxWithLoss); ``fnn.softmax`` turns logits into probabilities for
-prediction. The curves go to ``mlp_mnist.png``.
+on the full 10,000-image test set after every epoch, all in one ``fit`` call: its
+progress bar (on a terminal) ticks per step, :class:`fnn.train.EpochLog` prints a
+line per epoch, and the history holds both curves (train and test loss, train and
+test accuracy), which ``History.plot`` draws to ``mlp_mnist.png``. The network
+outputs logits and the loss is ``softmax_cross_entropy`` (softmax fused into the
+loss, as in the book's SoftmaxWithLoss); ``fnn.softmax`` turns logits into
+probabilities for prediction.
 
 Run: ``python examples/mlp_mnist.py`` (``--epochs``, ``--lr``, ``--batch-size`` to vary)
 """
@@ -44,7 +47,7 @@ def network() -> fnn.Sequential:
 
 
 def main(argv: list[str] | None = None) -> dict[str, object]:
-    """Train, print the test accuracy after every epoch, and plot the curves."""
+    """Train with one ``fit`` call that reports every epoch, and plot the curves."""
     parser = argparse.ArgumentParser(description="The MLP chapter's 784-100-100-100-10 network on MNIST.")
     parser.add_argument(
         "--data", type=Path, default=DATA, help="directory holding mnist/ (default ../shared/data)"
@@ -63,27 +66,14 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     print(model.summary((784,)))
     init_key, fit_key = fnn.random.split(fnn.random.key(args.seed))
     params = model.init(init_key, (784,), backend)
-    optimizer = fnn.optim.adam(args.lr)
-    opt_state = optimizer.init(params)
-
-    losses: list[float] = []
-    accuracies: list[float] = []
     start = time.perf_counter()
-    for epoch in range(args.epochs):
-        params, opt_state, history = fnn.fit(
-            model, fnn.losses.softmax_cross_entropy, optimizer, params, x_train, t_train,
-            key=fnn.random.fold_in(fit_key, epoch), epochs=1, batch_size=args.batch_size,
-            opt_state=opt_state, eval_data=(x_test, t_test), progress=False,
-        )  # fmt: skip
-        losses += history.loss
-        accuracies += history.eval_accuracy
-        print(
-            f"epoch {epoch + 1:>2}: train loss {history.loss[-1]:.4f}, "
-            f"test loss {history.eval_loss[-1]:.4f}, test accuracy {history.eval_accuracy[-1]:.4f} "
-            f"({time.perf_counter() - start:.1f} s)"
-        )
-    train_accuracy = fnn.accuracy(model, params, x_train, t_train)
-    test_accuracy = accuracies[-1]
+    params, _, history = fnn.fit(
+        model, fnn.losses.softmax_cross_entropy, fnn.optim.adam(args.lr), params, x_train, t_train,
+        key=fit_key, epochs=args.epochs, batch_size=args.batch_size,
+        eval_data=(x_test, t_test), train_accuracy=True, callbacks=[fnn.train.EpochLog()],
+    )  # fmt: skip
+    losses, accuracies = list(history.loss), list(history.eval_accuracy)
+    train_accuracy, test_accuracy = history.train_accuracy[-1], accuracies[-1]
     print(f"final: train accuracy {train_accuracy:.4f}, test accuracy {test_accuracy:.4f}")
 
     probabilities = fnn.softmax(model.apply(params, x_test[:5]))
@@ -93,7 +83,6 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
 
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "mlp_mnist.png"
-    history = fnn.History(loss=tuple(losses), eval_accuracy=tuple(accuracies))
     history.plot(path, title="784-100-100-100-10 MLP on MNIST (Adam)")
     print(f"saved {path}")
     return {
@@ -102,6 +91,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "train_accuracy": train_accuracy,
         "accuracies": accuracies,
         "losses": losses,
+        "history": history,
         "seconds": time.perf_counter() - start,
         "n_train": int(x_train.shape[0]),
         "plot": path,

@@ -9,8 +9,9 @@
    set: 0.9890 (the same in float32, the default, and ``--dtype float64``, the
    book's own dtype).
 2. A fresh SimpleConvNet is trained with Adam on the offline training files (a
-   5,000-image subset of MNIST) and evaluated on the test set after every epoch; the
-   accuracy curves go to ``simple_convnet.png``. Defaults reach about 0.97.
+   5,000-image subset of MNIST) and evaluated on the test set after every epoch, with
+   a line per epoch (:class:`fnn.train.EpochLog`); the loss and accuracy curves go to
+   ``simple_convnet.png`` (``History.plot``). Defaults reach about 0.97.
 
 Run: ``python examples/simple_convnet.py`` (``--epochs 1 --train-size 500`` for a quick run)
 """
@@ -38,40 +39,6 @@ def pretrained_accuracy(data: Path, x_test: Array, t_test: Array, dtype: str = "
     b64 = fnn.backend(dtype=dtype)
     params = dlfs.simple_convnet_params(weights, b64)
     return fnn.accuracy(dlfs.simple_convnet(), params, b64.asarray(x_test), t_test, batch_size=100)
-
-
-def plot(path: Path, history: fnn.History, title: str) -> None:
-    """Training and test accuracy per epoch."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    epochs = range(1, history.epochs + 1)
-    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(10, 4))
-    if history.train_accuracy:
-        ax_acc.plot(epochs, history.train_accuracy, "o-", label="train")
-    ax_acc.plot(epochs, history.eval_accuracy, "s-", label="test")
-    ax_acc.set_xlabel("epoch")
-    ax_acc.set_ylabel("accuracy")
-    ax_acc.set_title(title)
-    ax_acc.legend()
-    ax_acc.grid(alpha=0.3)
-    ax_loss.plot(epochs, history.loss, "o-", label="train (mean over the epoch)")
-    ax_loss.plot(epochs, history.eval_loss, "s-", label="test")
-    ax_loss.set_xlabel("epoch")
-    ax_loss.set_ylabel("cross-entropy loss")
-    ax_loss.legend()
-    ax_loss.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def epoch_line(history: fnn.History, epoch: int) -> str:
-    """One epoch's numbers: loss, train accuracy (when measured) and test accuracy."""
-    train = f"  train acc {history.train_accuracy[epoch]:.4f}" if history.train_accuracy else ""
-    return f"loss {history.loss[epoch]:.4f}{train}  test acc {history.eval_accuracy[epoch]:.4f}"
 
 
 def parse(
@@ -141,11 +108,9 @@ def load_and_train(
         batch_size=args.batch_size,
         eval_data=(x_eval, t_eval),
         train_accuracy=args.train_accuracy,
-        progress=False,
+        callbacks=[fnn.train.EpochLog()],  # a line per epoch; the progress bar ticks per step on a terminal
     )
     seconds = time.perf_counter() - start
-    for epoch in range(history.epochs):
-        print(f"epoch {epoch + 1:2d}: {epoch_line(history, epoch)}")
     print(f"trained on {len(t_train)} images for {history.epochs} epochs in {seconds:.1f} s")
     results.update(
         history=history, params=params, seconds=seconds, train_size=len(t_train), eval_size=len(t_eval)
@@ -154,10 +119,10 @@ def load_and_train(
 
 
 def save_plot(args: argparse.Namespace, results: dict[str, Any], name: str, title: str) -> None:
-    """Plot the accuracy curves to ``args.out / name`` and record the path in ``results``."""
+    """Plot the loss and accuracy curves to ``args.out / name`` and record the path in ``results``."""
     args.out.mkdir(parents=True, exist_ok=True)
     png = args.out / name
-    plot(png, results["history"], f"{title}, {results['train_size']} training images")
+    results["history"].plot(png, title=f"{title}, {results['train_size']} training images")
     print(f"saved {png}")
     results["png"] = png
 

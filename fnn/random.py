@@ -23,7 +23,18 @@ from fnn.backend import Backend, random_generator, random_permutation, resolve
 from fnn.errors import ShapeError, StateError
 from fnn.typing import Array, Shape
 
-__all__ = ["Key", "key", "split", "fold_in", "normal", "uniform", "bernoulli", "permutation"]
+__all__ = [
+    "Key",
+    "key",
+    "key_data",
+    "wrap_key_data",
+    "split",
+    "fold_in",
+    "normal",
+    "uniform",
+    "bernoulli",
+    "permutation",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +66,46 @@ def key(seed: int) -> Key:
     if not _is_int(seed, 0):
         raise StateError(f"key: `seed` must be a non-negative integer, got {seed!r}")
     return Key(int(seed))
+
+
+_UINT64_MAX = (1 << 64) - 1
+
+
+def key_data(k: Key) -> np.ndarray[Any, np.dtype[np.uint64]]:
+    """The key as a ``uint64`` vector ``[seed, *path]``, an array that :func:`fnn.io.save` can store.
+
+    :func:`wrap_key_data` turns it back into the same key, so a saved key draws the
+    same numbers after loading (checkpoints of :func:`fnn.fit` keep their key so).
+
+    Raises:
+        StateError: ``k`` is not a :class:`Key`, or its seed does not fit in 64 bits.
+
+    >>> k = fold_in(split(key(7))[1], 3)
+    >>> key_data(k).tolist()
+    [7, 1, 4294967299]
+    >>> wrap_key_data(key_data(k)) == k
+    True
+    """
+    k = _check_key(k)
+    if k.seed > _UINT64_MAX:
+        raise StateError(f"key_data: the seed {k.seed} does not fit in 64 bits; use a seed below 2**64")
+    return np.array((k.seed, *k.path), dtype=np.uint64)
+
+
+def wrap_key_data(data: Any) -> Key:
+    """The :class:`Key` whose :func:`key_data` is ``data`` (a vector of non-negative integers).
+
+    Raises:
+        StateError: ``data`` is not a non-empty 1-D array of non-negative integers.
+    """
+    a = np.asarray(data)
+    if a.ndim != 1 or a.size == 0 or a.dtype.kind not in "iu" or (a.dtype.kind == "i" and (a < 0).any()):
+        raise StateError(
+            f"wrap_key_data: expected a non-empty vector of non-negative integers [seed, *path] "
+            f"(from key_data), got {a.dtype} of shape {a.shape}"
+        )
+    values = [int(v) for v in a]
+    return Key(values[0], tuple(values[1:]))
 
 
 def _check_key(k: object) -> Key:

@@ -12,6 +12,7 @@ they return may be CuPy arrays: every recomputation starts from host copies
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -250,7 +251,13 @@ def test_mlp_mnist(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     shapes = [p.w.shape for p in r["params"] if p is not None]
     assert shapes == [(784, 100), (100, 100), (100, 100), (100, 10)]
     assert_allclose(r["probabilities"].sum(axis=1), 1.0, rtol=1e-5)
-    assert "test accuracy" in capsys.readouterr().out
+    history = r["history"]  # both curves from one fit call: train/test loss, train/test accuracy
+    assert len(history.eval_loss) == len(history.train_accuracy) == 4 and history.epoch_end[-1] == 200
+    assert r["train_accuracy"] == history.train_accuracy[-1]
+    out = capsys.readouterr().out
+    assert "test accuracy" in out
+    line = f"| loss {history.loss[3]:.4f} | train_accuracy {history.train_accuracy[3]:.4f} | eval_loss"
+    assert re.search(r"^epoch 4 \| time \d+\.\d\[s\] " + re.escape(line), out, re.M)
     assert_png(r["plot"])
 
 
@@ -265,7 +272,9 @@ def test_spiral(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     logits = sigmoid(x @ w1 + b1) @ w2 + b2  # the 2-10-3 network, recomputed
     assert r["accuracy"] == pytest.approx(float(np.mean(logits.argmax(axis=1) == t.argmax(axis=1))))
     assert r["accuracy"] >= 0.9
-    assert "| epoch 291 |" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert re.search(r"^\| epoch 291 \|  iter 1 / 10 \| time \d+\[s\] \| loss \d\.\d\d$", out, re.M)
+    assert out.count("|  iter ") == 300  # the book's Trainer with eval_interval=10: one line per epoch
     for path in r["plots"].values():
         assert_png(path)
 

@@ -178,7 +178,9 @@ def test_fit_returns_params_opt_state_history_and_never_mutates() -> None:
     assert history.eval_loss[-1] == pytest.approx(float(SCE(model.apply(new_params, x), t)), rel=1e-5)
     assert isinstance(opt_state[0], fnn.optim.TraceState)
     d = history.to_dict()
-    assert set(d) == {"loss", "eval_loss", "eval_accuracy", "train_accuracy"}
+    assert set(d) == {
+        "loss", "eval_loss", "eval_accuracy", "train_accuracy", "step_loss", "epoch_end", "eval_step"
+    }
     assert d["loss"] == list(history.loss)
 
 
@@ -228,23 +230,18 @@ def test_fit_threads_model_state() -> None:
     assert result.history.eval_accuracy[-1] == acc
 
 
-def test_progress_bar_writes_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+def test_progress_bar_ticks_per_step_on_a_terminal_only(capsys: pytest.CaptureFixture[str]) -> None:
     model, params, x, t = small_problem()
-    fnn.fit(model, SCE, fnn.optim.sgd(1.0), params, x, t, key=fnn.random.key(0), epochs=2, batch_size=30)
-    assert "2/2" in capsys.readouterr().err
-    fnn.fit(
-        model,
-        SCE,
-        fnn.optim.sgd(1.0),
-        params,
-        x,
-        t,
-        key=fnn.random.key(0),
-        epochs=2,
-        batch_size=30,
-        progress=False,
-    )
-    assert capsys.readouterr().err == ""
+    run: dict[str, Any] = dict(key=fnn.random.key(0), epochs=2, batch_size=30)
+    fnn.fit(model, SCE, fnn.optim.sgd(1.0), params, x, t, progress=True, **run)
+    err = capsys.readouterr().err
+    assert "4/4" in err and "step" in err and "loss=" in err  # 2 epochs of 2 steps, the running loss
+    assert "epoch 2/2" in err and "eval_acc" not in err
+    fnn.fit(model, SCE, fnn.optim.sgd(1.0), params, x, t, progress=True, eval_data=(x, t), **run)
+    assert "eval_loss=" in capsys.readouterr().err  # the last evaluation stays in the bar
+    for progress in (None, False):  # None: only on a terminal (pytest's capture is not one)
+        fnn.fit(model, SCE, fnn.optim.sgd(1.0), params, x, t, progress=progress, **run)
+        assert capsys.readouterr() == ("", "")
 
 
 def test_nan_loss_stops_with_epoch_step_and_the_epochs_start_params() -> None:

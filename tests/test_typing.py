@@ -89,3 +89,29 @@ def test_the_params_type_flows_through_a_training_script(tmp_path: Path) -> None
         )  # fmt: skip
         assert_type(trained, fnn.DenseParams)
         assert len(history.loss) == 1
+
+
+def test_the_training_loop_pieces_keep_their_types(tmp_path: Path) -> None:
+    """Checkpoints, callbacks and histories of the training loop, as user code sees them."""
+    b = fnn.backend(dtype="float64")
+    key = fnn.random.key(0)
+    model = fnn.Dense(2)
+    params = model.init(key, (3,), b)
+    x, t = b.ones((4, 3)), b.asarray([[1, 0], [0, 1], [0, 1], [1, 0]])
+    opt = fnn.optim.adam(0.1)
+    first = fnn.fit(model, fnn.losses.softmax_cross_entropy, opt, params, x, t, key=key, epochs=1,
+                    batch_size=2, progress=False, checkpoints=fnn.train.Checkpoints(tmp_path))  # fmt: skip
+    path = fnn.train.latest_checkpoint(tmp_path)
+    assert_type(path, Path | None)
+    assert path is not None
+    checkpoint = fnn.train.load_checkpoint(path)
+    assert_type(checkpoint, fnn.train.Checkpoint)
+    resumed = fnn.fit(model, fnn.losses.softmax_cross_entropy, opt, params, x, t, key=key, epochs=2,
+                      batch_size=2, progress=False, resume=checkpoint,
+                      callbacks=[fnn.train.EarlyStopping("loss")])  # fmt: skip
+    assert_type(resumed, FitResult[fnn.DenseParams, AdamState])
+    assert_type(resumed.stopped, str | None)
+    assert_type(first.history.join(resumed.history), fnn.History)
+    assert_type(resumed.history.step_loss, tuple[float, ...])
+    assert_type(fnn.random.wrap_key_data(fnn.random.key_data(key)), fnn.random.Key)
+    assert resumed.history.epochs == 2 and resumed.history.steps == 4
