@@ -34,6 +34,18 @@ from fnn.errors import StateError as StateError
 from fnn.errors import StructureError as StructureError
 from fnn.errors import TrainingError as TrainingError
 from fnn.gradcheck import check_grads as check_grads
+from fnn.layers import Composite as Composite
+from fnn.layers import FanInConcat as FanInConcat
+from fnn.layers import FanInSum as FanInSum
+from fnn.layers import FanOut as FanOut
+from fnn.layers import Parallel as Parallel
+from fnn.layers import Residual as Residual
+from fnn.layers import parallel as parallel
+from fnn.layers import residual as residual
+from fnn.layers import Graph as Graph
+from fnn.layers import GraphParams as GraphParams
+from fnn.layers import Node as Node
+from fnn.layers import Share as Share
 from fnn.layers import ELU as ELU
 from fnn.layers import AvgPool2D as AvgPool2D
 from fnn.layers import BatchNorm as BatchNorm
@@ -44,17 +56,25 @@ from fnn.layers import Conv2DParams as Conv2DParams
 from fnn.layers import Dense as Dense
 from fnn.layers import DenseParams as DenseParams
 from fnn.layers import Dropout as Dropout
+from fnn.layers import Embedding as Embedding
+from fnn.layers import EmbeddingParams as EmbeddingParams
 from fnn.layers import Flatten as Flatten
 from fnn.layers import GlobalAvgPool2D as GlobalAvgPool2D
 from fnn.layers import Layer as Layer
 from fnn.layers import LayerNorm as LayerNorm
 from fnn.layers import LayerNormParams as LayerNormParams
 from fnn.layers import LeakyReLU as LeakyReLU
+from fnn.layers import GRU as GRU
+from fnn.layers import GRUParams as GRUParams
+from fnn.layers import LSTM as LSTM
+from fnn.layers import LSTMParams as LSTMParams
 from fnn.layers import Maxout as Maxout
 from fnn.layers import MaxPool2D as MaxPool2D
 from fnn.layers import PReLU as PReLU
 from fnn.layers import PReLUParams as PReLUParams
 from fnn.layers import Repeat as Repeat
+from fnn.layers import RNN as RNN
+from fnn.layers import RNNParams as RNNParams
 from fnn.layers import Sequential as Sequential
 from fnn.layers import Sum as Sum
 from fnn.layers import identity as identity
@@ -75,6 +95,18 @@ from fnn.tree import param_count as param_count
 __version__ = "0.1.0"
 
 __all__ = [
+    "Graph",
+    "GraphParams",
+    "Node",
+    "Share",
+    "Composite",
+    "FanInConcat",
+    "FanInSum",
+    "FanOut",
+    "Parallel",
+    "Residual",
+    "parallel",
+    "residual",
     "AvgPool2D",
     "BatchNorm",
     "BatchNormParams",
@@ -82,10 +114,16 @@ __all__ = [
     "Conv2D",
     "Conv2DParams",
     "Dropout",
+    "Embedding",
+    "EmbeddingParams",
     "Flatten",
     "GlobalAvgPool2D",
     "LayerNorm",
     "LayerNormParams",
+    "GRU",
+    "GRUParams",
+    "LSTM",
+    "LSTMParams",
     "MaxPool2D",
     "ELU",
     "Backend",
@@ -104,6 +142,8 @@ __all__ = [
     "PReLU",
     "PReLUParams",
     "Repeat",
+    "RNN",
+    "RNNParams",
     "Sequential",
     "ShapeError",
     "StateError",

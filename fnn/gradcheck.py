@@ -13,14 +13,14 @@ Use it on your own layers exactly as fnn's tests use it on fnn's:
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 import numpy as np
 
 from fnn import tree
-from fnn.backend import array_module, to_numpy
+from fnn.backend import array_module, check_plain_array, to_numpy
 from fnn.backprop import check_float_leaves, numerical_grad
-from fnn.errors import GradCheckError
+from fnn.errors import DTypeError, GradCheckError
 from fnn.layers.core import Layer
 from fnn.losses import Loss
 from fnn.random import Key
@@ -53,6 +53,8 @@ def check_grads(
       ``s = Σ y ⊙ r`` for a fixed random ``r`` (so ``dy = r``), or ``loss(y, t)``
       when ``loss`` and ``t`` are given. Both ``dparams`` and ``dx`` are compared.
       ``state`` and ``key`` are passed to ``forward_train`` (batch norm, dropout).
+      ``x`` may be a tuple of arrays; integer entries (ids) are held fixed and their
+      gradient must be ``None``.
     - Loss: ``check_grads(loss, y, t)`` compares ``loss.grad(y, t)`` with
       differences of ``loss(y, t)`` in ``y``.
 
@@ -69,8 +71,9 @@ def check_grads(
             ``key`` are given with a loss target (they only apply to layers).
         ValueError: only one of ``loss`` and ``t`` is given; ``eps`` is not positive and finite,
             ``rtol`` or ``atol`` negative or not finite, or ``directions`` below 1.
-        DTypeError: a leaf of ``params``, ``x`` or ``y`` is not a float array, or is a
-            ``numpy.matrix`` or masked array; the message names the leaf by its path.
+        DTypeError: a leaf of ``params`` or ``y`` is not a float array, or is a
+            ``numpy.matrix`` or masked array; so is a single array ``x`` of a layer that does not
+            take integer ids; the message names the leaf by its path.
     """
     _check_settings(eps, rtol, atol, directions)
     if isinstance(target, Loss):
@@ -89,16 +92,41 @@ def check_grads(
         if (loss is None) != (t is None):
             raise ValueError("check_grads: give both `loss` and `t`, or neither (then s = Σ y ⊙ r)")
         check_float_leaves("check_grads", first, "params")
-        check_float_leaves("check_grads", second, "x")
-        point, scalar, analytic = _layer_problem(
-            target, _float64(first), _float64(second), loss, t, state, key, seed
-        )
+        ids = _integer_leaf_paths(second)
+        try:
+            point, scalar, analytic = _layer_problem(
+                target, _float64(first), _float64(second), loss, t, state, key, seed
+            )
+        except DTypeError:
+            if not ids:
+                raise
+            _refuse_integer_x(ids[0], second)  # the layer does not take ids there
     else:
         raise TypeError(
             f"check_grads: expected an fnn layer or loss, got {target!r}; wrap a plain function "
             "in a Layer subclass with forward and grad"
         )
     _compare(repr(target), scalar, point, analytic, eps, rtol, atol, directions, seed)
+
+
+def _integer_leaf_paths(x: PyTree) -> list[str]:
+    """The paths of ``x``'s integer leaves (ids, held fixed); any other leaf must be a float array."""
+    ids = []
+    for path, leaf in zip(tree.paths(x), tree.leaves(x)):
+        if getattr(getattr(leaf, "dtype", None), "kind", None) in ("i", "u"):
+            check_plain_array("check_grads", leaf, "x" + path)
+            ids.append(path)
+        else:
+            check_float_leaves("check_grads", leaf, "x" + path)
+    return ids
+
+
+def _refuse_integer_x(path: str, x: PyTree) -> NoReturn:
+    leaf = dict(zip(tree.paths(x), tree.leaves(x)))[path]
+    raise DTypeError(
+        f"check_grads: `x{path}` must be a float array to be differentiated, got {leaf.dtype}; "
+        "convert it with .astype('float64') (integer ids are held fixed only where a layer takes them)"
+    ) from None
 
 
 def _check_settings(eps: float, rtol: float, atol: float, directions: int) -> None:
@@ -130,27 +158,42 @@ def _layer_problem(
     seed: int,
 ) -> tuple[PyTree, Callable[[PyTree], float], PyTree]:
     y, residuals, _ = layer.forward_train(params, _float64(state), x, key)
-    xp = array_module(y)
     if loss is not None and t is not None:
         dy = loss.grad(y, t)
         objective: Callable[[Array], float] = lambda out: float(loss(out, t))
-    else:
-        r = xp.asarray(np.random.default_rng(seed).standard_normal(y.shape))
+    else:  # s = Σ y ⊙ r over every output array (a tuple output has one r per entry)
+        rng = np.random.default_rng(seed)
+        r = tree.map(lambda leaf: array_module(leaf).asarray(rng.standard_normal(leaf.shape)), y)
         dy = r
         objective = lambda out: _weighted_sum(out, r)
 
+    x_leaves, x_struct = tree.flatten(x)
+    floats = [i for i, leaf in enumerate(x_leaves) if leaf.dtype.kind == "f"]
+    if len(floats) == len(x_leaves):
+        whole_x: Callable[[PyTree], PyTree] = lambda point_x: point_x
+    else:  # integer inputs (ids) are held fixed; their gradient must be None
+
+        def whole_x(point_x: PyTree) -> PyTree:
+            leaves = list(x_leaves)
+            for i, leaf in zip(floats, point_x):
+                leaves[i] = leaf
+            return tree.unflatten(x_struct, leaves)
+
     def scalar(point: PyTree) -> float:
-        out, _, _ = layer.forward_train(point["params"], _float64(state), point["x"], key)
+        out, _, _ = layer.forward_train(point["params"], _float64(state), whole_x(point["x"]), key)
         return objective(out)
 
     dparams, dx = layer.grad(params, residuals, dy)
-    return {"params": params, "x": x}, scalar, {"params": dparams, "x": dx}
+    if len(floats) == len(x_leaves):
+        return {"params": params, "x": x}, scalar, {"params": dparams, "x": dx}
+    return {"params": params, "x": [x_leaves[i] for i in floats]}, scalar, {"params": dparams, "x": dx}
 
 
-def _weighted_sum(y: Array, r: Array) -> float:
-    """``Σ y ⊙ r``; an infinite ``y`` gives ``inf`` or NaN without a warning (the check then fails)."""
+def _weighted_sum(y: PyTree, r: PyTree) -> float:
+    """``Σ y ⊙ r`` over every output leaf; an infinite ``y`` gives ``inf`` or NaN without a warning
+    (the check then fails)."""
     with np.errstate(invalid="ignore", over="ignore"):
-        return float((y * r).sum())
+        return sum(float((o * w).sum()) for o, w in zip(tree.leaves(y), tree.leaves(r)))
 
 
 def _compare(

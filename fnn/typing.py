@@ -18,6 +18,15 @@ Array: TypeAlias = "npt.NDArray[Any]"
 Shape: TypeAlias = "tuple[int, ...]"
 """A shape without the batch axis, as taken by ``init`` and ``out_shape``."""
 
+ShapeTree: TypeAlias = "tuple[Any, ...]"
+"""A :data:`Shape`, or a tuple of ``ShapeTree`` for a layer whose input or output is a
+tuple of arrays: ``((T, D), (H,))`` describes ``(xs, h0)`` with ``xs: (N, T, D)``,
+``h0: (N, H)``. A tuple whose entries are all ints is a shape; ``()`` is the shape of
+a per-example scalar."""
+
+ArrayTree: TypeAlias = Any
+"""An array, or a tuple (pytree) of arrays: the input or output of a composite layer."""
+
 PyTree: TypeAlias = Any
 """Nested tuples, lists, dicts, ``None`` and attrs classes with arrays at the leaves."""
 

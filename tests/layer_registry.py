@@ -130,4 +130,60 @@ CASES: list[LayerCase] = [
         trains_on_empty_batch=False,
     ),
     # --- end of issue 6 cases ---
+    # --- combinators (issue 14); their tuple-input cases are in tests/test_composition.py ---
+    LayerCase(
+        "residual_block_with_state_and_keys",
+        lambda: fnn.residual(fnn.sequential(fnn.Dense(4), fnn.BatchNorm(), fnn.tanh, fnn.Dropout(0.3))),
+        (4,),
+        batch=4,
+        trains_on_empty_batch=False,
+    ),
+    LayerCase(
+        "fan_out_parallel_sum_concat",
+        lambda: fnn.sequential(
+            fnn.FanOut(3),
+            fnn.parallel(fnn.Dense(3), fnn.sequential(fnn.Dense(3), fnn.BatchNorm()), fnn.Dropout(0.5)),
+            fnn.FanOut(2),
+            fnn.parallel(fnn.FanInSum(), fnn.FanInConcat()),
+            fnn.FanInConcat(),
+        ),
+        (3,),
+        batch=4,
+        trains_on_empty_batch=False,
+    ),
+    LayerCase(
+        "graph_fan_out_state_keys",
+        lambda: fnn.Graph(
+            "x",
+            (
+                fnn.Node("h", fnn.Dense(3), "x"),
+                fnn.Node("n", fnn.BatchNorm(), "h"),
+                fnn.Node("d", fnn.Dropout(0.4), "h"),
+                fnn.Node("y", fnn.FanInConcat(), ("n", "d", "h")),
+            ),
+            "y",
+        ),
+        (4,),
+        batch=4,
+        trains_on_empty_batch=False,
+    ),
+    # --- end of combinator cases ---
+    # --- recurrent layers (issue 14) ---
+    LayerCase("rnn", lambda: fnn.RNN(3), (4, 2), batch=2),
+    LayerCase("rnn_last", lambda: fnn.RNN(3, return_sequences=False), (4, 2), batch=2),
+    LayerCase("lstm", lambda: fnn.LSTM(3), (4, 2), batch=2),
+    LayerCase("lstm_last", lambda: fnn.LSTM(2, return_sequences=False), (3, 3), batch=2),
+    LayerCase("gru", lambda: fnn.GRU(3), (4, 2), batch=2),
+    LayerCase("gru_last", lambda: fnn.GRU(2, return_sequences=False), (3, 3), batch=2),
+    LayerCase("lstm_stateful", lambda: fnn.LSTM(3, stateful=True), (4, 2), batch=2),
+    LayerCase("rnn_stateful_last", lambda: fnn.RNN(2, return_sequences=False, stateful=True), (3, 3), batch=2),
+    # --- end of recurrent cases ---
 ]
+
+TUPLE_IO_LAYERS: set[type] = {fnn.FanOut, fnn.Parallel, fnn.FanInSum, fnn.FanInConcat}
+"""Layers whose input or output is a tuple of arrays: the harness feeds one array, so they are
+covered inside the composite cases above and by tests/test_composition.py."""
+
+INTEGER_INPUT_LAYERS: set[type] = {fnn.Embedding}
+"""Layers that take integer ids: the harness draws float inputs, so tests/test_embedding.py runs
+the same checks on them (shapes, gradients, dtypes, no mutation, strided ids, same bits)."""

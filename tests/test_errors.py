@@ -94,7 +94,7 @@ def test_shape_errors_at_init_before_data_flows() -> None:
     with pytest.raises(fnn.ShapeError, match=r"layer 0 \(softmax\): .*got in_shape \(\); it normalizes"):
         fnn.sequential(fnn.softmax).init(fnn.random.key(0), ())
     with pytest.raises(
-        fnn.ShapeError, match=r"Dense\(features=3\): `in_shape` must be a tuple such as \(3,\), got 4"
+        fnn.ShapeError, match=r"Dense\(features=3\): `in_shape` must be a tuple of sizes.*got 4; write \(4,\) for a single axis"
     ):
         fnn.Dense(3).init(fnn.random.key(0), 4)  # type: ignore[arg-type]
 
@@ -136,7 +136,7 @@ def test_bad_hyperparameters_at_construction() -> None:
     with pytest.raises(ValueError, match="`times` must be a positive integer"):
         fnn.Repeat(0)
     with pytest.raises(TypeError, match="argument 1 is <built-in function abs>, which is not an fnn layer"):
-        fnn.sequential(fnn.relu, abs)  # type: ignore[arg-type]
+        fnn.sequential(fnn.relu, abs)  # type: ignore[call-overload]
 
 
 def test_wrong_params_structure() -> None:

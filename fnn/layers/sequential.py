@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Iterator, overload
 
 import attrs
+from typing_extensions import TypeVar
 
 from fnn import random
 from fnn.backend import Backend, resolve
 from fnn.errors import FnnError, StateError
-from fnn.layers.core import Layer
+from fnn.layers.core import Composite, Layer, check_shape_tree, is_shape
 from fnn.tree import param_count
-from fnn.typing import Array, Shape
+from fnn.typing import Array, ArrayTree, ShapeTree
 
 __all__ = ["Sequential", "sequential"]
 
-T = TypeVar("T")
+SP = TypeVar("SP", bound="tuple[Any, ...]", default="tuple[Any, ...]")
+"""The params type of a :class:`Sequential`: the tuple of its children's params types."""
 
-SequentialParams = tuple[Any, ...]
+P1 = TypeVar("P1")
+P2 = TypeVar("P2")
+P3 = TypeVar("P3")
+P4 = TypeVar("P4")
+P5 = TypeVar("P5")
+P6 = TypeVar("P6")
+P7 = TypeVar("P7")
+P8 = TypeVar("P8")
 
 
 def _check_layers(instance: object, attribute: object, value: tuple[object, ...]) -> None:
@@ -30,67 +39,63 @@ def _check_layers(instance: object, attribute: object, value: tuple[object, ...]
 
 
 @attrs.frozen
-class Sequential(Layer[SequentialParams]):
+class Sequential(Composite[SP]):
     """Layers applied one after another: ``y = fₖ(… f₂(f₁(x)))``.
 
     Its params are the tuple of its children's params (``None`` for parameter-free
-    children) and its state the tuple of their states, so sequentials nest.
+    children) and its state the tuple of their states (``None`` when no child has
+    state), so sequentials nest. Inputs and outputs may be tuples of arrays: each
+    layer receives what the one before returned.
 
     **Backward (VJP)**: the chain rule, children's ``grad`` in reverse order:
-    ``dxᵢ = ∂fᵢᵀ dxᵢ₊₁`` with ``dxₖ₊₁ = dy``.
+    ``dxᵢ = ∂fᵢᵀ dxᵢ₊₁`` with ``dxₖ₊₁ = dy``. When the first layer takes integer ids
+    (an embedding), ``dx`` is ``None``.
 
     **Residuals**: the tuple of the children's residuals.
 
     Errors raised by a child name its place: ``layer 2 (Dense(features=10)): …``.
     """
 
+    place = "layer"
+
     layers: tuple[Layer[Any], ...] = attrs.field(validator=_check_layers)
 
     @property
-    def stochastic(self) -> bool:  # type: ignore[override]
-        """Whether any child draws random numbers in training."""
-        return any(layer.stochastic for layer in self.layers)
+    def children(self) -> tuple[Layer[Any], ...]:
+        return self.layers
 
-    def _placed(self, i: int, error: FnnError) -> FnnError:
-        """``error`` again, its message prefixed with the place of layer ``i``."""
-        name = self.layers[i].name
-        message = str(error).removeprefix(f"{name}: ")
-        return type(error)(f"layer {i} ({name}): {message}")
+    @property
+    def integer_input(self) -> bool:  # type: ignore[override]
+        """Whether the first layer takes integer ids."""
+        return bool(self.layers) and self.layers[0].integer_input
 
-    def _guard(self, i: int, action: Callable[[], T]) -> T:
-        try:
-            return action()
-        except FnnError as error:
-            raise self._placed(i, error) from None
-
-    def _shapes(self, in_shape: Shape) -> Iterator[tuple[int, Layer[Any], Shape]]:
-        shape = tuple(in_shape)
+    def _shapes(self, in_shape: ShapeTree) -> Iterator[tuple[int, Layer[Any], ShapeTree]]:
+        shape = check_shape_tree(self.name, in_shape)
         for i, layer in enumerate(self.layers):
             yield i, layer, shape
-            shape = self._guard(i, lambda: layer.out_shape(shape))
+            shape = self.guard(i, lambda: layer.out_shape(shape))
 
-    def init(self, key: random.Key, in_shape: Shape, backend: Backend | None = None) -> SequentialParams:
+    def init(self, key: random.Key, in_shape: ShapeTree, backend: Backend | None = None) -> SP:
         b = resolve(backend)
         keys = random.split(key, max(len(self.layers), 1))
-        return tuple(
-            self._guard(i, lambda: layer.init(keys[i], shape, b))
-            for i, layer, shape in self._shapes(in_shape)
+        params: Any = tuple(
+            self.guard(i, lambda: layer.init(keys[i], shape, b)) for i, layer, shape in self._shapes(in_shape)
         )
+        return params  # type: ignore[no-any-return]
 
-    def init_state(self, in_shape: Shape, backend: Backend | None = None) -> Any:
+    def init_state(self, in_shape: ShapeTree, backend: Backend | None = None) -> Any:
         b = resolve(backend)
-        states = tuple(
-            self._guard(i, lambda: layer.init_state(shape, b)) for i, layer, shape in self._shapes(in_shape)
+        return self.join_state(
+            [self.guard(i, lambda: layer.init_state(shape, b)) for i, layer, shape in self._shapes(in_shape)]
         )
-        return None if all(s is None for s in states) else states
 
-    def out_shape(self, in_shape: Shape) -> Shape:
-        shape = tuple(in_shape)
+    def out_shape(self, in_shape: ShapeTree) -> ShapeTree:
+        shape = check_shape_tree(self.name, in_shape)
         for i, layer in enumerate(self.layers):
-            shape = self._guard(i, lambda: layer.out_shape(shape))
+            shape = self.guard(i, lambda: layer.out_shape(shape))
         return shape
 
-    def apply(self, params: SequentialParams, x: Array, state: Any = None) -> Array:
+    def apply(self, params: SP, x: ArrayTree, state: Any = None) -> Array:
         """Inference; models with state (batch norm) need ``state``."""
         self._check_params(params)
         if state is not None:
@@ -100,20 +105,35 @@ class Sequential(Layer[SequentialParams]):
             for i, layer in enumerate(self.layers):
                 x = layer.apply(params[i], x)
         except FnnError as error:
-            raise self._placed(i, error) from None
-        return x
+            raise self.placed(i, error) from None
+        y: Array = x
+        return y
 
-    def apply_stateful(self, params: SequentialParams, state: Any, x: Array) -> Array:
+    def apply_stateful(self, params: SP, state: Any, x: ArrayTree) -> Array:
         states = self._states(state)
         i = 0
         try:
             for i, layer in enumerate(self.layers):
                 x = layer.apply_stateful(params[i], states[i], x)
         except FnnError as error:
-            raise self._placed(i, error) from None
-        return x
+            raise self.placed(i, error) from None
+        y: Array = x
+        return y
 
-    def forward(self, params: SequentialParams, x: Array) -> tuple[Array, tuple[Any, ...]]:
+    def apply_with_state(self, params: SP, state: Any, x: ArrayTree) -> tuple[Array, Any]:
+        self._check_params(params)
+        states = self._states(state)
+        new_states = []
+        i = 0
+        try:
+            for i in range(len(self.layers)):
+                x, s = self.infer_child(i, params[i], states[i], x)
+                new_states.append(s)
+        except FnnError as error:
+            raise self.placed(i, error) from None
+        return x, None if state is None else tuple(new_states)
+
+    def forward(self, params: SP, x: ArrayTree) -> tuple[Array, tuple[Any, ...]]:
         self._check_params(params)
         residuals = []
         i = 0
@@ -122,34 +142,29 @@ class Sequential(Layer[SequentialParams]):
                 x, r = layer.forward(params[i], x)
                 residuals.append(r)
         except FnnError as error:
-            raise self._placed(i, error) from None
+            raise self.placed(i, error) from None
         return x, tuple(residuals)
 
     def forward_train(
-        self, params: SequentialParams, state: Any, x: Array, key: random.Key | None = None
+        self, params: SP, state: Any, x: ArrayTree, key: random.Key | None = None
     ) -> tuple[Array, tuple[Any, ...], Any]:
         self._check_params(params)
         states = self._states(state)
-        keys: dict[int, random.Key] = {}
-        if key is not None:
-            stochastic = [i for i, layer in enumerate(self.layers) if layer.stochastic]
-            keys = dict(zip(stochastic, random.split(key, len(stochastic)))) if stochastic else {}
+        keys = (None,) * len(self.layers) if key is None else self.split_key(key)
         residuals = []
         new_states = []
         i = 0
         try:
             for i, layer in enumerate(self.layers):
-                x, r, s = layer.forward_train(params[i], states[i], x, keys.get(i))
+                x, r, s = layer.forward_train(params[i], states[i], x, keys[i])
                 residuals.append(r)
                 new_states.append(s)
         except FnnError as error:
-            raise self._placed(i, error) from None
+            raise self.placed(i, error) from None
         new_state = None if state is None else tuple(new_states)
         return x, tuple(residuals), new_state
 
-    def grad(
-        self, params: SequentialParams, residuals: tuple[Any, ...], dy: Array
-    ) -> tuple[SequentialParams, Array]:
+    def grad(self, params: SP, residuals: tuple[Any, ...], dy: ArrayTree) -> tuple[SP, ArrayTree]:
         self._check_params(params)
         self._check_entries("residuals", residuals, "forward")
         grads: list[Any] = [None] * len(self.layers)
@@ -158,10 +173,11 @@ class Sequential(Layer[SequentialParams]):
             for i in range(len(self.layers) - 1, -1, -1):
                 grads[i], dy = self.layers[i].grad(params[i], residuals[i], dy)
         except FnnError as error:
-            raise self._placed(i, error) from None
-        return tuple(grads), dy
+            raise self.placed(i, error) from None
+        result: Any = tuple(grads)
+        return result, dy
 
-    def param_grad(self, params: SequentialParams, residuals: tuple[Any, ...], dy: Array) -> SequentialParams:
+    def param_grad(self, params: SP, residuals: tuple[Any, ...], dy: ArrayTree) -> SP:
         """The chain rule as in :meth:`grad`, but the first layer skips its ``dx``."""
         self._check_params(params)
         self._check_entries("residuals", residuals, "forward")
@@ -174,8 +190,9 @@ class Sequential(Layer[SequentialParams]):
                 i = 0
                 grads[0] = self.layers[0].param_grad(params[0], residuals[0], dy)
         except FnnError as error:
-            raise self._placed(i, error) from None
-        return tuple(grads)
+            raise self.placed(i, error) from None
+        result: Any = tuple(grads)
+        return result  # type: ignore[no-any-return]
 
     def _check_entries(self, what: str, value: Any, source: str) -> None:
         """Raise :class:`StateError` unless ``value`` is a tuple with one entry per layer."""
@@ -190,7 +207,7 @@ class Sequential(Layer[SequentialParams]):
                 f"(one per layer, as {source} returns), got {got}"
             )
 
-    def _check_params(self, params: SequentialParams) -> None:
+    def _check_params(self, params: SP) -> None:
         self._check_entries("params", params, "init")
 
     def _states(self, state: Any) -> tuple[Any, ...]:
@@ -208,7 +225,7 @@ class Sequential(Layer[SequentialParams]):
         inner = ", ".join(layer.name for layer in self.layers)
         return f"sequential({inner})"
 
-    def summary(self, in_shape: Shape, backend: Backend | None = None) -> str:
+    def summary(self, in_shape: ShapeTree, backend: Backend | None = None) -> str:
         """A table of the layers with their output shapes and parameter counts.
 
         >>> import fnn
@@ -226,7 +243,7 @@ class Sequential(Layer[SequentialParams]):
         for i, layer, shape in self._shapes(in_shape):
             out = layer.out_shape(shape)
             rows.append((str(i), layer.name, _batch_shape(out), str(param_count(params[i]))))
-        total = ("", "total", "input " + _batch_shape(tuple(in_shape)), str(param_count(params)))
+        total = ("", "total", "input " + _batch_shape(check_shape_tree(self.name, in_shape)), str(param_count(params)))
         widths = [max(len(r[c]) for r in rows + [total]) for c in range(4)]
         rule = tuple("-" * w for w in widths)
         lines = [rows[0], rule, *rows[1:], rule, total]
@@ -238,12 +255,58 @@ class Sequential(Layer[SequentialParams]):
         )
 
 
-def _batch_shape(shape: Shape) -> str:
-    return "(" + ", ".join(["N", *(str(s) for s in shape)]) + ")"
+def _batch_shape(shape: ShapeTree) -> str:
+    """``(N, 3)`` for a shape, ``((N, 5, 3), (N, 4))`` for a tuple of shapes."""
+    if is_shape(shape):
+        return "(" + ", ".join(["N", *(str(s) for s in shape)]) + ")"
+    return "(" + ", ".join(_batch_shape(entry) for entry in shape) + ")"
 
 
-def sequential(*layers: Layer[Any]) -> Sequential:
+@overload
+def sequential() -> Sequential[tuple[()]]: ...
+@overload
+def sequential(l1: Layer[P1], /) -> Sequential[tuple[P1]]: ...
+@overload
+def sequential(l1: Layer[P1], l2: Layer[P2], /) -> Sequential[tuple[P1, P2]]: ...
+@overload
+def sequential(l1: Layer[P1], l2: Layer[P2], l3: Layer[P3], /) -> Sequential[tuple[P1, P2, P3]]: ...
+@overload
+def sequential(
+    l1: Layer[P1], l2: Layer[P2], l3: Layer[P3], l4: Layer[P4], /
+) -> Sequential[tuple[P1, P2, P3, P4]]: ...
+@overload
+def sequential(
+    l1: Layer[P1], l2: Layer[P2], l3: Layer[P3], l4: Layer[P4], l5: Layer[P5], /
+) -> Sequential[tuple[P1, P2, P3, P4, P5]]: ...
+@overload
+def sequential(
+    l1: Layer[P1], l2: Layer[P2], l3: Layer[P3], l4: Layer[P4], l5: Layer[P5], l6: Layer[P6], /
+) -> Sequential[tuple[P1, P2, P3, P4, P5, P6]]: ...
+@overload
+def sequential(
+    l1: Layer[P1], l2: Layer[P2], l3: Layer[P3], l4: Layer[P4], l5: Layer[P5], l6: Layer[P6], l7: Layer[P7], /
+) -> Sequential[tuple[P1, P2, P3, P4, P5, P6, P7]]: ...
+@overload
+def sequential(
+    l1: Layer[P1],
+    l2: Layer[P2],
+    l3: Layer[P3],
+    l4: Layer[P4],
+    l5: Layer[P5],
+    l6: Layer[P6],
+    l7: Layer[P7],
+    l8: Layer[P8],
+    /,
+) -> Sequential[tuple[P1, P2, P3, P4, P5, P6, P7, P8]]: ...
+@overload
+def sequential(*layers: Layer[Any]) -> Sequential: ...
+def sequential(*layers: Layer[Any]) -> Sequential[Any]:
     """Compose ``layers`` in order into one layer (see :class:`Sequential`).
+
+    Up to eight layers, the params type is precise: ``sequential(Dense(4), relu,
+    Dense(2))`` is a ``Sequential[tuple[DenseParams, None, DenseParams]]``, so a type
+    checker knows ``params[0].w`` and rejects ``params[0].W``. Longer models (or layers
+    unpacked from a list) get ``tuple[Any, ...]``.
 
     >>> import fnn
     >>> model = fnn.sequential(fnn.Dense(10), fnn.sigmoid, fnn.Dense(3))
