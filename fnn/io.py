@@ -27,9 +27,11 @@ renamed over the target with :func:`os.replace`, so a crash leaves the old file
 intact.
 
 **The book's pickles.** :func:`load_pickle_arrays` reads the ``.pkl`` weights of
-"Deep Learning from Scratch" through an unpickler that admits only the handful of
-NumPy callables that rebuild arrays; any other global (``os.system``, …) is
-refused before it is looked up, so nothing from the file runs.
+"Deep Learning from Scratch" (dicts of arrays) and :func:`load_pickle` those of its
+second volume (lists of float16 arrays, dicts holding arrays and vocabularies)
+through an unpickler that admits only the handful of NumPy callables that rebuild
+arrays; any other global (``os.system``, …) is refused before it is looked up, so
+nothing from the file runs. Lists, dicts, strings and numbers need no global.
 
 This module handles files on the host, so it imports NumPy directly (the one
 exception, with :mod:`fnn.backend`, to fnn's rule that modules take their array
@@ -62,9 +64,9 @@ from fnn import tree
 from fnn.backend import array_module, is_cupy_array, to_numpy
 from fnn.errors import DTypeError, FormatError, ShapeError, StructureError
 from fnn.files import atomic_write, file_path
-from fnn.typing import Array, PyTree
+from fnn.typing import Array, DTypeLike, PyTree
 
-__all__ = ["FORMAT_VERSION", "load", "load_pickle_arrays", "register", "save"]
+__all__ = ["FORMAT_VERSION", "load", "load_pickle", "load_pickle_arrays", "register", "save"]
 
 FORMAT_NAME = "fnn.params"
 FORMAT_VERSION = 1
@@ -422,6 +424,19 @@ class _ArrayUnpickler(pickle.Unpickler):
         return found
 
 
+def _unpickle(source: Path) -> Any:
+    """The object pickled in ``source``, read by :class:`_ArrayUnpickler`."""
+    if not _ArrayUnpickler.allowed:
+        _ArrayUnpickler.allowed = _allowed_globals()
+    with open(source, "rb") as f:
+        try:
+            return _ArrayUnpickler(f).load()
+        except FormatError as error:
+            raise FormatError(f"{source}: {error}") from None
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as error:
+            raise FormatError(f"{source}: not a readable pickle ({type(error).__name__}: {error})") from None
+
+
 def load_pickle_arrays(path: str | os.PathLike[str]) -> dict[str, Array]:
     """Read a pickled ``dict[str, numpy.ndarray]`` (the book's ``.pkl`` weights) without running code.
 
@@ -443,15 +458,7 @@ def load_pickle_arrays(path: str | os.PathLike[str]) -> dict[str, Array]:
             string keys to numeric arrays.
     """
     source = file_path(path, "load_pickle_arrays")
-    if not _ArrayUnpickler.allowed:
-        _ArrayUnpickler.allowed = _allowed_globals()
-    with open(source, "rb") as f:
-        try:
-            result = _ArrayUnpickler(f).load()
-        except FormatError as error:
-            raise FormatError(f"{source}: {error}") from None
-        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as error:
-            raise FormatError(f"{source}: not a readable pickle ({type(error).__name__}: {error})") from None
+    result = _unpickle(source)
     if not isinstance(result, dict):
         raise FormatError(f"{source}: expected a dict of arrays, got {type(result).__name__}")
     for k, v in result.items():
@@ -461,3 +468,101 @@ def load_pickle_arrays(path: str | os.PathLike[str]) -> dict[str, Array]:
             kind = getattr(v, "dtype", type(v).__name__)
             raise FormatError(f"{source}: entry {k!r} is not a numeric array ({kind})")
     return result
+
+
+_PLAIN_LEAVES = (str, int, float, bool, type(None))
+
+
+class _PlainData:
+    """Checks that an unpickled value is plain data and casts its float arrays, keeping shared parts shared."""
+
+    def __init__(self, source: Path, dtype: np.dtype[Any] | None) -> None:
+        self.source = source
+        self.dtype = dtype
+        self.done: dict[int, Any] = {}  # id of a container or array already converted -> its result
+        self.open: set[int] = set()  # containers being converted: meeting one again is a cycle
+
+    def convert(self, value: Any, where: str) -> Any:
+        if type(value) in _PLAIN_LEAVES:
+            return value
+        key = id(value)
+        if key in self.done:
+            return self.done[key]
+        if key in self.open:
+            raise FormatError(f"{self.source}: {where} contains itself; plain data has no cycles")
+        self.open.add(key)
+        result = self._convert_new(value, where)
+        self.open.discard(key)
+        self.done[key] = result
+        return result
+
+    def _convert_new(self, value: Any, where: str) -> Any:
+        kind = type(value)
+        if kind is np.ndarray or isinstance(value, np.generic):
+            if value.dtype.kind not in "biuf":
+                raise FormatError(f"{self.source}: {where} is an array of dtype {value.dtype}, not a numeric one")
+            if self.dtype is not None and value.dtype.kind == "f":
+                return value.astype(self.dtype)
+            return value
+        if kind is list or kind is tuple:
+            return kind(self.convert(v, f"{where}[{i}]") for i, v in enumerate(value))
+        if kind is dict:
+            out = {}
+            for k, v in value.items():
+                if type(k) not in (str, int):
+                    raise FormatError(f"{self.source}: {where} has the key {k!r}; keys must be strings or ints")
+                out[k] = self.convert(v, f"{where}[{k!r}]")
+            return out
+        raise FormatError(
+            f"{self.source}: {where} is a {kind.__name__}; the file may hold only lists, tuples, dicts, "
+            "strings, numbers and numeric arrays"
+        )
+
+
+def load_pickle(path: str | os.PathLike[str], *, dtype: DTypeLike | None = None) -> Any:
+    """Read a pickle of plain data and NumPy arrays (the book's second-volume ``.pkl`` files) without running code.
+
+    The unpickler is :func:`load_pickle_arrays`'s: only NumPy's array reconstructors
+    are admitted as globals, so nothing in the file runs. The value must be plain
+    data: lists, tuples, dicts (string or int keys), strings, numbers, ``None`` and
+    numeric NumPy arrays, nested in any way but without cycles. Objects pickled
+    several times by reference stay shared.
+
+    The second volume's files (``Rnnlm.pkl``, ``BetterRnnlm.pkl``,
+    ``AttentionSeq2seq.pkl``) are lists of float16 arrays; ``cbow_params.pkl`` is a
+    dict holding ``word_vecs`` (float16) and the vocabularies ``word_to_id``
+    (``dict[str, int]``) and ``id_to_word`` (``dict[int, str]``). ``dtype`` casts every
+    float array (and float NumPy scalar) to a model's dtype; integer arrays are kept.
+
+    Args:
+        path: The ``.pkl`` file.
+        dtype: Cast float arrays to this dtype (e.g. ``"float32"``); ``None`` keeps the file's.
+
+    Returns:
+        The unpickled value, its arrays NumPy arrays on the host.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        PathError: (an ``OSError``) ``path`` is empty or a directory.
+        FormatError: the pickle names a global other than NumPy's array reconstructors,
+            is corrupt, or holds something other than plain data and numeric arrays
+            (the message says where, such as ``the file[2]``).
+        DTypeError: ``dtype`` is not a float dtype.
+
+    >>> import os
+    >>> if os.path.isfile("../shared/data/dlfs2/Rnnlm.pkl"):  # the book's published weights
+    ...     weights = load_pickle("../shared/data/dlfs2/Rnnlm.pkl", dtype="float32")
+    ...     assert [w.shape for w in weights][:2] == [(10000, 100), (100, 400)]
+    ...     assert weights[0].dtype == "float32"
+    """
+    target = None
+    if dtype is not None:
+        target = np.dtype(dtype)
+        if target.kind != "f":
+            raise DTypeError(f"load_pickle: `dtype` must be a float dtype such as 'float32', got {target}")
+    source = file_path(path, "load_pickle")
+    value = _unpickle(source)
+    try:
+        return _PlainData(source, target).convert(value, "the file")
+    except RecursionError:
+        raise FormatError(f"{source}: the data is nested too deeply to be plain weights") from None

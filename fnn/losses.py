@@ -5,6 +5,9 @@ shape, or integer class labels of shape ``(N,)`` for the categorical losses. Eve
 loss returns a 0-d array in ``y``'s dtype and its ``grad`` returns ``∂loss/∂y``
 with ``y``'s shape and dtype.
 
+:data:`time_softmax_cross_entropy` is the sequence loss of the second book: logits
+``(N, T, V)`` and integer targets ``(N, T)``, averaged over the positions not ignored.
+
 Reductions: the regression losses (``mse``, ``mae``, ``rmse``, ``huber``) and the
 binary cross entropies average over every element; the categorical ones sum over
 classes and average over the batch, as the book does.
@@ -55,6 +58,7 @@ __all__ = [
     "SigmoidBinaryCrossEntropy",
     "CategoricalCrossEntropy",
     "SoftmaxCrossEntropy",
+    "TimeSoftmaxCrossEntropy",
     "mse",
     "mae",
     "rmse",
@@ -63,6 +67,7 @@ __all__ = [
     "sigmoid_binary_cross_entropy",
     "categorical_cross_entropy",
     "softmax_cross_entropy",
+    "time_softmax_cross_entropy",
 ]
 
 EPS = 1e-7
@@ -411,6 +416,157 @@ class SoftmaxCrossEntropy(Loss):
         return "softmax_cross_entropy"
 
 
+def _check_ignore(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValueError(f"`ignore` must be an integer label (the book uses -1) or None, got {value!r}")
+
+
+@attrs.frozen(repr=False)
+class TimeSoftmaxCrossEntropy(Loss):
+    """Softmax cross entropy at every time step: the book's ``TimeSoftmaxWithLoss``.
+
+    ``y`` holds logits ``z`` of shape ``(N, T, V)`` (any ``(…, V)`` with at least two
+    axes) and ``t`` integer labels of shape ``(N, T)`` (``y``'s shape without ``V``).
+    With ``K`` the set of kept positions, those whose label is not ``ignore`` (and,
+    when a boolean ``mask`` of ``t``'s shape is given, where ``mask`` is true):
+
+    ``ℓ = (1/|K|) Σ_{(n,τ) ∈ K} (log Σᵥ e^{z_{nτv}} − z_{nτ t_{nτ}})``
+
+    (max-subtracted, so no overflow): the mean over the kept positions, as the book
+    divides by ``mask.sum()``. Ignored positions may hold any label; the others must
+    lie in ``0..V-1``.
+
+    **Gradient (fused)**: ``∂ℓ/∂z_{nτ} = (softmax(z_{nτ}) − onehot(t_{nτ}))/|K|`` at
+    kept positions and ``0`` at ignored ones.
+
+    Errors follow the other losses: ``y`` must be a float array with at least two axes
+    (a 1-D ``y`` raises :class:`~fnn.errors.ShapeError`: there is no time axis to
+    average over) and not empty; labels must be integers (:class:`~fnn.errors.DTypeError`)
+    of shape ``y.shape[:-1]``; a label out of range raises :class:`~fnn.errors.DataError`
+    on NumPy and makes the loss NaN on a GPU, where the check would copy to the host;
+    likewise a batch whose every position is ignored (a mean over nothing) raises on
+    NumPy and gives NaN on a GPU. float16 logits are computed in float32 (the value is
+    float32, the gradient float16), as for every loss.
+
+    ``accepts_labels`` is false: :func:`fnn.fit` and :func:`fnn.evaluate` treat labels
+    ``(N,)`` against outputs ``(N, K)`` (accuracy, label checks), which is not this shape.
+
+    Args:
+        ignore: The label of positions to leave out (the book's ``ignore_label``,
+            ``-1``); ``None`` keeps every position (then every label is checked).
+
+    >>> import numpy as np
+    >>> z = np.zeros((1, 2, 4))                 # uniform over 4 words: ℓ = log 4 at each step
+    >>> round(float(time_softmax_cross_entropy(z, np.array([[3, -1]]))), 6)
+    1.386294
+    >>> time_softmax_cross_entropy.grad(z, np.array([[3, -1]]))[0, 1].tolist()   # ignored step
+    [0.0, 0.0, 0.0, 0.0]
+    """
+
+    ignore: int | None = attrs.field(default=-1, validator=_check_ignore)
+
+    def __call__(self, y: Array, t: Array, mask: Array | None = None) -> Array:
+        return self.value_and_grad(y, t, mask)[0]
+
+    def grad(self, y: Array, t: Array, mask: Array | None = None) -> Array:
+        """``∂ℓ/∂y``, of ``y``'s shape and dtype (zero at ignored positions)."""
+        return self.value_and_grad(y, t, mask)[1]
+
+    def value_and_grad(self, y: Array, t: Array, mask: Array | None = None) -> tuple[Array, Array]:
+        """``(ℓ, ∂ℓ/∂y)``; ``mask`` (optional, boolean, ``t``'s shape) keeps only its true positions.
+
+        Raises:
+            DTypeError: ``y`` is not a float array, ``t`` not integers, ``mask`` not
+                boolean, or one of them a ``numpy.matrix`` or masked array.
+            ShapeError: ``y`` has fewer than two axes or is empty, or ``t`` or ``mask``
+                does not have the shape ``y.shape[:-1]``.
+            DataError: (NumPy) a kept label is outside ``0..V-1``, or no position is kept.
+        """
+        self.check_predictions(y)
+        check_plain_array(self, t, "t")
+        if y.ndim < 2:
+            raise ShapeError(
+                f"{self!r}: expected logits of shape (N, T, V) with labels (N, T), got {tuple(y.shape)}; "
+                "for one sample's class scores use softmax_cross_entropy"
+            )
+        if y.size == 0:
+            raise ShapeError(
+                f"{self!r}: predictions of shape {tuple(y.shape)} are empty, and a mean over no "
+                "elements is undefined; skip empty batches"
+            )
+        wide = accumulation_dtype(y.dtype)
+        if wide == y.dtype:
+            return self._compute(y, t, mask)
+        value, grad = self._compute(y.astype(wide), t, mask)
+        return value, grad.astype(y.dtype)
+
+    def compute(self, y: Array, t: Array) -> tuple[Array, Array]:
+        return self._compute(y, t, None)
+
+    def _labels_and_keep(self, y: Array, t: Array, mask: Array | None) -> tuple[Array, Array]:
+        """``(labels, keep)`` as flat arrays: ignored labels replaced by 0, ``keep`` in ``y``'s dtype."""
+        xp = array_module(y)
+        labels = xp.asarray(t)
+        expected = tuple(y.shape[:-1])
+        if labels.dtype.kind not in "iu":
+            raise DTypeError(
+                f"{self!r}: expected integer labels of shape {expected}, got dtype {labels.dtype}"
+                + ("; one-hot targets: pass t.argmax(axis=-1)" if labels.shape == tuple(y.shape) else "")
+            )
+        if labels.shape != expected:
+            raise ShapeError(
+                f"{self!r}: labels of shape {tuple(labels.shape)} do not fit logits of shape "
+                f"{tuple(y.shape)}; expected {expected} (the logits' shape without the last axis)"
+            )
+        if labels.dtype.kind == "u" and labels.dtype.itemsize == 8:
+            labels = labels.astype(xp.int64)  # uint64 + int64 would give float64 indices
+        labels = labels.reshape(-1)
+        keep = None if self.ignore is None else labels != self.ignore
+        if mask is not None:
+            check_plain_array(self, mask, "mask")
+            mask = xp.asarray(mask)
+            if mask.dtype != bool or mask.shape != expected:
+                raise (DTypeError if mask.dtype != bool else ShapeError)(
+                    f"{self!r}: expected a boolean mask of shape {expected}, "
+                    f"got {mask.dtype} of shape {tuple(mask.shape)}"
+                )
+            keep = mask.reshape(-1) if keep is None else keep & mask.reshape(-1)
+        if keep is None:
+            return labels, xp.ones(labels.shape, y.dtype)
+        return xp.where(keep, labels, 0), keep.astype(y.dtype)
+
+    def _compute(self, y: Array, t: Array, mask: Array | None) -> tuple[Array, Array]:
+        xp = array_module(y)
+        classes = y.shape[-1]
+        z = y.reshape(-1, classes)
+        rows = z.shape[0]
+        labels, keep = self._labels_and_keep(y, t, mask)
+        check_labels(self, z, labels)
+        count = keep.sum()
+        if not is_cupy_array(count) and count == 0:
+            raise DataError(
+                f"{self!r}: every one of the {rows} positions is ignored, and a mean over none is "
+                "undefined; skip batches without targets"
+            )
+        shifted = z - z.max(axis=-1, keepdims=True)  # a new array: it becomes the gradient
+        flat = xp.arange(0, rows * classes, classes) + labels
+        picked = shifted.reshape(-1)[flat]
+        p = xp.exp(shifted, out=shifted)
+        total = p.sum(axis=-1, keepdims=True)
+        weight = keep / count  # 1/|K| at kept positions, 0 at ignored ones
+        value = ((xp.log(total.reshape(-1)) - picked) * weight).sum()
+        p *= weight[:, None] / total  # ∂ℓ/∂z = (softmax(z) − onehot(t))/|K| where kept
+        grad = p.reshape(-1)
+        grad[flat] -= weight
+        value, grad = poison_bad_labels(labels, classes, value, grad)
+        if value.dtype != y.dtype:
+            value = value.astype(y.dtype)
+        return value, grad.reshape(y.shape)
+
+    def __repr__(self) -> str:
+        return "time_softmax_cross_entropy" if self.ignore == -1 else f"time_softmax_cross_entropy(ignore={self.ignore})"
+
+
 mse: Loss = MSE()
 mae: Loss = MAE()
 rmse: Loss = RMSE()
@@ -419,3 +575,4 @@ binary_cross_entropy: Loss = BinaryCrossEntropy()
 sigmoid_binary_cross_entropy: Loss = SigmoidBinaryCrossEntropy()
 categorical_cross_entropy: Loss = CategoricalCrossEntropy()
 softmax_cross_entropy: Loss = SoftmaxCrossEntropy()
+time_softmax_cross_entropy: TimeSoftmaxCrossEntropy = TimeSoftmaxCrossEntropy()

@@ -1,11 +1,11 @@
-"""Data sets: MNIST (download, verify, cache, parse) and the small data sets of the course.
+"""Data sets: MNIST and Penn Treebank (download, verify, cache, parse), the course's small data sets, TBPTT windows.
 
 >>> import fnn
 >>> x, t = fnn.datasets.spiral(fnn.random.key(0), n_per_class=10)
 >>> x.shape, t.shape
 ((30, 2), (30, 3))
 
-See ``docs/datasets.md`` for MNIST offline and online.
+See ``docs/datasets.md`` for MNIST and PTB offline and online.
 """
 
 from fnn.datasets.download import download_file as download_file
@@ -18,6 +18,13 @@ from fnn.datasets.mnist import MNIST_MIRRORS as MNIST_MIRRORS
 from fnn.datasets.mnist import MNIST_SHA256 as MNIST_SHA256
 from fnn.datasets.mnist import load_mnist as load_mnist
 from fnn.datasets.mnist import mnist_root as mnist_root
+from fnn.datasets.ptb import PTB as PTB
+from fnn.datasets.ptb import PTB_FILES as PTB_FILES
+from fnn.datasets.ptb import PTB_MIRRORS as PTB_MIRRORS
+from fnn.datasets.ptb import PTB_SHA256 as PTB_SHA256
+from fnn.datasets.ptb import load_ptb as load_ptb
+from fnn.datasets.ptb import ptb_root as ptb_root
+from fnn.datasets.sequence import TBPTTBatches as TBPTTBatches
 from fnn.datasets.toy import logic_gate as logic_gate
 from fnn.datasets.toy import spiral as spiral
 from fnn.datasets.toy import study_hours as study_hours
@@ -27,12 +34,19 @@ __all__ = [
     "MNIST_FILES",
     "MNIST_MIRRORS",
     "MNIST_SHA256",
+    "PTB",
+    "PTB_FILES",
+    "PTB_MIRRORS",
+    "PTB_SHA256",
+    "TBPTTBatches",
     "download_file",
     "load_mnist",
+    "load_ptb",
     "logic_gate",
     "mnist_root",
     "one_hot",
     "parse_idx",
+    "ptb_root",
     "read_idx",
     "sha256_of",
     "spiral",
