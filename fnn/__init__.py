@@ -2,7 +2,9 @@
 
 Networks are immutable pytrees of parameters; every layer has a pure ``init``,
 ``apply``/``forward`` and a hand-derived ``grad``; layers compose with
-:func:`sequential`. See ``docs/`` for the tutorial and the design.
+:func:`sequential`, the combinators (:func:`parallel`, :class:`FanOut`,
+:class:`FanInSum`, :class:`FanInConcat`, :func:`residual`) and :class:`Graph`, and
+are themselves layers. See ``docs/`` for the tutorial and the design.
 """
 
 from fnn import datasets as datasets

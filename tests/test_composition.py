@@ -41,7 +41,7 @@ class Lookup(fnn.Layer[LookupParams]):
     def forward(self, params: LookupParams, x: Array) -> tuple[Array, Array]:
         return params.w[x], x
 
-    def grad(self, params: LookupParams, residuals: Array, dy: Array) -> tuple[LookupParams, Any]:
+    def grad(self, params: LookupParams, residuals: Array, dy: Array) -> tuple[LookupParams, None]:
         table = np.zeros_like(params.w)
         np.add.at(table, residuals, dy)
         return LookupParams(table), None
@@ -360,3 +360,14 @@ def test_a_composite_wrapper_forwards_state_and_keys() -> None:
         key=fnn.random.key(2), state=model.init_state((3,), F64), progress=False,
     )
     assert result.state is not None and not np.allclose(result.state[1][1].mean, 0.0)
+
+
+def test_residual_adds_tuple_inputs_entry_by_entry() -> None:
+    model = fnn.residual(fnn.parallel(fnn.Dense(3), fnn.tanh))
+    params = model.init(fnn.random.key(0), ((3,), (2,)), F64)
+    x = (normal(1, (4, 3)), normal(2, (4, 2)))
+    y = model.apply(params, x)
+    np.testing.assert_allclose(y[1], x[1] + np.tanh(x[1]))
+    fnn.check_grads(model, params, x)
+    with pytest.raises(fnn.ShapeError, match=r"residual\(FanOut\(copies=2\)\): the body maps \(3,\) to \(\(3,\), \(3,\)\)"):
+        fnn.residual(fnn.FanOut(2)).init(fnn.random.key(0), (3,))

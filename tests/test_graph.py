@@ -239,6 +239,17 @@ def test_wiring_errors_are_reported_at_construction() -> None:
         fnn.Graph("x", (Node("y", dense, "x"),), "out")
     with pytest.raises(fnn.StructureError, match=r"names node 'nope', which is not in the graph"):
         fnn.Graph("x", (Node("y", dense, "x"),), "y", shared=(Share("y.w", "nope.w"),))
+    with pytest.raises(fnn.StructureError, match=r"transposes, so name one field: 'node.field'"):
+        fnn.Graph("x", (Node("y", dense, "x"), Node("z", dense, "y")), "z", shared=(Share("z", "y", transpose=True),))
+    with pytest.raises(fnn.StructureError, match=r"a target cannot be a source"):
+        fnn.Graph(
+            "x", (Node("y", dense, "x"), Node("z", dense, "y"), Node("u", dense, "z")), "u",
+            shared=(Share("z", "y"), Share("u", "z")),
+        )  # fmt: skip
+    with pytest.raises(fnn.StructureError, match=r"node 'y' has no params field 'weight' to share"):
+        fnn.Graph(
+            "x", (Node("y", dense, "x"), Node("z", dense, "y")), "z", shared=(Share("z.w", "y.weight"),)
+        ).init(fnn.random.key(0), (2,))
     with pytest.raises(TypeError, match=r"Node 'y': 3 is not an fnn layer"):
         Node("y", 3, "x")  # type: ignore[arg-type]
 

@@ -349,16 +349,25 @@ class Residual(Composite[P]):
         return self._skip(x, fx), new_state
 
     def _skip(self, x: Any, fx: Any) -> Any:
-        if getattr(fx, "shape", None) != getattr(x, "shape", None):
+        """``x + f(x)``, entry by entry for tuple inputs."""
+        if isinstance(x, tuple) and isinstance(fx, tuple) and len(x) == len(fx):
+            return tuple(self._skip(a, b) for a, b in zip(x, fx))
+        if getattr(fx, "shape", None) != getattr(x, "shape", None) or isinstance(x, tuple):
             raise ShapeError(
-                f"{self.name}: the body returned shape {tuple(getattr(fx, 'shape', ()))} for input "
-                f"{tuple(getattr(x, 'shape', ()))}; x + f(x) needs the same shape"
+                f"{self.name}: the body returned {_describe(fx)} for the input {_describe(x)}; "
+                "x + f(x) needs the same shape"
             )
         return x + fx
 
     def grad(self, params: P, residuals: Any, dy: ArrayTree) -> tuple[P, ArrayTree]:
         dparams, dfx = self.guard(0, lambda: self.body.grad(params, residuals, dy))
         return dparams, add_cotangents(dy, dfx)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "a tuple of " + str(len(value))
+    return f"shape {tuple(getattr(value, 'shape', ()))}"
 
 
 def residual(body: Layer[P]) -> Residual[P]:

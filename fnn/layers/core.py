@@ -54,7 +54,7 @@ import attrs
 from fnn.backend import Backend, check_plain_array, is_cupy_array
 from fnn.errors import BackendError, DTypeError, FnnError, ShapeError, StateError
 from fnn.random import Key
-from fnn.typing import Array, Shape, ShapeTree
+from fnn.typing import Array, ArrayTree, Shape, ShapeTree
 
 P = TypeVar("P")
 T = TypeVar("T")
@@ -83,18 +83,18 @@ class Layer(abc.ABC, Generic[P]):
         """The output shape (without batch axis) for inputs of ``in_shape``."""
 
     @abc.abstractmethod
-    def forward(self, params: P, x: Array) -> tuple[Array, Any]:
+    def forward(self, params: P, x: ArrayTree) -> tuple[Array, Any]:
         """``(y, residuals)``: the output and what :meth:`grad` needs."""
 
     @abc.abstractmethod
-    def grad(self, params: P, residuals: Any, dy: Array) -> tuple[P, Array]:
+    def grad(self, params: P, residuals: Any, dy: ArrayTree) -> tuple[P, ArrayTree]:
         """``(dparams, dx)``: the gradients of a scalar loss given ``dy = ∂L/∂y``."""
 
-    def apply(self, params: P, x: Array) -> Array:
+    def apply(self, params: P, x: ArrayTree) -> Array:
         """The output for inference; keeps no residuals."""
         return self.forward(params, x)[0]
 
-    def param_grad(self, params: P, residuals: Any, dy: Array) -> P:
+    def param_grad(self, params: P, residuals: Any, dy: ArrayTree) -> P:
         """``dparams`` alone: :meth:`grad` without ``dx``.
 
         Training needs no gradient with respect to the data, so a model's first
@@ -108,11 +108,11 @@ class Layer(abc.ABC, Generic[P]):
         check_forwards_contract(self)
         return None
 
-    def apply_stateful(self, params: P, state: Any, x: Array) -> Array:
+    def apply_stateful(self, params: P, state: Any, x: ArrayTree) -> Array:
         """Inference reading ``state`` (layers without state ignore it)."""
         return self.apply(params, x)
 
-    def apply_with_state(self, params: P, state: Any, x: Array) -> tuple[Array, Any]:
+    def apply_with_state(self, params: P, state: Any, x: ArrayTree) -> tuple[Array, Any]:
         """``(y, new_state)``: inference that also returns the state after ``x``.
 
         Batch norm's state does not change in inference (the default returns ``state``);
@@ -122,7 +122,7 @@ class Layer(abc.ABC, Generic[P]):
         return self.apply_stateful(params, state, x), state
 
     def forward_train(
-        self, params: P, state: Any, x: Array, key: Key | None = None
+        self, params: P, state: Any, x: ArrayTree, key: Key | None = None
     ) -> tuple[Array, Any, Any]:
         """``(y, residuals, new_state)`` in training mode; ``key`` feeds random layers."""
         if type(self) not in _HOLDS_NO_LAYERS:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import attrs
 
@@ -114,7 +114,7 @@ class Embedding(Layer[EmbeddingParams]):
     def forward(self, params: EmbeddingParams, x: Array) -> tuple[Array, Array]:
         return self.apply(params, x), x
 
-    def grad(self, params: EmbeddingParams, residuals: Array, dy: Array) -> tuple[EmbeddingParams, Any]:
+    def grad(self, params: EmbeddingParams, residuals: Array, dy: Array) -> tuple[EmbeddingParams, None]:
         """``(dparams, None)``: ids have no gradient."""
         return self.param_grad(params, residuals, dy), None
 

@@ -126,8 +126,21 @@ class _Plan:
 
 
 def _wire(inputs: Names, nodes: tuple[Node, ...], outputs: Names) -> _Plan:
-    """Validate the wiring and sort the nodes topologically (Kahn's algorithm)."""
-    producer: dict[str, Node | None] = {}  # None: a graph input
+    """Validate the wiring and plan the runs: nodes in topological order, each value's last reader."""
+    producer = _producers(inputs, nodes)
+    _check_reads(producer, inputs, nodes, outputs)
+    order = _topological_order(inputs, nodes)
+    last_use = {name: len(order) for name in outputs}  # returned values are never dropped
+    for i, node in enumerate(order):
+        for name in _as_tuple(node.inputs):
+            if name not in outputs:
+                last_use[name] = i
+    return _Plan(order, last_use)
+
+
+def _producers(inputs: Names, nodes: tuple[Node, ...]) -> dict[str, Node | None]:
+    """Each value's producing node (``None`` for a graph input); a value defined twice raises."""
+    producer: dict[str, Node | None] = {}
     for name in inputs:
         if name in producer:
             raise StructureError(f"Graph: input name {name!r} is given twice")
@@ -139,6 +152,11 @@ def _wire(inputs: Names, nodes: tuple[Node, ...], outputs: Names) -> _Plan:
                 other = "a graph input" if source is None else f"node {source.name!r}"
                 raise StructureError(f"Graph: value {name!r} is defined twice (by {other} and by node {node.name!r})")
             producer[name] = node
+    return producer
+
+
+def _check_reads(producer: dict[str, Node | None], inputs: Names, nodes: tuple[Node, ...], outputs: Names) -> None:
+    """Every name read is defined; every input and every node is read (or returned)."""
     known = ", ".join(repr(n) for n in producer)
     for node in nodes:
         for name in _as_tuple(node.inputs):
@@ -150,19 +168,20 @@ def _wire(inputs: Names, nodes: tuple[Node, ...], outputs: Names) -> _Plan:
     for name in outputs:
         if name not in producer:
             raise StructureError(f"Graph: output {name!r} is not defined by any node or input; known values: {known}")
-    readers = {name: 0 for name in producer}
-    for node in nodes:
-        for name in set(_as_tuple(node.inputs)):
-            readers[name] += 1
+    read = {name for node in nodes for name in _as_tuple(node.inputs)} | set(outputs)
     for name in inputs:
-        if readers[name] == 0 and name not in outputs:
+        if name not in read:
             raise StructureError(f"Graph: input {name!r} is never used; remove it or read it in a node")
     for node in nodes:
-        if not any(readers[n] or n in outputs for n in _as_tuple(node.outputs)):
+        if not read.intersection(_as_tuple(node.outputs)):
             raise StructureError(
                 f"Graph: node {node.name!r} ({node.layer.name}) is computed but none of its outputs is read "
                 "by a node or returned; remove it or add it to `outputs`"
             )
+
+
+def _topological_order(inputs: Names, nodes: tuple[Node, ...]) -> tuple[Node, ...]:
+    """The nodes in an order where each runs after the producers of what it reads (Kahn's algorithm)."""
     ready = set(inputs)
     order: list[Node] = []
     waiting = list(nodes)
@@ -175,12 +194,7 @@ def _wire(inputs: Names, nodes: tuple[Node, ...], outputs: Names) -> _Plan:
             order.append(node)
             ready.update(_as_tuple(node.outputs))
             waiting.remove(node)
-    last_use = {name: len(order) for name in outputs}
-    for i, node in enumerate(order):
-        for name in _as_tuple(node.inputs):
-            if name not in outputs:
-                last_use[name] = i
-    return _Plan(tuple(order), last_use)
+    return tuple(order)
 
 
 def _cycle(waiting: list[Node]) -> list[Node]:
@@ -243,6 +257,9 @@ class Graph(Composite[GraphParams]):
             if not isinstance(node, Node):
                 raise TypeError(f"Graph: nodes[{i}] is {node!r}; write Node(outputs, layer, inputs)")
         object.__setattr__(self, "_plan", _wire(_as_tuple(self.inputs), self.nodes, _as_tuple(self.outputs)))
+        self._check_shares()
+
+    def _check_shares(self) -> None:
         names = {node.name for node in self.nodes}
         for share in self.shared:
             for which in ("target", "source"):
