@@ -12,6 +12,7 @@ from fnn import functional as functional
 from fnn import initializers as initializers
 from fnn import io as io
 from fnn import losses as losses
+from fnn import metrics as metrics
 from fnn import optim as optim
 from fnn import random as random
 from fnn import train as train
@@ -168,6 +169,7 @@ __all__ = [
     "io",
     "log_softmax",
     "losses",
+    "metrics",
     "numerical_grad",
     "optim",
     "param_count",

@@ -474,7 +474,7 @@ _PLAIN_LEAVES = (str, int, float, bool, type(None))
 
 
 class _PlainData:
-    """Checks that an unpickled value is plain data and casts its float arrays, keeping shared parts shared."""
+    """Checks that an unpickled value is plain data and casts its float arrays; shared parts stay shared."""
 
     def __init__(self, source: Path, dtype: np.dtype[Any] | None) -> None:
         self.source = source
@@ -500,7 +500,9 @@ class _PlainData:
         kind = type(value)
         if kind is np.ndarray or isinstance(value, np.generic):
             if value.dtype.kind not in "biuf":
-                raise FormatError(f"{self.source}: {where} is an array of dtype {value.dtype}, not a numeric one")
+                raise FormatError(
+                    f"{self.source}: {where} is an array of dtype {value.dtype}, not a numeric one"
+                )
             if self.dtype is not None and value.dtype.kind == "f":
                 return value.astype(self.dtype)
             return value
@@ -510,7 +512,9 @@ class _PlainData:
             out = {}
             for k, v in value.items():
                 if type(k) not in (str, int):
-                    raise FormatError(f"{self.source}: {where} has the key {k!r}; keys must be strings or ints")
+                    raise FormatError(
+                        f"{self.source}: {where} has the key {k!r}; keys must be strings or ints"
+                    )
                 out[k] = self.convert(v, f"{where}[{k!r}]")
             return out
         raise FormatError(
@@ -520,7 +524,7 @@ class _PlainData:
 
 
 def load_pickle(path: str | os.PathLike[str], *, dtype: DTypeLike | None = None) -> Any:
-    """Read a pickle of plain data and NumPy arrays (the book's second-volume ``.pkl`` files) without running code.
+    """Read a pickle of plain data and NumPy arrays (the second book's ``.pkl`` files) without running code.
 
     The unpickler is :func:`load_pickle_arrays`'s: only NumPy's array reconstructors
     are admitted as globals, so nothing in the file runs. The value must be plain

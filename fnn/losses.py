@@ -482,8 +482,22 @@ class TimeSoftmaxCrossEntropy(Loss):
                 does not have the shape ``y.shape[:-1]``.
             DataError: (NumPy) a kept label is outside ``0..V-1``, or no position is kept.
         """
+        value, grad = self._compute(self._widened(y), t, mask, need_grad=True)
+        assert grad is not None
+        return value, grad.astype(y.dtype, copy=False)
+
+    def value(self, y: Array, t: Array, mask: Array | None = None) -> Array:
+        """``ℓ`` alone, without the gradient's work (for evaluation); raises as :meth:`value_and_grad`."""
+        return self._compute(self._widened(y), t, mask, need_grad=False)[0]
+
+    def compute(self, y: Array, t: Array) -> tuple[Array, Array]:
+        value, grad = self._compute(y, t, None, need_grad=True)
+        assert grad is not None
+        return value, grad
+
+    def _widened(self, y: Array) -> Array:
+        """``y`` checked, in the dtype the loss is computed in (float32 for float16)."""
         self.check_predictions(y)
-        check_plain_array(self, t, "t")
         if y.ndim < 2:
             raise ShapeError(
                 f"{self!r}: expected logits of shape (N, T, V) with labels (N, T), got {tuple(y.shape)}; "
@@ -495,13 +509,7 @@ class TimeSoftmaxCrossEntropy(Loss):
                 "elements is undefined; skip empty batches"
             )
         wide = accumulation_dtype(y.dtype)
-        if wide == y.dtype:
-            return self._compute(y, t, mask)
-        value, grad = self._compute(y.astype(wide), t, mask)
-        return value, grad.astype(y.dtype)
-
-    def compute(self, y: Array, t: Array) -> tuple[Array, Array]:
-        return self._compute(y, t, None)
+        return y if wide == y.dtype else y.astype(wide)
 
     def _labels_and_keep(self, y: Array, t: Array, mask: Array | None) -> tuple[Array, Array]:
         """``(labels, keep)`` as flat arrays: ignored labels replaced by 0, ``keep`` in ``y``'s dtype."""
@@ -535,7 +543,8 @@ class TimeSoftmaxCrossEntropy(Loss):
             return labels, xp.ones(labels.shape, y.dtype)
         return xp.where(keep, labels, 0), keep.astype(y.dtype)
 
-    def _compute(self, y: Array, t: Array, mask: Array | None) -> tuple[Array, Array]:
+    def _compute(self, y: Array, t: Array, mask: Array | None, need_grad: bool) -> tuple[Array, Array | None]:
+        check_plain_array(self, t, "t")
         xp = array_module(y)
         classes = y.shape[-1]
         z = y.reshape(-1, classes)
@@ -555,6 +564,9 @@ class TimeSoftmaxCrossEntropy(Loss):
         total = p.sum(axis=-1, keepdims=True)
         weight = keep / count  # 1/|K| at kept positions, 0 at ignored ones
         value = ((xp.log(total.reshape(-1)) - picked) * weight).sum()
+        if not need_grad:
+            (value,) = poison_bad_labels(labels, classes, value)
+            return value.astype(y.dtype, copy=False), None
         p *= weight[:, None] / total  # ∂ℓ/∂z = (softmax(z) − onehot(t))/|K| where kept
         grad = p.reshape(-1)
         grad[flat] -= weight
@@ -564,7 +576,8 @@ class TimeSoftmaxCrossEntropy(Loss):
         return value, grad.reshape(y.shape)
 
     def __repr__(self) -> str:
-        return "time_softmax_cross_entropy" if self.ignore == -1 else f"time_softmax_cross_entropy(ignore={self.ignore})"
+        name = "time_softmax_cross_entropy"
+        return name if self.ignore == -1 else f"{name}(ignore={self.ignore})"
 
 
 mse: Loss = MSE()

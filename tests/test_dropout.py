@@ -96,3 +96,19 @@ def test_errors() -> None:
     integers = f32().asarray(np.ones((2, 2)), dtype="int32")
     with pytest.raises(fnn.DTypeError, match="expected a float array"):
         fnn.Dropout(0.5).forward_train(None, None, integers, fnn.random.key(0))
+
+
+def test_over_sequences_it_is_the_books_time_dropout() -> None:
+    """(N, T, D): elementwise, independent across time steps, inverted, keyed; identity in inference."""
+    layer = fnn.Dropout(0.5)
+    assert layer.out_shape((35, 100)) == (35, 100)
+    xs = f32().ones((20, 35, 100))
+    ys, mask, _ = layer.forward_train(None, None, xs, fnn.random.key(2))
+    kept = host(ys) != 0
+    assert ys.shape == xs.shape and float(kept.mean()) == pytest.approx(0.5, abs=0.01)
+    assert_allclose(ys[ys != 0], np.float32(2.0))
+    assert not (kept[:, :1] == kept).all()  # not one mask per sequence: steps differ
+    assert_array_equal(layer.forward_train(None, None, xs, fnn.random.key(2))[0], ys)
+    assert_array_equal(layer.apply(None, xs), xs)
+    x64 = f64().asarray(np.random.default_rng(1).standard_normal((2, 4, 3)))
+    fnn.check_grads(layer, None, x64, key=fnn.random.key(4))

@@ -144,3 +144,25 @@ def test_a_batch_with_every_position_ignored_is_refused() -> None:
         loss(y, np.full((3, 5), -1))
     with pytest.raises(DataError, match=r"every one of the 15 positions is ignored"):
         loss(y, np.zeros((3, 5), dtype=np.int64), mask=np.zeros((3, 5), dtype=bool))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float64"])
+def test_value_alone_equals_the_value_with_the_gradient(dtype: str) -> None:
+    y, t = case(6)
+    mask = np.ones(t.shape, dtype=bool)
+    mask[1] = False
+    y_b, t_b, mask_b = on_backend(y.astype(dtype)), on_backend(t), on_backend(mask)
+    alone = loss.value(y_b, t_b, mask_b)
+    assert alone.dtype == loss(y_b, t_b, mask_b).dtype and float(alone) == float(loss(y_b, t_b, mask_b))
+    with pytest.raises(DataError, match=r"label 9 is out of range for 7 classes"):
+        loss.value(y, np.full(t.shape, 9))
+
+
+def test_matrices_and_masked_arrays_are_refused() -> None:
+    y, t = case(1)
+    with pytest.raises(DTypeError, match=r"`t` is a masked array, whose mask fnn would ignore"):
+        loss(y, np.ma.masked_array(t, mask=t < 0))
+    with pytest.raises(DTypeError, match=r"`mask` is a masked array"):
+        loss(y, t, mask=np.ma.masked_array(t >= 0, mask=False))
+    with pytest.raises(DTypeError, match=r"`y` is a masked array"):
+        loss(np.ma.masked_array(y), t)

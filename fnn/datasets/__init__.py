@@ -1,4 +1,4 @@
-"""Data sets: MNIST and Penn Treebank (download, verify, cache, parse), the course's small data sets, TBPTT windows.
+"""Data sets: MNIST and Penn Treebank (download, verify, parse), the course's small sets, TBPTT windows.
 
 >>> import fnn
 >>> x, t = fnn.datasets.spiral(fnn.random.key(0), n_per_class=10)

@@ -137,7 +137,7 @@ def _vocabulary(words: list[str]) -> dict[str, int]:
     return {word: i for i, word in enumerate(dict.fromkeys(words))}
 
 
-def _ids(words: list[str], word_to_id: dict[str, int], path: Path) -> np.ndarray[tuple[int], np.dtype[np.int64]]:
+def _ids(words: list[str], word_to_id: dict[str, int], path: Path) -> Array:
     try:
         return np.fromiter(map(word_to_id.__getitem__, words), dtype=np.int64, count=len(words))
     except KeyError as error:

@@ -76,7 +76,8 @@ class TBPTTBatches:
         corpus = self.corpus
         if getattr(corpus, "ndim", None) != 1:
             raise ShapeError(
-                f"TBPTTBatches: expected a 1-D corpus of word ids, got shape {getattr(corpus, 'shape', None)}; "
+                "TBPTTBatches: expected a 1-D corpus of word ids, got shape "
+                f"{getattr(corpus, 'shape', None)}; "
                 "join the sentences into one array (the book's corpus)"
             )
         if corpus.dtype.kind not in "iu":

@@ -41,7 +41,11 @@ class Dropout(ParameterFreeLayer):
 
     **Residuals**: the scaled mask ``m / (1 − rate)``, in the dtype of ``x``.
 
-    **Shapes**: any; ``y`` has the shape of ``x``.
+    **Shapes**: any; ``y`` has the shape of ``x``. Over sequences ``(N, T, D)`` this is
+    the book's ``TimeDropout`` (volume 2, chapter 6): one independent draw per element,
+    so the mask differs from time step to time step (not one mask per sequence, as in
+    variational dropout), inverted scaling in training and the identity in inference.
+    The improved language model puts it before and after each LSTM.
 
     Training needs a key: :meth:`forward_train` with ``key=None``, or :meth:`forward`
     (which takes no key), raises :class:`fnn.StateError`.
