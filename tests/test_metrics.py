@@ -123,7 +123,7 @@ def test_models_without_carried_state_and_short_corpora_are_refused() -> None:
     model = fnn.sequential(fnn.Dense(3))
     params = model.init(fnn.random.key(0), (2,))
     with pytest.raises(ArgumentError, match=r"perplexity: .* has no apply_with_state\(params, state, xs\)"):
-        perplexity(model, params, np.arange(50))  # type: ignore[arg-type]
+        perplexity(model, params, np.arange(50))
     with pytest.raises(ShapeError, match=r"a corpus of 20 ids has 19 .* fewer than one window of .* = 350"):
         perplexity(LeakySum(), np.zeros((VOCAB, VOCAB)), np.arange(20) % VOCAB)
     with pytest.raises(ArgumentError, match=r"`params` hold no float array"):

@@ -40,13 +40,13 @@ book's ``TimeDropout`` is inverted (it scales kept units by ``1/(1 − ratio)``)
 
 from __future__ import annotations
 
-import math
 import os
 from typing import Any, Sequence
 
+import attrs
+
 from fnn import initializers
 from fnn.backend import Backend, backend_of, resolve
-from fnn.datasets.sequence import TBPTTBatches
 from fnn.errors import ShapeError
 from fnn.io import load_pickle
 from fnn.layers.core import Layer
@@ -55,7 +55,7 @@ from fnn.layers.dropout import Dropout
 from fnn.layers.embedding import Embedding, EmbeddingParams
 from fnn.layers.graph import Graph, GraphParams, Node, Share
 from fnn.layers.recurrent import GRU, LSTM, RNN, LSTMParams
-from fnn.losses import time_softmax_cross_entropy
+from fnn.metrics import perplexity
 from fnn.typing import Array, ShapeTree
 
 __all__ = [
@@ -276,35 +276,46 @@ def load_rnnlm(path: str | os.PathLike[str], backend: Backend | None = None) -> 
     return rnnlm_params(value, backend)
 
 
+@attrs.frozen
+class _StateAsLayerState:
+    """A model of this module seen through :mod:`fnn.metrics`'s carried-state interface:
+    ``apply_with_state(params, state, xs)`` is ``model.apply(params, (xs, state))``."""
+
+    model: Graph
+
+    def init_state(self, in_shape: tuple[int, ...], backend: Backend | None = None) -> Any:
+        raise NotImplementedError("eval_perplexity always passes the zero state")  # pragma: no cover
+
+    def apply_with_state(self, params: Any, state: Any, x: Any) -> tuple[Any, Any]:
+        logits, new_state = self.model.apply(params, (x, state))
+        return logits, new_state
+
+
 def eval_perplexity(
     model: Graph, params: GraphParams, corpus: Array, *, batch_size: int = 10, time_size: int = 35
 ) -> float:
     """The book's ``eval_perplexity``: ``exp`` of the mean window loss over a corpus, state carried.
 
-    The corpus is read as the book does: ``batch_size`` streams at evenly spaced offsets,
-    windows of ``time_size`` continuing each stream (:class:`fnn.datasets.TBPTTBatches`,
-    :attr:`~fnn.datasets.TBPTTBatches.steps_per_epoch` windows ``k``), the state starting
-    at zero (the book's ``reset_state``) and carried from window to window:
-
-    ``perplexity = exp((1/K) Σₖ Lₖ)``, ``Lₖ`` the mean cross entropy of window ``k``'s
-    ``N·T`` next-word predictions. All windows have the same size, so this is also
-    ``exp`` of the mean cross entropy per word. Memory is one window's logits.
+    :func:`fnn.metrics.perplexity` for a model of this module, starting from the zero
+    state (the book's ``reset_state``): ``batch_size`` streams at evenly spaced offsets,
+    windows of ``time_size`` continuing each stream, the state carried from window to
+    window, ``perplexity = exp((1/K) Σₖ Lₖ)`` with ``Lₖ`` the mean cross entropy of
+    window ``k``'s ``N·T`` next-word predictions. Memory is one window's logits.
 
     Args:
         model: A model of this module.
         params: Its params (their dtype is the dtype of the computation).
-        corpus: Word ids ``(C,)``.
+        corpus: Word ids ``(C,)``, on the params' backend.
         batch_size: ``N`` (the book: 10).
         time_size: ``T`` (the book: 35).
 
     Returns:
         The perplexity, a float.
-    """
-    windows = TBPTTBatches(corpus, batch_size, time_size)
-    state = zero_state(model, batch_size, backend_of(params["embed"].w))
-    total = 0.0
-    for xs, ts in windows.epoch(0):
-        logits, state = model.apply(params, (xs, state))
-        total += float(time_softmax_cross_entropy(logits, ts))
-    return math.exp(total / windows.steps_per_epoch)
 
+    Raises:
+        ShapeError: ``corpus`` is not 1-D or is shorter than one window.
+    """
+    state = zero_state(model, batch_size, backend_of(params["embed"].w))
+    return perplexity(
+        _StateAsLayerState(model), params, corpus, batch_size=batch_size, time_size=time_size, state=state
+    )
