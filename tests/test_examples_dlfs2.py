@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import fnn
+import fnn.dlfs
 from fnn.datasets import load_ptb
 from fnn.io import load_pickle
 from tests.book_rnnlm import BookRnnlm, book_eval_perplexity
@@ -66,7 +67,7 @@ def test_ch06_better_rnnlm_short_run_and_schedule(tmp_path: Path, capsys: pytest
     assert next_learning_rate(20.0, 120.0, 100.0) == 5.0 and next_learning_rate(20.0, 90.0, 100.0) == 20.0
 
 
-def test_ch07_generation_is_deterministic_per_seed_and_skips_unk(capsys: pytest.CaptureFixture[str]) -> None:
+def test_ch07_generation_is_deterministic_per_seed_and_skips_unk(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     first = run("dlfs2_ch07_generate", "--length", "30", "--seed", "3")
     again = run("dlfs2_ch07_generate", "--length", "30", "--seed", "3")
     other = run("dlfs2_ch07_generate", "--length", "30", "--seed", "4")
@@ -77,6 +78,8 @@ def test_ch07_generation_is_deterministic_per_seed_and_skips_unk(capsys: pytest.
     greedy = run("dlfs2_ch07_generate", "--length", "8", "--greedy", "--start", "the meaning of life is")
     assert greedy["text"].startswith("the meaning of life is ")
     assert capsys.readouterr().out.startswith(first["text"] + "\n")
+    saved = fnn.io.save(tmp_path / "rnnlm.fnn", fnn.dlfs.load_rnnlm(DATA / "dlfs2" / "Rnnlm.pkl"))
+    assert run("dlfs2_ch07_generate", "--length", "30", "--seed", "3", "--params", str(saved))["ids"] == first["ids"]
 
 
 def test_gradient_flow_equals_the_books_matrix_products(tmp_path: Path) -> None:

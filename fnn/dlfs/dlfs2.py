@@ -197,7 +197,11 @@ def zero_state(model: Graph, batch: int, backend: Backend | None = None) -> Any:
         backend: Where and in which dtype (default: the default backend); use the params'.
 
     Returns:
-        ``h`` (RNN), ``(h, c)`` (LSTM), or a tuple of those for stacked layers, each ``(N, H)``.
+        ``h`` (RNN), ``(h, c)`` (LSTM), or a tuple of those for stacked layers (in the order
+        of the graph's nodes), each ``(N, H)``.
+
+    Raises:
+        ShapeError: ``model`` has no RNN, LSTM or GRU node.
     """
     b = resolve(backend)
     return _state_tree(model, lambda h: b.zeros((batch, h)))
