@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--max-iters", type=int, default=10**9, help="windows per epoch (default: all, 1327)")
     parser.add_argument("--hidden", type=int, default=650, help="D = H (tied weights need them equal)")
     parser.add_argument("--lr", type=float, default=20.0)
-    parser.add_argument("--eval-words", type=int, default=None, help="evaluate on this prefix of valid and test")
+    parser.add_argument("--eval-words", type=int, default=None, help="evaluate on a prefix of valid/test")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("out"), help="directory for the plot and the params")
     args = parser.parse_args(argv)
@@ -75,8 +75,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     plot = args.out / "dlfs2_ch06_better_rnnlm.png"
     epochs = list(range(1, len(valid_perplexities) + 1))
     plot_perplexity(plot, epochs, valid_perplexities, "BetterRnnlm on PTB: validation perplexity", "epoch")
-    return {"valid_perplexities": valid_perplexities, "learning_rates": rates, "test_perplexity": test_perplexity,
-            "params": best_params, "saved": saved, "plot": plot}
+    return {
+        "valid_perplexities": valid_perplexities,
+        "learning_rates": rates,
+        "test_perplexity": test_perplexity,
+        "params": best_params,
+        "saved": saved,
+        "plot": plot,
+    }
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ N, H, T = 2, 3, 20
 
 
 def gradient_norms(wh: Any) -> list[float]:
-    """``‖dh‖ / N`` after ``k = 1 … T`` steps back through an :class:`fnn.RNN` with recurrent weight ``wh``."""
+    """``‖dh‖ / N`` after ``k = 1 … T`` steps back through an :class:`fnn.RNN` whose ``Wh`` is ``wh``."""
     b = fnn.backend(dtype="float64")
     rnn = fnn.RNN(H)
     params = fnn.RNNParams(wx=b.asarray(np.eye(H)), wh=b.asarray(wh), b=b.zeros((H,)))
@@ -68,14 +68,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--out", type=Path, default=Path("out"), help="directory for the plot")
     args = parser.parse_args(argv)
     wh = np.random.RandomState(3).randn(H, H)  # the book's np.random.seed(3); np.random.randn(H, H)
-    curves = {"Wh = randn (exploding)": gradient_norms(wh), "Wh = 0.5 randn (vanishing)": gradient_norms(0.5 * wh)}
+    exploding, vanishing = gradient_norms(wh), gradient_norms(0.5 * wh)
+    curves = {"Wh = randn (exploding)": exploding, "Wh = 0.5 randn (vanishing)": vanishing}
     for label, norms in curves.items():
         print(f"{label}: " + " ".join(f"{n:.3g}" for n in norms))
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "dlfs2_ch06_gradient_flow.png"
     plot(path, curves)
-    return {"wh": wh, "exploding": curves["Wh = randn (exploding)"], "vanishing": curves["Wh = 0.5 randn (vanishing)"],
-            "plot": path}
+    return {"wh": wh, "exploding": exploding, "vanishing": vanishing, "plot": path}
 
 
 if __name__ == "__main__":

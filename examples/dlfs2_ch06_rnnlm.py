@@ -102,7 +102,8 @@ def train_lm(
             if i % eval_interval == 0:
                 perplexity = float(np.exp(total / count))
                 elapsed = time.time() - start
-                print(f"| epoch {epoch + 1} |  iter {i + 1} / {steps} | time {int(elapsed)}[s] | perplexity {perplexity:.2f}")
+                where = f"| epoch {epoch + 1} |  iter {i + 1} / {steps} | time {int(elapsed)}[s]"
+                print(f"{where} | perplexity {perplexity:.2f}")
                 logged.append(perplexity)
                 total, count = 0.0, 0
     return params, logged
@@ -126,10 +127,10 @@ def plot_perplexity(path: Path, x: list[int], perplexities: list[float], title: 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description="The LSTM language model of DLfS 2, ch. 6, on PTB.")
-    parser.add_argument("--published", action="store_true", help="only evaluate the book's Rnnlm.pkl on the test set")
+    parser.add_argument("--published", action="store_true", help="only evaluate the book's Rnnlm.pkl")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--max-iters", type=int, default=10**9, help="windows per epoch (default: all, 1327)")
-    parser.add_argument("--eval-words", type=int, default=None, help="evaluate on this prefix of the test set")
+    parser.add_argument("--eval-words", type=int, default=None, help="evaluate on a prefix of test")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("out"), help="directory for the plot and the params")
     args = parser.parse_args(argv)
@@ -146,9 +147,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     params = model.init(fnn.random.key(args.seed), dlfs.rnnlm_in_shape(model, time_size=35), b)
     optimizer = fnn.optim.chain(fnn.optim.clip_by_global_norm(0.25), fnn.optim.sgd(20.0))
     windows = TBPTTBatches(train, batch_size=20, time_size=35)
-    params, logged = train_lm(
-        model, params, optimizer, windows, epochs=args.epochs, max_iters=args.max_iters, key=fnn.random.key(args.seed + 1)
-    )
+    key = fnn.random.key(args.seed + 1)
+    steps = args.max_iters
+    params, logged = train_lm(model, params, optimizer, windows, epochs=args.epochs, max_iters=steps, key=key)
     perplexity = dlfs.eval_perplexity(model, params, b.xp.asarray(test))
     print(f"test perplexity: {perplexity}")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -156,7 +157,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     plot = args.out / "dlfs2_ch06_rnnlm_perplexity.png"
     iterations = [20 * i + 1 for i in range(len(logged))]
     plot_perplexity(plot, iterations, logged, "Rnnlm on PTB: training perplexity", "iteration")
-    return {"test_perplexity": perplexity, "perplexities": logged, "params": params, "saved": saved, "plot": plot}
+    return {
+        "test_perplexity": perplexity,
+        "perplexities": logged,
+        "params": params,
+        "saved": saved,
+        "plot": plot,
+    }
 
 
 if __name__ == "__main__":

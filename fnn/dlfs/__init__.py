@@ -1,4 +1,4 @@
-"""The models of "Deep Learning from Scratch" 1 and 2 as fnn layers, and converters for the books' published weights.
+"""The models of "Deep Learning from Scratch" 1 and 2 as fnn layers; converters for the books' weights.
 
 - :mod:`fnn.dlfs.dlfs1`: the first book's convnets (``simple_convnet``, ``deep_convnet``)
   and their weight dicts.

@@ -1,4 +1,4 @@
-"""The language models of "Deep Learning from Scratch 2" (chapters 5-6) as fnn graphs, and its published weights.
+"""The language models of "Deep Learning from Scratch 2" (chapters 5-6) as fnn graphs; its published weights.
 
 Each model is a :class:`~fnn.Graph` that maps ``(ids, state)`` to ``(logits, state)``:
 
@@ -14,14 +14,14 @@ Each model is a :class:`~fnn.Graph` that maps ``(ids, state)`` to ``(logits, sta
 The models, with the book's initializations (``0.01·randn`` embeddings, LeCun-normal
 ``randn/√fan_in`` recurrent and output weights, zero biases):
 
-========================  ==========================================================  ==================
-builder                   layers                                                      state
-========================  ==========================================================  ==================
-:func:`simple_rnnlm`      Embedding → RNN (tanh) → Dense over time (ch. 5)            ``h``
-:func:`rnnlm`             Embedding → LSTM → Dense over time (ch. 6)                  ``(h, c)``
-:func:`better_rnnlm`      Embedding → dropout → LSTM → dropout → LSTM → dropout →      ``((h₁, c₁), (h₂, c₂))``
-                          Dense with the embedding's transpose as weight (ch. 6)
-========================  ==========================================================  ==================
+======================  ====================================================  ========================
+builder                 layers                                                state
+======================  ====================================================  ========================
+:func:`simple_rnnlm`    Embedding → RNN (tanh) → Dense over time (ch. 5)      ``h``
+:func:`rnnlm`           Embedding → LSTM → Dense over time (ch. 6)            ``(h, c)``
+:func:`better_rnnlm`    Embedding → dropout → LSTM → dropout → LSTM →         ``((h₁, c₁), (h₂, c₂))``
+                        dropout → Dense, weight: the embedding's transpose
+======================  ====================================================  ========================
 
 The book's LSTM orders its four gate blocks f, g, i, o along the ``4H`` axis, as
 :class:`fnn.LSTM` does, and its affine weights are ``(in, out)`` as fnn's ``Dense``:
@@ -123,7 +123,9 @@ def rnnlm(vocab: int = PTB_VOCAB, wordvec: int = 100, hidden: int = 100) -> Grap
     return _one_layer_lm(LSTM(hidden, return_state=True), vocab, wordvec)
 
 
-def better_rnnlm(vocab: int = PTB_VOCAB, wordvec: int = 650, hidden: int = 650, dropout: float = 0.5) -> Graph:
+def better_rnnlm(
+    vocab: int = PTB_VOCAB, wordvec: int = 650, hidden: int = 650, dropout: float = 0.5
+) -> Graph:
     """The book's ``BetterRnnlm`` (chapter 6): two LSTM layers, time dropout, weight tying.
 
     ``embed → dropout → LSTM₁ → dropout → LSTM₂ → dropout → logits = h Wₑᵀ + b``: the
@@ -132,7 +134,8 @@ def better_rnnlm(vocab: int = PTB_VOCAB, wordvec: int = 650, hidden: int = 650, 
     both uses, ``dWₑ = dW_embed + dW_outᵀ``; ``params["logits"].w`` is ``None``. Tying
     needs ``wordvec == hidden``.
 
-    Maps ``(ids (N, T), ((h₁, c₁), (h₂, c₂)))`` to ``(logits (N, T, V), ((h₁, c₁), (h₂, c₂)))``.
+    Maps ``(ids (N, T), ((h₁, c₁), (h₂, c₂)))`` to ``(logits (N, T, V), ((h₁, c₁), (h₂, c₂)))``
+    (the final states).
     Dropout draws from the key of ``forward_train``; ``apply`` is deterministic.
 
     Args:
@@ -170,7 +173,9 @@ def better_rnnlm(vocab: int = PTB_VOCAB, wordvec: int = 650, hidden: int = 650, 
 def _recurrent_layers(model: Graph) -> list[RNN | LSTM | GRU]:
     layers = [node.layer for node in model.nodes if isinstance(node.layer, (RNN, LSTM, GRU))]
     if not layers:
-        raise ShapeError(f"{model!r}: has no recurrent layer, so it has no state; build it with rnnlm() and its kin")
+        raise ShapeError(
+            f"{model!r}: has no recurrent layer, so it has no state; build it with rnnlm() and its kin"
+        )
     return layers
 
 
@@ -207,7 +212,14 @@ def zero_state(model: Graph, batch: int, backend: Backend | None = None) -> Any:
     return _state_tree(model, lambda h: b.zeros((batch, h)))
 
 
-BOOK_RNNLM_SHAPES = ("embedding (V, D)", "LSTM Wx (D, 4H)", "LSTM Wh (H, 4H)", "LSTM b (4H,)", "affine W (H, V)", "affine b (V,)")
+BOOK_RNNLM_SHAPES = (
+    "embedding (V, D)",
+    "LSTM Wx (D, 4H)",
+    "LSTM Wh (H, 4H)",
+    "LSTM b (4H,)",
+    "affine W (H, V)",
+    "affine b (V,)",
+)
 """What each of the six arrays of the book's ``Rnnlm`` parameter list is, in order."""
 
 
@@ -239,7 +251,8 @@ def rnnlm_params(arrays: Sequence[Array], backend: Backend | None = None) -> Gra
     embed, wx, wh, b_lstm, w_out, b_out = arrays
     vocab, wordvec = _shape(embed, 0, 2), _shape(embed, 1, 2)
     hidden = _shape(wh, 0, 2)
-    expected = ((vocab, wordvec), (wordvec, 4 * hidden), (hidden, 4 * hidden), (4 * hidden,), (hidden, vocab), (vocab,))
+    gates = 4 * hidden
+    expected = ((vocab, wordvec), (wordvec, gates), (hidden, gates), (gates,), (hidden, vocab), (vocab,))
     for i, (array, shape) in enumerate(zip(arrays, expected)):
         if tuple(array.shape) != shape:
             hint = "; it looks transposed" if tuple(array.shape) == shape[::-1] else ""
@@ -276,7 +289,9 @@ def load_rnnlm(path: str | os.PathLike[str], backend: Backend | None = None) -> 
     """
     value = load_pickle(path)
     if not isinstance(value, (list, tuple)):
-        raise ShapeError(f"load_rnnlm: {os.fspath(path)!r} holds a {type(value).__name__}, not the book's list of arrays")
+        raise ShapeError(
+            f"load_rnnlm: {os.fspath(path)!r} holds a {type(value).__name__}, not the book's list of arrays"
+        )
     return rnnlm_params(value, backend)
 
 

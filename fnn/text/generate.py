@@ -1,4 +1,4 @@
-"""Generating text from a language model that maps ``(ids, state)`` to ``(logits, state)`` (book 2, chapter 7).
+"""Generating text from a language model ``(ids, state) -> (logits, state)`` (book 2, chapter 7).
 
 The state carries everything read so far, so each new word costs one model call on a
 window of one id: ``logits, state = model.apply(params, ([[w]], state))``.
@@ -20,13 +20,14 @@ __all__ = ["LanguageModel", "generate", "next_word"]
 
 
 class LanguageModel(Protocol):
-    """What :func:`generate` needs: ``apply(params, (ids, state)) -> (logits, state)`` (a :class:`fnn.Graph`)."""
+    """What :func:`generate` needs: ``apply(params, (ids, state)) -> (logits, state)``, as a
+    :class:`fnn.Graph` of :mod:`fnn.dlfs` has."""
 
     def apply(self, params: Any, x: Any, /) -> Any: ...
 
 
 def next_word(logits: Array, *, key: Key | None = None, skip_ids: Sequence[int] = ()) -> int:
-    """One word id from a model's scores: sampled from the softmax with ``key``, or the most likely (``key=None``).
+    """One word id from a model's scores: sampled from the softmax with ``key``, or the likeliest (no key).
 
     ``p = softmax(logits)`` over the ids not in ``skip_ids`` (their probability is set
     to zero and the rest renormalized, in float64). Sampling draws ``u ~ U[0, 1)`` from
@@ -65,7 +66,9 @@ def next_word(logits: Array, *, key: Key | None = None, skip_ids: Sequence[int] 
     p[list(skip_ids)] = 0.0
     total = p.sum()
     if total == 0.0:
-        raise DataError(f"next_word: all {scores.size} ids are skipped or have zero probability; skip fewer ids")
+        raise DataError(
+            f"next_word: all {scores.size} ids are skipped or have zero probability; skip fewer ids"
+        )
     if key is None:
         return int(p.argmax())
     cumulative = np.cumsum(p / total)
@@ -115,7 +118,8 @@ def generate(
     logits, state = model.apply(params, (xp.asarray([list(start_ids)]), state))
     words: list[int] = []
     for k in range(length):
-        word = next_word(logits[0, -1], key=None if key is None else random.fold_in(key, k), skip_ids=skip_ids)
+        word_key = None if key is None else random.fold_in(key, k)
+        word = next_word(logits[0, -1], key=word_key, skip_ids=skip_ids)
         words.append(word)
         if k + 1 < length:
             logits, state = model.apply(params, (xp.asarray([[word]]), state))
