@@ -122,6 +122,8 @@ def test_the_books_eval_perplexity(problem: tuple[LeakySum, np.ndarray, np.ndarr
 def test_models_without_carried_state_and_short_corpora_are_refused() -> None:
     with pytest.raises(ArgumentError, match=r"perplexity: .* has no apply_with_state\(params, state, xs\)"):
         perplexity(np.tanh, None, np.arange(50))  # type: ignore[arg-type]  # a function, not a model
+    with pytest.raises(ArgumentError, match=r"perplexity: .* has no apply_with_state\(params, state, xs\)"):
+        perplexity(fnn.sequential(fnn.Dense(3)), None, np.arange(50))  # a layer that carries no state
     with pytest.raises(ShapeError, match=r"a corpus of 20 ids has 19 .* fewer than one window of .* = 350"):
         perplexity(LeakySum(), np.zeros((VOCAB, VOCAB)), np.arange(20) % VOCAB)
     with pytest.raises(ArgumentError, match=r"`params` hold no float array"):
