@@ -362,3 +362,26 @@ def test_value_and_grad_takes_a_tuple_of_ids_and_floats() -> None:
     for got, want in zip(fnn.tree.leaves(grads), fnn.tree.leaves(numeric)):
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9)
     assert np.all(grads["vectors"].w[[3, 4, 5]] == 0)  # rows no id used get nothing
+
+
+def test_fit_trains_a_model_of_several_inputs_from_a_stream() -> None:
+    """Tuple inputs reach ``fit`` through ``data=``; the array form says so instead of a NumPy error."""
+    b = fnn.backend(dtype="float64")
+    model = fnn.Graph(
+        inputs=("ids", "extra"),
+        nodes=(
+            fnn.Node("vectors", fnn.Embedding(7, 3), "ids"),
+            fnn.Node("joined", fnn.FanInConcat(), ("vectors", "extra")),
+            fnn.Node("logits", fnn.Dense(4), "joined"),
+        ),
+        outputs="logits",
+    )
+    params = model.init(fnn.random.key(0), ((), (2,)), b)
+    x = (b.asarray([0, 1, 6, 6, 2], dtype="int64"), fnn.random.normal(fnn.random.key(1), (5, 2), b))
+    t = b.asarray([0, 1, 2, 3, 3], dtype="int64")
+    sce, sgd = fnn.losses.softmax_cross_entropy, fnn.optim.sgd(0.5)
+    result = fnn.fit(model, sce, sgd, params, data=[(x, t)] * 4, key=fnn.random.key(2), epochs=3, progress=False)
+    assert result.history.loss[-1] < result.history.loss[0]
+    assert float(sce(model.apply(result.params, x), t)) < float(sce(model.apply(params, x), t))
+    with pytest.raises(fnn.ShapeError, match=r"got a tuple of 2 arrays .* pass the batches as `data=`"):
+        fnn.fit(model, sce, sgd, params, x, t, key=fnn.random.key(2), epochs=1, batch_size=5, progress=False)  # type: ignore[arg-type]

@@ -25,6 +25,12 @@ def length(arrays: tuple[Array, ...], names: str) -> int:
         raise ValueError(f"{names}: give at least one array")
     lengths = []
     for a in arrays:
+        if isinstance(a, tuple) and a and all(hasattr(leaf, "shape") for leaf in a):
+            raise ShapeError(
+                f"{names}: got a tuple of {len(a)} arrays (the inputs of a model with several "
+                "inputs); pass the batches as `data=`, an iterable of (x, t) pairs or a function "
+                "of the epoch key, which takes an x of any structure"
+            )
         if not hasattr(a, "shape"):
             raise ShapeError(
                 f"{names}: expected arrays with a batch axis, got a {type(a).__name__} {_brief(a)}; "
