@@ -95,11 +95,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         model, fnn.losses.softmax_cross_entropy, fnn.optim.adam(args.lr),
         model.init(init_key, in_shape, backend), x_train, t_train,
         key=fit_key, epochs=args.epochs, batch_size=args.batch_size,
-        state=model.init_state(in_shape, backend), eval_data=(x_test, t_test), progress=False,
+        state=model.init_state(in_shape, backend), eval_data=(x_test, t_test),
+        callbacks=[fnn.train.EpochLog()],  # a line per epoch; the progress bar ticks per step on a terminal
     )  # fmt: skip
     history = result.history
-    for epoch, (loss, accuracy) in enumerate(zip(history.loss, history.eval_accuracy), 1):
-        print(f"epoch {epoch}: train loss {loss:.4f}, test accuracy {accuracy:.4f}")
     seconds = time.perf_counter() - start
     print(f"trained in {seconds:.1f} s")
 
