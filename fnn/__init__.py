@@ -15,6 +15,7 @@ from fnn import losses as losses
 from fnn import metrics as metrics
 from fnn import optim as optim
 from fnn import random as random
+from fnn import text as text
 from fnn import train as train
 from fnn import tree as tree
 from fnn.backend import Backend as Backend
@@ -180,6 +181,7 @@ __all__ = [
     "softmax",
     "step",
     "tanh",
+    "text",
     "to_numpy",
     "train",
     "tree",
