@@ -62,6 +62,7 @@ from fnn.layers import DenseParams as DenseParams
 from fnn.layers import Dropout as Dropout
 from fnn.layers import Embedding as Embedding
 from fnn.layers import EmbeddingParams as EmbeddingParams
+from fnn.layers import EmbeddingDot as EmbeddingDot
 from fnn.layers import Flatten as Flatten
 from fnn.layers import GlobalAvgPool2D as GlobalAvgPool2D
 from fnn.layers import Layer as Layer
@@ -120,6 +121,7 @@ __all__ = [
     "Dropout",
     "Embedding",
     "EmbeddingParams",
+    "EmbeddingDot",
     "Flatten",
     "GlobalAvgPool2D",
     "LayerNorm",

@@ -4,7 +4,8 @@ language models (sampling or greedy, one model call per word).
 - :mod:`fnn.text.corpus`: :func:`preprocess` (the book's), :func:`contexts_and_targets`, :func:`one_hot`;
 - :mod:`fnn.text.counts`: :func:`co_occurrence`, :func:`ppmi`, :func:`randomized_svd`;
 - :mod:`fnn.text.similarity`: :func:`cosine_similarity`, :func:`most_similar`, :func:`analogy`;
-
+- :mod:`fnn.text.negative_sampling`: :class:`UnigramSampler` (the loss is
+  :data:`fnn.losses.negative_sampling_loss`);
 - :mod:`fnn.text.generate`: :func:`next_word`, :func:`generate`.
 """
 
@@ -18,6 +19,7 @@ from fnn.text.counts import randomized_svd as randomized_svd
 from fnn.text.generate import LanguageModel as LanguageModel
 from fnn.text.generate import generate as generate
 from fnn.text.generate import next_word as next_word
+from fnn.text.negative_sampling import UnigramSampler as UnigramSampler
 from fnn.text.similarity import analogy as analogy
 from fnn.text.similarity import cosine_similarity as cosine_similarity
 from fnn.text.similarity import format_scores as format_scores
@@ -35,6 +37,7 @@ __all__ = [
     "most_similar",
     "analogy",
     "format_scores",
+    "UnigramSampler",
     "LanguageModel",
     "generate",
     "next_word",
