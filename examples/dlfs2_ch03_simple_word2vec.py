@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     vocab = len(word_to_id)
     contexts, target = contexts_and_targets(corpus, window=1)
     hot = one_hot(contexts, vocab)
+    in_shape: fnn.typing.ShapeTree
     if args.skip_gram:
         model, in_shape = dlfs.simple_skip_gram(vocab, hidden=5), (vocab,)
         x: Any = one_hot(target, vocab)
