@@ -242,3 +242,19 @@ def test_load_cbow_params_refuses_other_pickles(tmp_path: Any) -> None:
     path.write_bytes(pickle.dumps({"word_vecs": np.zeros((3, 2)), "word_to_id": {"a": 0}, "id_to_word": {0: "a"}}))
     with pytest.raises(fnn.FormatError, match=r"word_vecs of shape \(3, 2\) and vocabularies of 1 and 1 words do not fit"):
         dlfs.load_cbow_params(path)
+
+
+def test_benchmark_book_style_cbow_computes_what_fnn_does() -> None:
+    from benchmarks import bench_word2vec as bench
+
+    corpus, contexts, target, w_in, w_out = bench.workload()
+    ids, labels = UnigramSampler.from_corpus(corpus, bench.NEGATIVES, vocab=bench.VOCAB).pairs(fnn.random.key(0), target)
+    model = dlfs.cbow(bench.VOCAB, bench.HIDDEN, bench.WINDOW)
+    params = {"in": fnn.EmbeddingParams(w_in), "sum": None, "h": None, "out": fnn.EmbeddingParams(w_out)}
+    value, grads = fnn.value_and_grad(model, negative_sampling_loss)(params, (contexts, ids), labels)
+    book_value, (dw_in, dw_out) = bench.BookCBOW(w_in.copy(), w_out.copy()).loss_and_grads(contexts, ids)
+    assert float(value) == pytest.approx(book_value, rel=1e-5)
+    np.testing.assert_allclose(grads["in"].w, dw_in, rtol=1e-4, atol=1e-9)
+    np.testing.assert_allclose(grads["out"].w, dw_out, rtol=1e-4, atol=1e-9)
+    negatives = bench.book_sample(np.random.default_rng(0), np.full(bench.VOCAB, 1 / bench.VOCAB), target, bench.NEGATIVES)
+    assert (negatives != target[:, None]).all() and all(len(set(row)) == bench.NEGATIVES for row in negatives.tolist())
