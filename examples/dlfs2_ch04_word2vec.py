@@ -14,6 +14,11 @@ loss 4.16``-style lines (the mean loss since the last line), plots the loss
 prints the queries for them. ``--words`` trains on a prefix of PTB and ``--max-iters``
 stops each epoch early, for a short run. ``--skip-gram`` trains the skip-gram model.
 
+Measured on one core of a 2-core box (``OPENBLAS_NUM_THREADS=1``, ``--epochs 1
+--max-iters 1500``): 11.8 ms a step, so an epoch of 9,295 steps takes about 110 s and the
+book's 10 epochs about 18 minutes (the book: "about half a day" on a CPU with its code).
+The loss falls from 4.16 (``6 log 2``: scores near 0) to 2.5 in those 1,500 steps.
+
 Run: ``python examples/dlfs2_ch04_word2vec.py --published`` or
 ``python examples/dlfs2_ch04_word2vec.py --epochs 1 --max-iters 500``
 """
