@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import fnn
 from fnn import dlfs
-from fnn.text import contexts_and_targets, one_hot, preprocess
+from fnn.datasets import one_hot
+from fnn.text import contexts_and_targets, preprocess
 
 TOY = "You say goodbye and I say hello."
 
@@ -39,17 +40,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     corpus, word_to_id, id_to_word = preprocess(TOY)
     vocab = len(word_to_id)
     contexts, target = contexts_and_targets(corpus, window=1)
-    hot = one_hot(contexts, vocab)
+    b = fnn.backend("numpy", "float32")
+    hot = one_hot(contexts, vocab, b)
     in_shape: fnn.typing.ShapeTree
     if args.skip_gram:
         model, in_shape = dlfs.simple_skip_gram(vocab, hidden=5), (vocab,)
-        x: Any = one_hot(target, vocab)
+        x: Any = one_hot(target, vocab, b)
         t = hot.sum(axis=1)  # softmax CE against both contexts' one-hots: loss1 + loss2
     else:
         model, in_shape = dlfs.simple_cbow(vocab, hidden=5), ((vocab,), (vocab,))
         x, t = (hot[:, 0], hot[:, 1]), target
     key = fnn.random.key(args.seed)
-    params = model.init(fnn.random.fold_in(key, 0), in_shape)
+    params = model.init(fnn.random.fold_in(key, 0), in_shape, b)
     optimizer = fnn.optim.adam(0.001)
     opt_state = optimizer.init(params)
     step = fnn.value_and_grad(model, fnn.losses.softmax_cross_entropy)

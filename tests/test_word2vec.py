@@ -10,7 +10,8 @@ import pytest
 import fnn
 from fnn import dlfs
 from fnn.losses import negative_sampling_loss, softmax_cross_entropy
-from fnn.text import UnigramSampler, analogy, contexts_and_targets, most_similar, one_hot, preprocess
+from fnn.datasets import one_hot
+from fnn.text import UnigramSampler, analogy, contexts_and_targets, most_similar, preprocess
 from tests.test_examples import DATA
 
 CBOW_PKL = DATA / "dlfs2" / "cbow_params.pkl"
@@ -155,7 +156,7 @@ def test_simple_cbow_shares_w_in_and_learns_the_toy_corpus() -> None:
     corpus, word_to_id, _ = preprocess(TOY)
     contexts, target = contexts_and_targets(corpus, 1)
     v = len(word_to_id)
-    x = (one_hot(contexts[:, 0], v, "float64"), one_hot(contexts[:, 1], v, "float64"))
+    x = (one_hot(contexts[:, 0], v, F64), one_hot(contexts[:, 1], v, F64))
     model = dlfs.simple_cbow(v, hidden=5)
     params = model.init(fnn.random.key(0), ((v,), (v,)), F64)
     assert params["in1"] is None  # one W_in, used twice
@@ -163,7 +164,7 @@ def test_simple_cbow_shares_w_in_and_learns_the_toy_corpus() -> None:
     _, dparams = fnn.value_and_grad(model, softmax_cross_entropy)(params, x, target)
     w_in, w_out = params["in"].w, params["out"].w
     s = 0.5 * (x[0] @ w_in + x[1] @ w_in) @ w_out
-    ds = (np.exp(s) / np.exp(s).sum(axis=1, keepdims=True) - one_hot(target, v, "float64")) / len(target)
+    ds = (np.exp(s) / np.exp(s).sum(axis=1, keepdims=True) - one_hot(target, v, F64)) / len(target)
     dh = 0.5 * ds @ w_out.T
     np.testing.assert_allclose(dparams["in"].w, x[0].T @ dh + x[1].T @ dh, rtol=1e-10)  # the sum of both uses
     x32 = tuple(a.astype(np.float32) for a in x)
@@ -177,7 +178,7 @@ def test_simple_skip_gram_learns_the_toy_corpus() -> None:
     corpus, word_to_id, _ = preprocess(TOY)
     contexts, target = contexts_and_targets(corpus, 1)
     v = len(word_to_id)
-    x, t = one_hot(target, v, "float64"), one_hot(contexts, v, "float64").sum(axis=1)  # both contexts' losses
+    x, t = one_hot(target, v, F64), one_hot(contexts, v, F64).sum(axis=1)  # both contexts' losses
     model = dlfs.simple_skip_gram(v, hidden=5)
     params = model.init(fnn.random.key(0), (v,), F64)
     fnn.check_grads(model, params, x, loss=softmax_cross_entropy, t=t)

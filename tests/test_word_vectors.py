@@ -14,7 +14,6 @@ from fnn.text import (
     cosine_similarity,
     format_scores,
     most_similar,
-    one_hot,
     ppmi,
     preprocess,
     randomized_svd,
@@ -134,13 +133,11 @@ def test_ptb_count_based_vectors_have_sensible_neighbours() -> None:
     assert {"i", "we"} <= set(near_you) and {"last", "week"} <= set(near_year)
 
 
-def test_contexts_targets_and_one_hot_are_the_books() -> None:
+def test_contexts_and_targets_are_the_books() -> None:
     corpus, _, _ = preprocess(TOY)
     contexts, target = contexts_and_targets(corpus, window=1)
     assert contexts.tolist() == [[0, 2], [1, 3], [2, 4], [3, 1], [4, 5], [1, 6]]
     assert target.tolist() == [1, 2, 3, 4, 1, 5]
-    hot = one_hot(contexts, 7)
-    assert hot.shape == (6, 2, 7) and hot.dtype == np.float32 and (hot.argmax(-1) == contexts).all()
 
 
 def test_analogy_normalises_only_the_query() -> None:
@@ -176,5 +173,3 @@ def test_bad_text_inputs_are_refused() -> None:
         analogy("a", "a", "a", {"a": 0}, {0: "a"}, np.ones(2))
     with pytest.raises(fnn.ShapeError, match=r"contexts_and_targets: expected a 1-D corpus of at least 2·window \+ 1 = 5 ids"):
         contexts_and_targets(np.arange(4), window=2)
-    with pytest.raises(fnn.DataError, match=r"one_hot: ids must lie in 0\.\.2, got 0\.\.3"):
-        one_hot(np.arange(4), 3)

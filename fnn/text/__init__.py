@@ -1,7 +1,7 @@
 """Text: corpora of word ids, count-based word vectors, similarity and analogy, and generation with
 language models (sampling or greedy, one model call per word).
 
-- :mod:`fnn.text.corpus`: :func:`preprocess` (the book's), :func:`contexts_and_targets`, :func:`one_hot`;
+- :mod:`fnn.text.corpus`: :func:`preprocess` (the book's), :func:`contexts_and_targets` (one-hot rows: :func:`fnn.datasets.one_hot`);
 - :mod:`fnn.text.counts`: :func:`co_occurrence`, :func:`ppmi`, :func:`randomized_svd`;
 - :mod:`fnn.text.similarity`: :func:`cosine_similarity`, :func:`most_similar`, :func:`analogy`;
 - :mod:`fnn.text.negative_sampling`: :class:`UnigramSampler` (the loss is
@@ -11,7 +11,6 @@ language models (sampling or greedy, one model call per word).
 
 from fnn.text.corpus import Corpus as Corpus
 from fnn.text.corpus import contexts_and_targets as contexts_and_targets
-from fnn.text.corpus import one_hot as one_hot
 from fnn.text.corpus import preprocess as preprocess
 from fnn.text.counts import co_occurrence as co_occurrence
 from fnn.text.counts import ppmi as ppmi
@@ -29,7 +28,6 @@ __all__ = [
     "Corpus",
     "preprocess",
     "contexts_and_targets",
-    "one_hot",
     "co_occurrence",
     "ppmi",
     "randomized_svd",

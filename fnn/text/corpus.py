@@ -19,7 +19,7 @@ import numpy as np
 from fnn.errors import DataError, ShapeError
 from fnn.typing import Array
 
-__all__ = ["Corpus", "preprocess", "contexts_and_targets", "one_hot"]
+__all__ = ["Corpus", "preprocess", "contexts_and_targets"]
 
 
 class Corpus(NamedTuple):
@@ -95,15 +95,3 @@ def contexts_and_targets(corpus: Array, window: int = 1) -> tuple[Array, Array]:
     offsets = [d for d in range(-window, window + 1) if d != 0]
     contexts = np.stack([corpus[window + d : window + d + n] for d in offsets], axis=1)
     return contexts, corpus[window : window + n].copy()
-
-
-def one_hot(ids: Array, vocab: int, dtype: str = "float32") -> Array:
-    """One-hot rows of ``ids`` (the book's ``convert_one_hot``): shape ``(*ids.shape, vocab)``.
-
-    Raises:
-        DataError: an id is outside ``0 .. vocab − 1``.
-    """
-    if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= vocab):
-        raise DataError(f"one_hot: ids must lie in 0..{vocab - 1}, got {int(ids.min())}..{int(ids.max())}")
-    result: Array = (ids[..., None] == np.arange(vocab)).astype(dtype)
-    return result
