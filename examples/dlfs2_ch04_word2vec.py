@@ -65,8 +65,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     b = fnn.backend(dtype="float32")
     corpus = np.asarray(ptb("train"))[: args.words]
     vocab = int(corpus.max()) + 1
-    contexts, target = contexts_and_targets(corpus, args.window)
-    sampler = UnigramSampler.from_corpus(corpus, negatives=5)
+    contexts, target = (b.xp.asarray(a) for a in contexts_and_targets(corpus, args.window))  # to the device
+    sampler = UnigramSampler.from_corpus(b.xp.asarray(corpus), negatives=5)
     if args.skip_gram:
         model, in_shape = dlfs.skip_gram(vocab, args.hidden), dlfs.skip_gram_in_shape(args.window, 5)
     else:
@@ -79,7 +79,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     steps = min(len(target) // args.batch, args.max_iters)
     losses, total, count, start = [], 0.0, 0, time.perf_counter()
     for epoch in range(args.epochs):
-        order = fnn.random.permutation(fnn.random.fold_in(key, 2 * epoch + 1), len(target))
+        order = fnn.random.permutation(fnn.random.fold_in(key, 2 * epoch + 1), len(target), b)
         for i in range(steps):
             batch = order[i * args.batch : (i + 1) * args.batch]
             draw = fnn.random.fold_in(fnn.random.fold_in(key, 2 * epoch + 2), i)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from fnn import random
-from fnn.backend import backend
+from fnn.backend import backend, to_numpy
 from fnn.errors import DataError, ShapeError
 from fnn.random import Key
 from fnn.text.corpus import _check_window
@@ -50,7 +50,7 @@ def co_occurrence(corpus: Array, vocab: int, window: int = 1) -> Array:
     _check_window("co_occurrence", window)
     if corpus.ndim != 1:
         raise ShapeError(f"co_occurrence: expected a 1-D corpus of ids, got shape {tuple(corpus.shape)}")
-    ids = np.asarray(corpus, dtype=np.int64)
+    ids = np.asarray(to_numpy(corpus), dtype=np.int64)
     if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= vocab):
         raise DataError(
             f"co_occurrence: ids must lie in 0..{vocab - 1} for vocab={vocab}, "

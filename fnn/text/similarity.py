@@ -1,6 +1,7 @@
 """Word similarity over a matrix of word vectors: cosine similarity, nearest words, analogies.
 
-The conventions are the second book's (``common/util.py``): :func:`cosine_similarity`
+The work is done on the host in float64 (CuPy arrays are copied over). The conventions
+are the second book's (``common/util.py``): :func:`cosine_similarity`
 adds ``eps = 1e-8`` to each norm; :func:`most_similar` ranks every word by its cosine
 similarity to the query; :func:`analogy` normalises only the query ``b − a + c`` and
 scores each word by its dot product with it (so the scores are not cosines: they grow with
@@ -25,6 +26,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from fnn.backend import to_numpy
 from fnn.errors import DataError, ShapeError
 from fnn.typing import Array
 
@@ -44,10 +46,16 @@ def cosine_similarity(x: Array, y: Array, eps: float = COSINE_EPS) -> float:
         raise ShapeError(
             f"cosine_similarity: expected two vectors of the same length, got shapes {tuple(x.shape)} and {tuple(y.shape)}"
         )
-    x64, y64 = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    x64, y64 = _host64(x), _host64(y)
     nx = x64 / (np.sqrt(np.sum(x64**2)) + eps)
     ny = y64 / (np.sqrt(np.sum(y64**2)) + eps)
     return float(np.dot(nx, ny))
+
+
+def _host64(x: Array) -> Array:
+    """``x`` as a float64 NumPy array (a CuPy array is copied to the host: the rankings are host work)."""
+    result: Array = np.asarray(to_numpy(x), np.float64)
+    return result
 
 
 def _row(owner: str, word: str, word_to_id: Mapping[str, int], matrix: Array) -> Array:
@@ -55,7 +63,7 @@ def _row(owner: str, word: str, word_to_id: Mapping[str, int], matrix: Array) ->
         raise ShapeError(f"{owner}: expected a word matrix (V, D), got shape {tuple(matrix.shape)}")
     if word not in word_to_id:
         raise DataError(f"{owner}: {word!r} is not in the vocabulary of {len(word_to_id)} words")
-    row: Array = np.asarray(matrix[word_to_id[word]], np.float64)
+    row: Array = _host64(matrix[word_to_id[word]])
     return row
 
 
@@ -91,7 +99,7 @@ def most_similar(
         ShapeError: ``matrix`` is not 2-D.
     """
     q = _row("most_similar", query, word_to_id, matrix)
-    m = np.asarray(matrix, np.float64)
+    m = _host64(matrix)
     normed = m / (np.sqrt((m**2).sum(axis=1, keepdims=True)) + COSINE_EPS)
     scores = normed @ (q / (np.sqrt(np.sum(q**2)) + COSINE_EPS))
     return _ranked(scores, id_to_word, (query,), top)
@@ -127,7 +135,7 @@ def analogy(
     """
     q = sum((sign * _row("analogy", w, word_to_id, matrix) for sign, w in ((-1, a), (1, b), (1, c))), np.zeros(()))
     q_hat = q / np.sqrt(np.sum(q**2))
-    scores = np.asarray(matrix, np.float64) @ q_hat
+    scores = _host64(matrix) @ q_hat
     return _ranked(scores, id_to_word, (a, b, c), top)
 
 
