@@ -15,6 +15,7 @@ from fnn import losses as losses
 from fnn import metrics as metrics
 from fnn import optim as optim
 from fnn import random as random
+from fnn import text as text
 from fnn import train as train
 from fnn import tree as tree
 from fnn.backend import Backend as Backend
@@ -61,6 +62,7 @@ from fnn.layers import DenseParams as DenseParams
 from fnn.layers import Dropout as Dropout
 from fnn.layers import Embedding as Embedding
 from fnn.layers import EmbeddingParams as EmbeddingParams
+from fnn.layers import EmbeddingDot as EmbeddingDot
 from fnn.layers import Flatten as Flatten
 from fnn.layers import GlobalAvgPool2D as GlobalAvgPool2D
 from fnn.layers import Layer as Layer
@@ -119,6 +121,7 @@ __all__ = [
     "Dropout",
     "Embedding",
     "EmbeddingParams",
+    "EmbeddingDot",
     "Flatten",
     "GlobalAvgPool2D",
     "LayerNorm",
@@ -180,6 +183,7 @@ __all__ = [
     "softmax",
     "step",
     "tanh",
+    "text",
     "to_numpy",
     "train",
     "tree",

@@ -56,6 +56,7 @@ __all__ = [
     "Huber",
     "BinaryCrossEntropy",
     "SigmoidBinaryCrossEntropy",
+    "NegativeSamplingLoss",
     "CategoricalCrossEntropy",
     "SoftmaxCrossEntropy",
     "TimeSoftmaxCrossEntropy",
@@ -65,6 +66,7 @@ __all__ = [
     "huber",
     "binary_cross_entropy",
     "sigmoid_binary_cross_entropy",
+    "negative_sampling_loss",
     "categorical_cross_entropy",
     "softmax_cross_entropy",
     "time_softmax_cross_entropy",
@@ -341,6 +343,28 @@ class SigmoidBinaryCrossEntropy(Loss):
         return "sigmoid_binary_cross_entropy"
 
 
+class NegativeSamplingLoss(SigmoidBinaryCrossEntropy):
+    """The loss of word2vec with negative sampling: sigmoid cross entropies summed over each
+    example's pairs, averaged over the batch (the book's ``NegativeSamplingLoss``).
+
+    ``y`` are the scores ``(N, *S)`` of each example's pairs (the target's and the ``K``
+    negatives' in ``S = (1 + K,)``), ``t`` their labels (1 for the target, 0 for a negative):
+    ``ℓ = (1/N) Σₙ Σₛ [max(zₙₛ, 0) − zₙₛtₙₛ + log(1 + e^{−|zₙₛ|})]``, that is
+    :data:`sigmoid_binary_cross_entropy` times ``M/N`` (``M`` scores in all), as the book
+    adds the positive loss to each negative's, each averaged over the batch.
+
+    **Gradient**: ``∂ℓ/∂z = (σ(z) − t)/N``.
+    """
+
+    def compute(self, y: Array, t: Array) -> tuple[Array, Array]:
+        value, grad = super().compute(y, t)
+        pairs = y.size // y.shape[0]
+        return value * pairs, grad * pairs
+
+    def __repr__(self) -> str:
+        return "negative_sampling_loss"
+
+
 class CategoricalCrossEntropy(Loss):
     """Cross entropy on probabilities ``p = y`` of shape ``(N, K)`` (after a softmax).
 
@@ -586,6 +610,7 @@ rmse: Loss = RMSE()
 huber: Loss = Huber()
 binary_cross_entropy: Loss = BinaryCrossEntropy()
 sigmoid_binary_cross_entropy: Loss = SigmoidBinaryCrossEntropy()
+negative_sampling_loss: Loss = NegativeSamplingLoss()
 categorical_cross_entropy: Loss = CategoricalCrossEntropy()
 softmax_cross_entropy: Loss = SoftmaxCrossEntropy()
 time_softmax_cross_entropy: TimeSoftmaxCrossEntropy = TimeSoftmaxCrossEntropy()

@@ -184,6 +184,6 @@ TUPLE_IO_LAYERS: set[type] = {fnn.FanOut, fnn.Parallel, fnn.FanInSum, fnn.FanInC
 """Layers whose input or output is a tuple of arrays: the harness feeds one array, so they are
 covered inside the composite cases above and by tests/test_composition.py."""
 
-INTEGER_INPUT_LAYERS: set[type] = {fnn.Embedding}
-"""Layers that take integer ids: the harness draws float inputs, so tests/test_embedding.py runs
-the same checks on them (shapes, gradients, dtypes, no mutation, strided ids, same bits)."""
+INTEGER_INPUT_LAYERS: set[type] = {fnn.Embedding, fnn.EmbeddingDot}
+"""Layers that take integer ids: the harness draws float inputs, so tests/test_embedding.py (and tests/test_word2vec.py for
+EmbeddingDot) runs the same checks on them (shapes, gradients, dtypes, no mutation, strided ids, same bits)."""

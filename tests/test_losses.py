@@ -88,6 +88,14 @@ LOSSES: list[tuple[Loss, Targets, Targets, Callable[[Array, Array], float]]] = [
         ),
     ),
     (
+        fnn.losses.negative_sampling_loss,
+        real,
+        binary,
+        lambda z, t: float(
+            -np.sum(t * np.log(1 / (1 + np.exp(-z))) + (1 - t) * np.log(1 - 1 / (1 + np.exp(-z)))) / z.shape[0]
+        ),
+    ),
+    (
         fnn.losses.categorical_cross_entropy,
         softmaxed,
         distribution,

@@ -5,6 +5,9 @@
 - :mod:`fnn.dlfs.dlfs2`: the second book's language models (``simple_rnnlm``, ``rnnlm``,
   ``better_rnnlm``), the published ``Rnnlm.pkl`` and the book's perplexity evaluation.
 
+- :mod:`fnn.dlfs.word2vec`: word2vec (``simple_cbow``, ``simple_skip_gram``, ``cbow``,
+  ``skip_gram``) and the published ``cbow_params.pkl`` (``load_cbow_params``).
+
 Everything is re-exported here, so ``from fnn import dlfs; dlfs.simple_convnet()`` works.
 """
 
@@ -21,6 +24,15 @@ from fnn.dlfs.dlfs2 import rnnlm_in_shape as rnnlm_in_shape
 from fnn.dlfs.dlfs2 import rnnlm_params as rnnlm_params
 from fnn.dlfs.dlfs2 import simple_rnnlm as simple_rnnlm
 from fnn.dlfs.dlfs2 import zero_state as zero_state
+from fnn.dlfs.word2vec import WordVectors as WordVectors
+from fnn.dlfs.word2vec import cbow as cbow
+from fnn.dlfs.word2vec import cbow_in_shape as cbow_in_shape
+from fnn.dlfs.word2vec import load_cbow_params as load_cbow_params
+from fnn.dlfs.word2vec import simple_cbow as simple_cbow
+from fnn.dlfs.word2vec import simple_skip_gram as simple_skip_gram
+from fnn.dlfs.word2vec import skip_gram as skip_gram
+from fnn.dlfs.word2vec import skip_gram_in_shape as skip_gram_in_shape
+from fnn.dlfs.word2vec import word_vectors as word_vectors
 
 __all__ = [
     "BOOK_DROPOUT_RATIO",
@@ -36,4 +48,13 @@ __all__ = [
     "rnnlm_params",
     "load_rnnlm",
     "eval_perplexity",
+    "simple_cbow",
+    "simple_skip_gram",
+    "cbow",
+    "skip_gram",
+    "cbow_in_shape",
+    "skip_gram_in_shape",
+    "word_vectors",
+    "WordVectors",
+    "load_cbow_params",
 ]

@@ -39,6 +39,7 @@ from fnn.layers.dense import DenseParams as DenseParams
 from fnn.layers.dropout import Dropout as Dropout
 from fnn.layers.embedding import Embedding as Embedding
 from fnn.layers.embedding import EmbeddingParams as EmbeddingParams
+from fnn.layers.embedding_dot import EmbeddingDot as EmbeddingDot
 from fnn.layers.maxout import Maxout as Maxout
 from fnn.layers.nodes import Repeat as Repeat
 from fnn.layers.nodes import Sum as Sum
@@ -82,6 +83,7 @@ __all__ = [
     "Dropout",
     "Embedding",
     "EmbeddingParams",
+    "EmbeddingDot",
     "Flatten",
     "GlobalAvgPool2D",
     "LayerNorm",
