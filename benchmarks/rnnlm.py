@@ -8,6 +8,14 @@ with learning rate ``20`` (the book's settings). Inference is the perplexity ove
 PTB test set in ``batch 10 × time 35`` windows with carried state (the book's
 ``eval_perplexity``).
 
+The GEMM floor (:class:`RnnlmFloor`, :class:`PerplexityFloor`) is only the matrix products,
+into outputs allocated once, as in :mod:`benchmarks.floor`. With ``M = N·T`` rows: the
+affine layer's ``(M, H)·(H, V)`` forward and its ``dW = hᵀ dy``, ``dh = dy Wᵀ``; the LSTM's
+input projection ``(M, D)·(D, 4H)``, one ``(N, H)·(H, 4H)`` product per step forward and
+one ``(N, 4H)·(4H, H)`` per step backward, ``dWx``, ``dWh`` and ``dX`` (the embedding needs
+it). Not counted: the embedding, gates, loss, clipping, update and every allocation.
+Inference counts the forward products only.
+
 Every implementation (fnn here, the book-style NumPy code in
 :mod:`benchmarks.textbook_rnnlm`, PyTorch in :mod:`benchmarks.others`) starts from the same
 parameters, given as the book's flat list ``[embed W (V, D), Wx (D, 4H), Wh (H, 4H),
@@ -42,6 +50,8 @@ __all__ = [
     "TextbookRnnlmStep",
     "FnnPerplexity",
     "TextbookPerplexity",
+    "RnnlmFloor",
+    "PerplexityFloor",
 ]
 
 NDArray = np.ndarray[Any, Any]
@@ -208,3 +218,74 @@ class TextbookPerplexity:
 
     def run(self) -> float:
         return textbook_rnnlm.eval_perplexity(self.model, self.corpus, self.w.eval_batch, self.w.time)
+
+
+class RnnlmFloor:
+    """The matrix products of one training step (see the module docstring)."""
+
+    name = "floor"
+
+    def __init__(self, w: RnnlmWorkload, params: Params, xs: NDArray, ts: NDArray) -> None:
+        self.p = params
+        self.buffers = _floor_buffers(w, w.batch, params)
+
+    def step(self) -> None:
+        _floor_forward(self.p, self.buffers)
+        b, (_, wx, wh, _, aw, _) = self.buffers, self.p
+        np.matmul(b["hs"].T, b["dy"], out=b["daw"])
+        np.matmul(b["dy"], aw.T, out=b["dhs"])
+        for t in range(b["z"].shape[0] - 1, -1, -1):
+            np.matmul(b["dz"][t], wh.T, out=b["dh"])
+        dz = b["dz"].reshape(-1, wx.shape[1])
+        np.matmul(b["x"].T, dz, out=b["dwx"])
+        np.matmul(b["hs"].T, dz, out=b["dwh"])
+        np.matmul(dz, wx.T, out=b["dx"])
+
+
+class PerplexityFloor:
+    """The forward products of every evaluation window over ``corpus``."""
+
+    name = "floor"
+
+    def __init__(self, w: RnnlmWorkload, params: Params, corpus: NDArray) -> None:
+        self.p = params
+        self.buffers = _floor_buffers(w, w.eval_batch, params)
+        self.windows = (len(corpus) - 1) // (w.eval_batch * w.time)
+
+    def run(self) -> None:
+        for _ in range(self.windows):
+            _floor_forward(self.p, self.buffers)
+
+
+def _floor_buffers(w: RnnlmWorkload, n: int, params: Params) -> dict[str, NDArray]:
+    rng = np.random.default_rng(3)
+    m, f = n * w.time, np.float32
+
+    def rand(*shape: int) -> NDArray:
+        return rng.standard_normal(shape, dtype=f)
+
+    return {
+        "x": rand(m, w.dim),
+        "z": np.empty((w.time, n, 4 * w.hidden), f),
+        "zt": np.empty((n, 4 * w.hidden), f),
+        "hs": rand(m, w.hidden),
+        "logits": np.empty((m, w.vocab), f),
+        "dy": rand(m, w.vocab),
+        "daw": np.empty((w.hidden, w.vocab), f),
+        "dhs": np.empty((m, w.hidden), f),
+        "dz": rand(w.time, n, 4 * w.hidden),
+        "dh": np.empty((n, w.hidden), f),
+        "dwx": np.empty((w.dim, 4 * w.hidden), f),
+        "dwh": np.empty((w.hidden, 4 * w.hidden), f),
+        "dx": np.empty((m, w.dim), f),
+    }
+
+
+def _floor_forward(params: Params, b: dict[str, NDArray]) -> None:
+    _, wx, wh, _, aw, _ = params
+    steps, n, width = b["z"].shape
+    np.matmul(b["x"], wx, out=b["z"].reshape(steps * n, width))
+    hs = b["hs"].reshape(n, steps, -1)
+    for t in range(steps):
+        np.matmul(hs[:, t], wh, out=b["zt"])
+    np.matmul(b["hs"], aw, out=b["logits"])

@@ -544,7 +544,11 @@ def bench_inference(w: Workload, rounds: int, min_time: float, x_all: NDArray) -
 def bench_rnnlm_training(w: rnnlm.RnnlmWorkload, corpus: NDArray, rounds: int, min_time: float, pause: float) -> Row:
     params = rnnlm.init_params(w)
     xs, ts = rnnlm.make_window(w, corpus)
-    impls = [rnnlm.FnnRnnlmStep(w, params, xs, ts), *_rnnlm_steppers(w, params, xs, ts)]
+    impls: list[Any] = [
+        rnnlm.FnnRnnlmStep(w, params, xs, ts),
+        rnnlm.RnnlmFloor(w, params, xs, ts),
+        *_rnnlm_steppers(w, params, xs, ts),
+    ]
     medians, ratios = interleaved({i.name: i.step for i in impls}, rounds, min_time, pause)
     what = (
         f"{w.describe()}, batch {w.batch} × time {w.time}, carried state, "
@@ -556,7 +560,8 @@ def bench_rnnlm_training(w: rnnlm.RnnlmWorkload, corpus: NDArray, rounds: int, m
 def bench_rnnlm_inference(
     w: rnnlm.RnnlmWorkload, corpus: NDArray, rounds: int, min_time: float, pause: float
 ) -> Row:
-    impls = _rnnlm_evaluators(w, rnnlm.init_params(w), corpus)
+    params = rnnlm.init_params(w)
+    impls = [rnnlm.PerplexityFloor(w, params, corpus), *_rnnlm_evaluators(w, params, corpus)]
     medians, ratios = interleaved({i.name: i.run for i in impls}, rounds, min_time, pause)
     windows = (len(corpus) - 1) // (w.eval_batch * w.time)
     what = (

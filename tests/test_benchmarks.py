@@ -91,3 +91,11 @@ def test_rnnlm_perplexity_agrees() -> None:
     errors = suite.check_rnnlm_inference(TINY_LM, corpus)
     assert set(errors) == set(_lm_names())
     assert rnnlm.FnnPerplexity(TINY_LM, rnnlm.init_params(TINY_LM), corpus).run() > 1.0
+
+
+def test_rnnlm_floors_run() -> None:
+    params, corpus = rnnlm.init_params(TINY_LM), rnnlm.make_corpus(TINY_LM, 100)
+    floor = rnnlm.RnnlmFloor(TINY_LM, params, *rnnlm.make_window(TINY_LM, corpus))
+    floor.step()
+    assert np.isfinite(floor.buffers["dwx"]).all() and np.isfinite(floor.buffers["logits"]).all()
+    rnnlm.PerplexityFloor(TINY_LM, params, corpus).run()
