@@ -202,7 +202,8 @@ class _TorchRnnlm:
             self.linear.weight.copy_(torch.from_numpy(affine_w.T.copy()))
             self.linear.bias.copy_(torch.from_numpy(affine_b))
         self.lstm.bias_hh_l0.requires_grad_(False)
-        self.params = [p for m in (self.embed, self.lstm, self.linear) for p in m.parameters() if p.requires_grad]
+        modules = (self.embed, self.lstm, self.linear)
+        self.params = [p for m in modules for p in m.parameters() if p.requires_grad]
         self.state: Any = None
 
     def logits(self, xs: Any) -> Any:

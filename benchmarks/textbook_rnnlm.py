@@ -228,7 +228,7 @@ class TimeSoftmaxWithLoss:
 
 
 class Rnnlm:
-    """Embedding → stateful LSTM → affine → softmax with loss; ``params`` and ``grads`` as flat lists."""
+    """Embedding → stateful LSTM → affine → softmax with loss; ``params``, ``grads``: flat lists."""
 
     def __init__(self, params: list[NDArray]) -> None:
         self.params = [p.copy() for p in params]
@@ -278,7 +278,7 @@ class SGD:
 
 
 def eval_perplexity(model: Rnnlm, corpus: NDArray, batch_size: int = 10, time_size: int = 35) -> float:
-    """``exp`` of the mean window loss over the corpus, streams at offsets ``i · (C − 1) // N``, state carried."""
+    """``exp`` of the mean window loss, streams at offsets ``i · (C − 1) // N``, state carried."""
     size = len(corpus)
     iters = (size - 1) // (batch_size * time_size)
     jump = (size - 1) // batch_size
