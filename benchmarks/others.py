@@ -16,11 +16,13 @@ never computes the input's gradient (the inputs do not require grad).
 from __future__ import annotations
 
 import importlib
+import math
 import os
 from typing import Any
 
 import numpy as np
 
+from benchmarks import rnnlm
 from benchmarks.workloads import LR, POOL, Workload
 
 __all__ = [
@@ -31,6 +33,8 @@ __all__ = [
     "JaxInference",
     "TorchAdam",
     "JaxAdam",
+    "TorchRnnlmStep",
+    "TorchPerplexity",
 ]
 
 NDArray = np.ndarray[Any, Any]
@@ -155,6 +159,128 @@ class TorchAdam:
 
     def result(self) -> list[NDArray]:
         return [p.detach().numpy().copy() for p in self.params]
+
+
+# ----------------------------------------------------------------------------- PyTorch: the chapter 6 LSTM LM
+
+
+def _book_gates_to_torch(a: NDArray) -> NDArray:
+    """Blocks along the last axis from the book's f, g, i, o to PyTorch's i, f, g, o."""
+    f, g, i, o = np.split(a, 4, axis=-1)
+    out: NDArray = np.concatenate([i, f, g, o], axis=-1)
+    return out
+
+
+def _torch_gates_to_book(a: NDArray) -> NDArray:
+    i, f, g, o = np.split(a, 4, axis=-1)
+    out: NDArray = np.concatenate([f, g, i, o], axis=-1)
+    return out
+
+
+class _TorchRnnlm:
+    """``nn.Embedding → nn.LSTM(batch_first) → nn.Linear`` from the canonical params of
+    :mod:`benchmarks.rnnlm`. ``nn.LSTM`` has two biases: the book's goes into ``bias_ih``
+    and ``bias_hh`` stays zero and frozen (an SGD step on both would move the sum twice)."""
+
+    def __init__(self, params: list[NDArray]) -> None:
+        torch, reason = load("torch")
+        assert torch is not None, reason
+        self.torch = torch
+        nn = torch.nn
+        embed_w, wx, wh, b, affine_w, affine_b = params
+        vocab, dim = embed_w.shape
+        hidden = wh.shape[0]
+        self.embed = nn.Embedding(vocab, dim)
+        self.lstm = nn.LSTM(dim, hidden, batch_first=True)
+        self.linear = nn.Linear(hidden, vocab)
+        with torch.no_grad():
+            self.embed.weight.copy_(torch.from_numpy(embed_w))
+            self.lstm.weight_ih_l0.copy_(torch.from_numpy(_book_gates_to_torch(wx).T.copy()))
+            self.lstm.weight_hh_l0.copy_(torch.from_numpy(_book_gates_to_torch(wh).T.copy()))
+            self.lstm.bias_ih_l0.copy_(torch.from_numpy(_book_gates_to_torch(b)))
+            self.lstm.bias_hh_l0.zero_()
+            self.linear.weight.copy_(torch.from_numpy(affine_w.T.copy()))
+            self.linear.bias.copy_(torch.from_numpy(affine_b))
+        self.lstm.bias_hh_l0.requires_grad_(False)
+        modules = (self.embed, self.lstm, self.linear)
+        self.params = [p for m in modules for p in m.parameters() if p.requires_grad]
+        self.state: Any = None
+
+    def logits(self, xs: Any) -> Any:
+        hs, state = self.lstm(self.embed(xs), self.state)
+        self.state = tuple(s.detach() for s in state)
+        return self.linear(hs)
+
+    def canonical(self) -> list[NDArray]:
+        def arr(t: Any) -> NDArray:
+            out: NDArray = t.detach().numpy().copy()
+            return out
+
+        return [
+            arr(self.embed.weight),
+            _torch_gates_to_book(arr(self.lstm.weight_ih_l0).T),
+            _torch_gates_to_book(arr(self.lstm.weight_hh_l0).T),
+            _torch_gates_to_book(arr(self.lstm.bias_ih_l0) + arr(self.lstm.bias_hh_l0)),
+            arr(self.linear.weight).T.copy(),
+            arr(self.linear.bias),
+        ]
+
+
+class TorchRnnlmStep:
+    """One truncated-BPTT step: forward with the carried state, ``cross_entropy``, ``backward``,
+    ``clip_grad_norm_``, ``torch.optim.SGD.step()``."""
+
+    name = "torch"
+
+    def __init__(self, w: rnnlm.RnnlmWorkload, params: list[NDArray], xs: NDArray, ts: NDArray) -> None:
+        self.net = _TorchRnnlm(params)
+        torch = self.net.torch
+        self.xs, self.ts = torch.from_numpy(xs.astype(np.int64)), torch.from_numpy(ts.astype(np.int64))
+        self.optimizer = torch.optim.SGD(self.net.params, lr=rnnlm.LR)
+        self.max_norm = rnnlm.MAX_NORM
+        self.loss: Any = None
+
+    def step(self) -> None:
+        torch = self.net.torch
+        self.optimizer.zero_grad(set_to_none=True)
+        logits = self.net.logits(self.xs)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), self.ts.reshape(-1))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.net.params, self.max_norm)
+        self.optimizer.step()
+        self.loss = loss
+
+    def result(self) -> tuple[float, list[NDArray]]:
+        return float(self.loss.detach()), self.net.canonical()
+
+
+class TorchPerplexity:
+    """Perplexity over a corpus as the book evaluates it, under ``torch.inference_mode()``."""
+
+    name = "torch"
+
+    def __init__(self, w: rnnlm.RnnlmWorkload, params: list[NDArray], corpus: NDArray) -> None:
+        self.net = _TorchRnnlm(params)
+        torch = self.net.torch
+        self.corpus = torch.from_numpy(corpus.astype(np.int64))
+        self.batch, self.time = w.eval_batch, w.time
+
+    def run(self) -> float:
+        torch = self.net.torch
+        size = self.corpus.shape[0] - 1
+        windows = size // (self.batch * self.time)
+        starts = torch.arange(self.batch)[:, None] * (size // self.batch) + torch.arange(self.time)
+        self.net.state = None
+        total = torch.zeros((), dtype=torch.float64)
+        with torch.inference_mode():
+            for k in range(windows):
+                positions = (starts + k * self.time) % size
+                logits = self.net.logits(self.corpus[positions])
+                loss = torch.nn.functional.cross_entropy(
+                    logits.reshape(-1, logits.shape[-1]), self.corpus[positions + 1].reshape(-1)
+                )
+                total += loss.double()
+        return math.exp(float(total) / windows)
 
 
 # ----------------------------------------------------------------------------- JAX

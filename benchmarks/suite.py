@@ -1,7 +1,7 @@
 """fnn's benchmark suite: every workload, every implementation, side by side in one process.
 
 Run from the project root: ``python benchmarks/suite.py`` (``--quick`` for a smoke run,
-``--rounds R``, ``--only W1,W4,adam``; ``--help``). It prints the machine, the versions
+``--rounds R``, ``--only W1,W4,adam,rnnlm``; ``--help``). It prints the machine, the versions
 and the thread settings, then checks that all implementations compute the same thing,
 then times them and prints one table of medians and ratios (markdown).
 
@@ -21,7 +21,11 @@ the ratio ``time / fnn's time in the same round`` (``> 1``: slower than fnn).
 Workloads (float32, see :mod:`benchmarks.workloads`): W1–W3 MLP training steps, W4
 the SimpleConvNet step, W5 inference over 10,000 samples in batches of 1,000 (W1
 and W4 networks), the Adam update alone over W3's parameters, and ``fnn.fit``'s
-overhead per step on W1.
+overhead per step on W1. ``rnnlm`` (see :mod:`benchmarks.rnnlm`) is the second book's chapter 6
+LSTM language model: its truncated-BPTT training step (clip + SGD) and its perplexity over
+the PTB test set, against the book-style NumPy code of :mod:`benchmarks.textbook_rnnlm` and
+PyTorch; its timing waits ``--pause`` seconds before each turn so that OpenBLAS threads
+spinning after NumPy's products do not slow PyTorch's turn.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable f
 import numpy as np  # noqa: E402
 
 import fnn  # noqa: E402
-from benchmarks import others, textbook  # noqa: E402
+from benchmarks import others, rnnlm, textbook  # noqa: E402
 from benchmarks.floor import Floor, InferenceFloor  # noqa: E402
 from benchmarks.workloads import (  # noqa: E402
     LR,
@@ -219,23 +223,86 @@ def check_training(w: Workload, names: list[str] | None = None) -> dict[str, tup
     factories: list[tuple[str, Callable[..., Stepper]]] = [("textbook", TextbookStep)] + [
         (n, f) for n, f in TRAIN_OTHERS if not available(n)
     ]
-    reference = FnnStep(w, params, x, t)
+    impls = [factory(w, params, x, t) for name, factory in factories if names is None or name in names]
+    return _compare_steps(w.name, params, FnnStep(w, params, x, t), impls)
+
+
+def _compare_steps(
+    label: str, params: Params, reference: Stepper, impls: list[Stepper]
+) -> dict[str, tuple[float, float]]:
+    """One step of ``reference`` and of each of ``impls``; ``{name: (loss error, update error)}``."""
     reference.step()
     ref_loss, ref_params = reference.result()
     errors: dict[str, tuple[float, float]] = {}
-    for name, factory in factories:
-        if names is not None and name not in names:
-            continue
-        impl = factory(w, params, x, t)
+    for impl in impls:
         impl.step()
         loss, new = impl.result()
         loss_error = abs(loss - ref_loss) / abs(ref_loss)
         update_error = max(_relative(n - p, r - p) for n, r, p in zip(new, ref_params, params))
-        errors[name] = (loss_error, update_error)
-        assert loss_error < 1e-5, f"{w.name} {name}: loss {loss} vs fnn {ref_loss}"
+        errors[impl.name] = (loss_error, update_error)
+        assert loss_error < 1e-5, f"{label} {impl.name}: loss {loss} vs fnn {ref_loss}"
         assert update_error < 1e-3, (
-            f"{w.name} {name}: updates differ from fnn's by {update_error:.2e} (relative)"
+            f"{label} {impl.name}: updates differ from fnn's by {update_error:.2e} (relative)"
         )
+    return errors
+
+
+def _rnnlm_steppers(
+    w: rnnlm.RnnlmWorkload, params: Params, xs: NDArray, ts: NDArray, names: list[str] | None = None
+) -> list[Stepper]:
+    factories: list[Callable[..., Stepper]] = [rnnlm.TextbookRnnlmStep]
+    factories += [others.TorchRnnlmStep] if not available("torch") else []
+    impls = [f(w, params, xs, ts) for f in factories]
+    return [i for i in impls if names is None or i.name in names]
+
+
+def check_rnnlm_training(
+    w: rnnlm.RnnlmWorkload, corpus: NDArray, names: list[str] | None = None, steps: int = 2
+) -> dict[str, tuple[float, float]]:
+    """The LSTM language model's steps as :func:`check_training`, ``steps`` of them on the same
+    window: each step's loss and update (from each implementation's own parameters before it)
+    must agree with fnn's, so the carried state and, once the gradient norm exceeds
+    :data:`~benchmarks.rnnlm.MAX_NORM` (from the second step at the suite's sizes), the
+    clipping are checked too. Two steps by default: at lr 20 on one repeated window the third
+    step is sensitive enough (gradient norm 1.1 there) that float32 rounding of
+    different summation orders reaches the tolerance. Returns the largest errors over the steps."""
+    params = rnnlm.init_params(w)
+    xs, ts = rnnlm.make_window(w, corpus)
+    reference = rnnlm.FnnRnnlmStep(w, params, xs, ts)
+    impls = _rnnlm_steppers(w, params, xs, ts, names)
+    errors = _compare_steps("rnnlm step 1", params, reference, impls)
+    for k in range(2, steps + 1):
+        before = {i.name: i.result()[1] for i in [reference, *impls]}
+        ref_before = before.pop("fnn")
+        reference.step()
+        ref_loss, ref_after = reference.result()
+        for impl in impls:
+            impl.step()
+            loss, after = impl.result()
+            loss_error = abs(loss - ref_loss) / abs(ref_loss)
+            pairs = zip(after, before[impl.name], ref_after, ref_before)
+            update_error = max(_relative(a - b, r - rb) for a, b, r, rb in pairs)
+            assert loss_error < 1e-5, f"rnnlm step {k} {impl.name}: loss {loss} vs fnn {ref_loss}"
+            assert update_error < 1e-3, (
+                f"rnnlm step {k} {impl.name}: updates differ from fnn's by {update_error:.2e} (relative)"
+            )
+            old = errors[impl.name]
+            errors[impl.name] = (max(old[0], loss_error), max(old[1], update_error))
+    return errors
+
+
+def _rnnlm_evaluators(w: rnnlm.RnnlmWorkload, params: Params, corpus: NDArray) -> list[Any]:
+    impls: list[Any] = [rnnlm.FnnPerplexity(w, params, corpus), rnnlm.TextbookPerplexity(w, params, corpus)]
+    return impls + ([others.TorchPerplexity(w, params, corpus)] if not available("torch") else [])
+
+
+def check_rnnlm_inference(w: rnnlm.RnnlmWorkload, corpus: NDArray) -> dict[str, float]:
+    """The perplexity over ``corpus`` of every implementation against fnn's: relative errors (``< 1e-5``)."""
+    values = {impl.name: impl.run() for impl in _rnnlm_evaluators(w, rnnlm.init_params(w), corpus)}
+    fnn_ppl = values.pop("fnn")
+    errors = {name: abs(ppl - fnn_ppl) / fnn_ppl for name, ppl in values.items()}
+    for name, error in errors.items():
+        assert error < 1e-5, f"rnnlm perplexity {name}: differs from fnn's by {error:.2e} (relative)"
     return errors
 
 
@@ -360,9 +427,13 @@ def check_fit(w: Workload) -> float:
 
 
 def interleaved(
-    calls: dict[str, Callable[[], Any]], rounds: int, min_time: float
+    calls: dict[str, Callable[[], Any]], rounds: int, min_time: float, pause: float = 0.0
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """``(median seconds per call, median per-round ratio to "fnn")`` over ``rounds`` interleaved rounds."""
+    """``(median seconds per call, median per-round ratio to "fnn")`` over ``rounds`` interleaved rounds.
+
+    ``pause`` seconds of sleep (untimed) precede each turn: BLAS threads left spinning by
+    the previous turn then no longer compete with this one.
+    """
     repeats: dict[str, int] = {}
     for name, call in calls.items():
         call()  # warm up (jit compiles, allocator settles)
@@ -378,6 +449,7 @@ def interleaved(
         for _ in range(rounds):
             for name, call in calls.items():
                 n = repeats[name]
+                time.sleep(pause)
                 start = time.perf_counter()
                 for _ in range(n):
                     call()
@@ -468,6 +540,46 @@ def bench_inference(w: Workload, rounds: int, min_time: float, x_all: NDArray) -
         target = f"fnn/floor {over:.2f} ≤ 1.2: {_verdict(over <= 1.2)}"
     what = f"inference, {x_all.shape[0]:,} samples in batches of {INFER_BATCH:,} ({w.name} net)"
     return Row("W5", what, medians, ratios, target)
+
+
+def bench_rnnlm_training(
+    w: rnnlm.RnnlmWorkload, corpus: NDArray, rounds: int, min_time: float, pause: float
+) -> Row:
+    params = rnnlm.init_params(w)
+    xs, ts = rnnlm.make_window(w, corpus)
+    impls: list[Any] = [
+        rnnlm.FnnRnnlmStep(w, params, xs, ts),
+        rnnlm.RnnlmFloor(w, params, xs, ts),
+        *_rnnlm_steppers(w, params, xs, ts),
+    ]
+    medians, ratios = interleaved({i.name: i.step for i in impls}, rounds, min_time, pause)
+    what = (
+        f"{w.describe()}, batch {w.batch} × time {w.time}, carried state, "
+        f"clip {rnnlm.MAX_NORM} + SGD {rnnlm.LR:g} step"
+    )
+    return Row("rnnlm", what, medians, ratios, _rnnlm_target(ratios))
+
+
+def bench_rnnlm_inference(
+    w: rnnlm.RnnlmWorkload, corpus: NDArray, rounds: int, min_time: float, pause: float
+) -> Row:
+    params = rnnlm.init_params(w)
+    impls = [rnnlm.PerplexityFloor(w, params, corpus), *_rnnlm_evaluators(w, params, corpus)]
+    medians, ratios = interleaved({i.name: i.run for i in impls}, rounds, min_time, pause)
+    windows = (len(corpus) - 1) // (w.eval_batch * w.time)
+    what = (
+        f"perplexity over PTB test ({len(corpus):,} ids: {windows} windows of batch {w.eval_batch} × "
+        f"time {w.time}, carried state)"
+    )
+    return Row("rnnlm", what, medians, ratios, _rnnlm_target(ratios))
+
+
+def _rnnlm_target(ratios: dict[str, float]) -> str:
+    target = f"textbook/fnn {ratios['textbook']:.2f} ≥ 2: {_verdict(ratios['textbook'] >= 2)}"
+    if "torch" in ratios:
+        over = 1 / ratios["torch"]
+        target += f"; fnn/torch {over:.2f} ≤ 1.3: {_verdict(over <= 1.3)}"
+    return target
 
 
 def inference_memory(w: Workload, x_all: NDArray) -> str:
@@ -582,12 +694,24 @@ def machine() -> list[str]:
 # ----------------------------------------------------------------------------- main
 
 
+def _ptb_corpora() -> tuple[NDArray, NDArray] | None:
+    """PTB's training and test ids (offline copies only), or ``None`` with the reason printed."""
+    train, test = rnnlm.ptb_ids("train"), rnnlm.ptb_ids("test")
+    if train is None or test is None:
+        print("skipped rnnlm: PTB not found in ../shared/data/ptb or FNN_DATA_DIR")
+        return None
+    return train, test
+
+
 def main(argv: list[str] | None = None) -> list[Row]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds (default 15)")
     parser.add_argument("--min-time", type=float, default=0.05, help="seconds per turn (default 0.05)")
     parser.add_argument("--quick", action="store_true", help="3 rounds of 0.01 s: a smoke run")
-    parser.add_argument("--only", default="", help="comma-separated subset of W1,W2,W3,W4,W5,adam,fit")
+    parser.add_argument("--only", default="", help="comma-separated subset of W1,W2,W3,W4,W5,adam,fit,rnnlm")
+    parser.add_argument(
+        "--pause", type=float, default=0.1, help="seconds of sleep before each rnnlm turn (default 0.1)"
+    )
     parser.add_argument("--no-check", action="store_true", help="skip the agreement check")
     args = parser.parse_args(argv)
     rounds, min_time = (3, 0.01) if args.quick else (args.rounds, args.min_time)
@@ -599,6 +723,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
     for line in machine():
         print(line)
     x_all = {w.name: make_data(w, INFER_SAMPLES, seed=6)[0] for w in (W1, W4)} if wanted("W5") else {}
+    ptb = _ptb_corpora() if wanted("rnnlm") else None
     if not args.no_check:
         print("\nagreement (relative errors against fnn after one step: loss, parameter updates):")
         for w in (*MLP_WORKLOADS, W4):
@@ -613,6 +738,12 @@ def main(argv: list[str] | None = None) -> list[Row]:
             print("  Adam (3 steps) updates: " + ", ".join(f"{n} {e:.1e}" for n, e in check_adam(W3).items()))
         if wanted("fit"):
             print(f"  fit vs bare loop: params differ by {check_fit(W1):.1e} (must be 0)")
+        if ptb is not None:
+            errors = check_rnnlm_training(rnnlm.CH6, ptb[0])
+            pairs = ", ".join(f"{n} {a:.1e} / {b:.1e}" for n, (a, b) in errors.items())
+            print(f"  rnnlm (2 steps, state carried, the second clipped): {pairs}")
+            errors_ppl = check_rnnlm_inference(rnnlm.CH6, ptb[1])
+            print("  rnnlm PTB test perplexity: " + ", ".join(f"{n} {e:.1e}" for n, e in errors_ppl.items()))
     rows: list[Row] = []
     for w in (*MLP_WORKLOADS, W4):
         if wanted(w.name):
@@ -623,6 +754,9 @@ def main(argv: list[str] | None = None) -> list[Row]:
         rows.append(bench_adam(W3, rounds, min_time))
     if wanted("fit"):
         rows.append(bench_fit(W1, rounds, min_time))
+    if ptb is not None:
+        rows.append(bench_rnnlm_training(rnnlm.CH6, ptb[0], rounds, min_time, args.pause))
+        rows.append(bench_rnnlm_inference(rnnlm.CH6, ptb[1], rounds, min_time, args.pause))
     print(f"\nmedians over {rounds} interleaved rounds; (×fnn) = median per-round ratio time / fnn's time:\n")
     print(render(rows))
     print("\nload average (1, 5, 15 min) at the end: " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks import suite
+from benchmarks import rnnlm, suite
 from benchmarks.floor import Floor, InferenceFloor
 from benchmarks.workloads import MLP_WORKLOADS, W1, W2, W4, Workload, init_params, make_data
 
@@ -63,3 +63,39 @@ def test_the_fastest_numpy_step_is_fnns_step(w: Workload) -> None:
     for mine, theirs, before in zip(fastest.new, new, params):
         assert not np.array_equal(theirs, before)  # every parameter moved
         np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-7)
+
+
+TINY_LM = rnnlm.RnnlmWorkload(vocab=30, dim=8, hidden=8, batch=3, time=4, eval_batch=2)
+
+
+def _lm_names() -> list[str]:
+    return ["textbook"] + (["torch"] if not suite.available("torch") else [])
+
+
+def test_rnnlm_steps_agree_with_the_clip_acting() -> None:
+    """The chapter 6 LSTM LM: two steps (state carried) of fnn, the book-style code and PyTorch agree."""
+    import fnn
+
+    corpus = rnnlm.make_corpus(TINY_LM, 200)
+    params, (xs, ts) = rnnlm.init_params(TINY_LM), rnnlm.make_window(TINY_LM, corpus)
+    step = rnnlm.FnnRnnlmStep(TINY_LM, params, xs, ts)
+    _, grads, _ = step.step_fn(step.params, step.state, xs, ts)
+    norm = np.sqrt(sum(float((g.astype(np.float64) ** 2).sum()) for g in fnn.tree.leaves(grads)))
+    assert norm > rnnlm.MAX_NORM * 1.1  # the first step is clipped, so the check covers the clip
+    errors = suite.check_rnnlm_training(TINY_LM, corpus, _lm_names())
+    assert set(errors) == set(_lm_names())
+
+
+def test_rnnlm_perplexity_agrees() -> None:
+    corpus = rnnlm.make_corpus(TINY_LM, 100, seed=3)
+    errors = suite.check_rnnlm_inference(TINY_LM, corpus)
+    assert set(errors) == set(_lm_names())
+    assert rnnlm.FnnPerplexity(TINY_LM, rnnlm.init_params(TINY_LM), corpus).run() > 1.0
+
+
+def test_rnnlm_floors_run() -> None:
+    params, corpus = rnnlm.init_params(TINY_LM), rnnlm.make_corpus(TINY_LM, 100)
+    floor = rnnlm.RnnlmFloor(TINY_LM, params, *rnnlm.make_window(TINY_LM, corpus))
+    floor.step()
+    assert np.isfinite(floor.buffers["dwx"]).all() and np.isfinite(floor.buffers["logits"]).all()
+    rnnlm.PerplexityFloor(TINY_LM, params, corpus).run()
