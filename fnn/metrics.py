@@ -84,7 +84,7 @@ def perplexity(
         ShapeError: ``corpus`` is not 1-D or is shorter than one window.
         DTypeError: ``corpus`` does not hold integer ids.
     """
-    if not callable(getattr(model, "apply_with_state", None)):
+    if not callable(getattr(model, "apply_with_state", None)) or getattr(model, "has_state", True) is False:
         raise ArgumentError(
             f"perplexity: {model!r} has no apply_with_state(params, state, xs) -> (logits, state); "
             "build the model from recurrent layers with stateful=True"
