@@ -4,6 +4,8 @@
   and their weight dicts.
 - :mod:`fnn.dlfs.dlfs2`: the second book's language models (``simple_rnnlm``, ``rnnlm``,
   ``better_rnnlm``), the published ``Rnnlm.pkl`` and the book's perplexity evaluation.
+- :mod:`fnn.dlfs.seq2seq`: the second book's ``seq2seq``, ``peeky_seq2seq`` and
+  ``attention_seq2seq`` (ch. 7-8), greedy ``generate`` and the published ``AttentionSeq2seq.pkl``.
 
 Everything is re-exported here, so ``from fnn import dlfs; dlfs.simple_convnet()`` works.
 """
@@ -21,6 +23,14 @@ from fnn.dlfs.dlfs2 import rnnlm_in_shape as rnnlm_in_shape
 from fnn.dlfs.dlfs2 import rnnlm_params as rnnlm_params
 from fnn.dlfs.dlfs2 import simple_rnnlm as simple_rnnlm
 from fnn.dlfs.dlfs2 import zero_state as zero_state
+from fnn.dlfs.seq2seq import seq2seq as seq2seq
+from fnn.dlfs.seq2seq import peeky_seq2seq as peeky_seq2seq
+from fnn.dlfs.seq2seq import attention_seq2seq as attention_seq2seq
+from fnn.dlfs.seq2seq import teacher_forcing as teacher_forcing
+from fnn.dlfs.seq2seq import generate as generate
+from fnn.dlfs.seq2seq import attention_weights as attention_weights
+from fnn.dlfs.seq2seq import attention_seq2seq_params as attention_seq2seq_params
+from fnn.dlfs.seq2seq import load_attention_seq2seq as load_attention_seq2seq
 
 __all__ = [
     "BOOK_DROPOUT_RATIO",
@@ -36,4 +46,12 @@ __all__ = [
     "rnnlm_params",
     "load_rnnlm",
     "eval_perplexity",
+    "seq2seq",
+    "peeky_seq2seq",
+    "attention_seq2seq",
+    "teacher_forcing",
+    "generate",
+    "attention_weights",
+    "attention_seq2seq_params",
+    "load_attention_seq2seq",
 ]
