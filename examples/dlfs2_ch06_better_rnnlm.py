@@ -8,9 +8,9 @@ state starting at zero), then measures the validation perplexity; the params are
 (``out/better_rnnlm.fnn``) when it improved, and otherwise the learning rate is
 divided by 4. The book trains 40 epochs and reaches a test perplexity of about 75.
 
-A window takes about 0.7 s on one core at H = 650, so an epoch (1,327 windows) takes
-about 15 minutes and the book's 40 epochs about 10 hours; this was not run in full
-here. ``--epochs``, ``--max-iters`` (windows per epoch), ``--hidden`` (D = H) and
+A window (forward and backward) takes about 0.75 s on one core at H = 650, so an epoch
+(1,327 windows) takes about 17 minutes and the book's 40 epochs about 11 hours; the
+full run was not made here. ``--epochs``, ``--max-iters`` (windows per epoch), ``--hidden`` (D = H) and
 ``--eval-words`` (a prefix of the validation and test sets) make a short run, e.g.
 ``python examples/dlfs2_ch06_better_rnnlm.py --epochs 2 --max-iters 50 --hidden 100``.
 It prints the book's log lines and ``valid perplexity: X`` per epoch, the final test

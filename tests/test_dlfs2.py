@@ -128,3 +128,25 @@ def test_zero_state_needs_a_recurrent_model() -> None:
     model = fnn.Graph("x", (fnn.Node("y", fnn.Dense(2), "x"),), "y")
     with pytest.raises(fnn.ShapeError, match=r"has no recurrent layer, so it has no state"):
         dlfs.zero_state(model, 1)
+
+
+def test_training_gradient_with_ignored_targets_matches_central_differences() -> None:
+    """The training loop's gradient: the time loss (one target ignored) through better_rnnlm, state constant."""
+    b = fnn.backend(dtype="float64")
+    model = dlfs.better_rnnlm(vocab=7, wordvec=3, hidden=3, dropout=0.4)
+    params = model.init(fnn.random.key(0), dlfs.rnnlm_in_shape(model, time_size=4), b)
+    ids, t = np.array([[1, 2, 3, 2], [0, 6, 1, 5]]), np.array([[2, 3, -1, 6], [6, 1, 5, 0]])
+    state, key = random_state(model, 2, b, seed=1), fnn.random.key(2)
+    loss = fnn.losses.time_softmax_cross_entropy
+
+    def value(p: Any) -> float:
+        (logits, _), _, _ = model.forward_train(p, None, (ids, state), key)
+        return float(loss(logits, t))
+
+    (logits, _), residuals, _ = model.forward_train(params, None, (ids, state), key)
+    grads, _ = model.grad(params, residuals, (loss.grad(logits, t), None))
+    numerical = fnn.numerical_grad(value, params, eps=1e-6)
+    for name in params:
+        for g, n in zip(fnn.tree.leaves(grads[name]), fnn.tree.leaves(numerical[name])):
+            assert_allclose(g, n, rtol=1e-5, atol=1e-8)
+    assert grads["logits"].w is None  # the tied weight's gradient is on the embedding
