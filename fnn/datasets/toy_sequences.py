@@ -41,7 +41,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -150,7 +150,7 @@ def _ids(texts: list[str], char_to_id: dict[str, int], path: Path, what: str) ->
 
 
 def load_char_sequences(
-    name: Literal["addition.txt", "date.txt"] | str,
+    name: str,
     root: str | os.PathLike[str] | None = None,
     *,
     reverse: bool = False,
