@@ -57,11 +57,13 @@ VARIANTS: dict[str, tuple[Callable[..., fnn.Graph], bool]] = {
 def load(name: str, reverse: bool, backend: fnn.Backend) -> CharSequences:
     """A toy data set from the offline copy when it is there (else downloaded and cached)."""
     root = DATA if (DATA / name).is_file() else None
-    return load_char_sequences(name, root, reverse=reverse, download=root is None, backend=backend, progress=False)
+    return load_char_sequences(
+        name, root, reverse=reverse, download=root is None, backend=backend, progress=False
+    )
 
 
 def exact_match(model: fnn.Graph, params: Any, data: CharSequences, test_size: int | None = None) -> float:
-    """The share of test questions whose greedily generated answer is exactly right (the book's ``eval_seq2seq``)."""
+    """The share of test questions answered exactly by greedy generation (the book's ``eval_seq2seq``)."""
     questions, answers = data.x_test[:test_size], data.t_test[:test_size]
     start = data.char_to_id["_"]
     guess = dlfs.generate(model, params, questions, start, answers.shape[1] - 1)
@@ -114,7 +116,8 @@ def plot_accuracies(path: Path, curves: dict[str, list[float]], title: str) -> N
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, accuracies in curves.items():
-        ax.plot(range(1, len(accuracies) + 1), [100 * a for a in accuracies], marker="o", markersize=3, label=name)
+        percent = [100 * a for a in accuracies]
+        ax.plot(range(1, len(accuracies) + 1), percent, marker="o", markersize=3, label=name)
     ax.set_xlabel("epoch")
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(-5, 105)
@@ -125,7 +128,7 @@ def plot_accuracies(path: Path, curves: dict[str, list[float]], title: str) -> N
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description="Seq2seq on addition (DLfS 2, ch. 7): plain, reversed, peeky.")
+    parser = argparse.ArgumentParser(description="Seq2seq on addition (DLfS 2, ch. 7).")
     parser.add_argument("--variants", default="plain,reversed,peeky", help="comma-separated subset")
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--max-iters", type=int, default=10**9, help="batches per epoch (default: all, 351)")
@@ -162,7 +165,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             accuracy = exact_match(model, params, data, args.test_size)
             curves[name].append(accuracy)
             seconds = time.perf_counter() - start
-            print(f"{name:>8} | epoch {epoch:>2} | loss {mean_loss:.4f} | test accuracy {100 * accuracy:.2f}% | {seconds:.1f} s")
+            where = f"{name:>8} | epoch {epoch:>2} | loss {mean_loss:.4f}"
+            print(f"{where} | test accuracy {100 * accuracy:.2f}% | {seconds:.1f} s")
     args.out.mkdir(parents=True, exist_ok=True)
     plot = args.out / "dlfs2_ch07_seq2seq.png"
     plot_accuracies(plot, curves, "Seq2seq on addition: exact-match test accuracy")

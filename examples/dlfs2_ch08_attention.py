@@ -83,7 +83,7 @@ def draw_attention_maps(
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description="Attention seq2seq on dates (DLfS 2, ch. 8).")
-    parser.add_argument("--published", action="store_true", help="only evaluate the book's AttentionSeq2seq.pkl")
+    parser.add_argument("--published", action="store_true", help="evaluate the book's AttentionSeq2seq.pkl")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--max-iters", type=int, default=10**9, help="batches per epoch (default: all, 351)")
     parser.add_argument("--test-size", type=int, default=None, help="evaluate on a prefix of the test set")
@@ -120,7 +120,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )
         accuracies.append(exact_match(model, params, data, args.test_size))
         seconds = time.perf_counter() - start
-        print(f"epoch {epoch:>2} | loss {mean_loss:.4f} | test accuracy {100 * accuracies[-1]:.2f}% | {seconds:.1f} s")
+        accuracy = 100 * accuracies[-1]
+        print(f"epoch {epoch:>2} | loss {mean_loss:.4f} | test accuracy {accuracy:.2f}% | {seconds:.1f} s")
     maps = draw_attention_maps(model, params, data, map_indices, args.out)
     return {"accuracies": accuracies, "params": params, "maps": maps}
 

@@ -186,7 +186,8 @@ def load_char_sequences(
             raise DataError(
                 f"{name} is missing from {directory}.\n"
                 + ("Pass download=True to fetch it, or put" if name in TOY_SEQUENCE_SHA256 else "Put")
-                + " the file in that directory, or pass `root=` / set FNN_DATA_DIR to a directory that holds it."
+                + " the file in that directory, or pass `root=` / set FNN_DATA_DIR to a directory "
+                "that holds it."
             )
         path = dl.download_file(name, directory, mirrors, sha256=TOY_SEQUENCE_SHA256[name], progress=progress)
     pairs = _lines(path)

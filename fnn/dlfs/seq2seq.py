@@ -174,7 +174,8 @@ def _output_layer(vocab: int) -> Dense:
 
 def _model(encoder: Graph, decoder: Graph, last_step: bool) -> Graph:
     decoder_outputs = ("decoder", "decoder_state", "attention_weights")[: len(decoder.outputs)]
-    decoder_inputs = ("decoder_input", "encoder", "start") if "encoded" in decoder.inputs else ("decoder_input", "start")
+    reads_encoded = "encoded" in decoder.inputs
+    decoder_inputs = ("decoder_input", "encoder", "start") if reads_encoded else ("decoder_input", "start")
     return Graph(
         ("question", "decoder_input"),
         (
@@ -303,7 +304,9 @@ def generate(model: Graph, params: GraphParams, questions: Array, start_id: int,
     """
     encoder, start, decoder = _parts(model, "generate")
     if isinstance(length, bool) or not isinstance(length, int) or length < 1:
-        raise ValueError(f"generate: `length` must be a positive int (characters to generate), got {length!r}")
+        raise ValueError(
+            f"generate: `length` must be a positive int (characters to generate), got {length!r}"
+        )
     encoded = encoder.apply(params["encoder"], questions)
     state = start.apply(None, encoded)
     xp = array_module(encoded)
@@ -373,7 +376,8 @@ def attention_seq2seq_params(arrays: Sequence[Array], backend: Backend | None = 
     shapes = [tuple(getattr(a, "shape", ())) for a in arrays]
     if len(shapes[0]) != 2 or len(shapes[2]) != 2:
         raise ShapeError(
-            f"attention_seq2seq_params: the encoder embedding and Wh must be 2-D, got {shapes[0]} and {shapes[2]}"
+            "attention_seq2seq_params: the encoder embedding and Wh must be 2-D, "
+            f"got {shapes[0]} and {shapes[2]}"
         )
     (vocab, wordvec), hidden = shapes[0], shapes[2][0]
     lstm = ((vocab, wordvec), (wordvec, 4 * hidden), (hidden, 4 * hidden), (4 * hidden,))
