@@ -19,6 +19,10 @@ and one Adam update. After each epoch the script prints the exact-match accuracy
 the test set (greedy generation of the 4 answer characters from ``_``, as the book's
 ``eval_seq2seq``) and finally plots the three curves in one figure
 (``out/dlfs2_ch07_seq2seq.png``). The book reaches about 10%, about 50% and over 95%.
+A full run here (seed 0, one core, about 3 minutes a variant) ended at 9.5% (plain),
+31.1% (reversed) and 92.4% (peeky; 95.3% at epoch 15, 99.2% at its best, epoch 23):
+the book's ordering, and its levels for plain and peeky; reversed input helped less
+than in the book's run (its curve rises until the end, and varies from seed to seed).
 
 An epoch is about 351 steps (a few seconds each model on one core); ``--epochs``,
 ``--max-iters`` (batches per epoch) and ``--test-size`` make a short run.
