@@ -17,6 +17,7 @@ from tests.book_seq2seq import BookAttentionSeq2seq, book_load_data
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "dlfs2"
 F64 = fnn.backend("numpy", "float64")
+NP = fnn.backend("numpy")  # ids on the host, compared with the NumPy references
 
 
 def _need(path: Path) -> Path:
@@ -31,18 +32,18 @@ def _need(path: Path) -> Path:
 @pytest.mark.parametrize("name", ["addition.txt", "date.txt"])
 def test_loaders_split_and_number_as_the_books_load_data(name: str) -> None:
     (x_train, t_train), (x_test, t_test), char_to_id = book_load_data(_need(DATA / name))
-    data = load_char_sequences(name, DATA, download=False)
+    data = load_char_sequences(name, DATA, download=False, backend=NP)
     assert data.char_to_id == char_to_id
     assert data.id_to_char == {i: c for c, i in char_to_id.items()}
     for ours, book in zip(data[:4], (x_train, t_train, x_test, t_test)):
         assert ours.dtype == np.int64 and np.array_equal(ours, book)
-    reversed_data = load_char_sequences(name, DATA, reverse=True, download=False)
+    reversed_data = load_char_sequences(name, DATA, reverse=True, download=False, backend=NP)
     assert np.array_equal(reversed_data.x_test, x_test[:, ::-1])
     assert np.array_equal(reversed_data.t_test, t_test)
 
 
 def test_the_first_characters_and_the_first_test_question() -> None:
-    addition = load_addition(DATA, download=False)
+    addition = load_addition(DATA, download=False, backend=NP)
     assert [addition.id_to_char[i] for i in range(8)] == ["1", "6", "+", "7", "5", " ", "_", "9"]
     assert len(addition.char_to_id) == 13
     assert addition.x_train.shape == (45000, 7) and addition.t_test.shape == (5000, 5)
@@ -51,8 +52,8 @@ def test_the_first_characters_and_the_first_test_question() -> None:
         return "".join(addition.id_to_char[int(i)] for i in ids)
 
     assert text(addition.x_test[0]) == "77+85  " and text(addition.t_test[0]) == "_162 "
-    assert text(load_addition(DATA, reverse=True, download=False).x_test[0]) == "  58+77"
-    date = load_date(DATA, download=False)
+    assert text(load_addition(DATA, reverse=True, download=False, backend=NP).x_test[0]) == "  58+77"
+    date = load_date(DATA, download=False, backend=NP)
     assert len(date.char_to_id) == 59 and date.x_test.shape == (5000, 29) and date.t_test.shape == (5000, 11)
     assert date.id_to_char[int(date.t_test[0, 0])] == "_"
 
@@ -61,7 +62,7 @@ def test_loader_leaves_numpys_global_generator_alone() -> None:
     np.random.seed(7)
     expected = np.random.rand()
     np.random.seed(7)
-    load_addition(DATA, download=False)
+    load_addition(DATA, download=False, backend=NP)
     assert np.random.rand() == expected
 
 
@@ -231,7 +232,7 @@ def test_published_weights_are_checked() -> None:
 
 
 def test_published_attention_model_answers_the_whole_date_test_split_as_the_books_code() -> None:
-    data = load_date(DATA, reverse=True, download=False)
+    data = load_date(DATA, reverse=True, download=False, backend=NP)
     path = _need(DATA / "AttentionSeq2seq.pkl")
     start, length = data.char_to_id["_"], data.t_test.shape[1] - 1
     model = dlfs.attention_seq2seq(len(data.char_to_id))
