@@ -38,6 +38,7 @@ from fnn.errors import StateError as StateError
 from fnn.errors import StructureError as StructureError
 from fnn.errors import TrainingError as TrainingError
 from fnn.gradcheck import check_grads as check_grads
+from fnn.layers import Attention as Attention
 from fnn.layers import Composite as Composite
 from fnn.layers import FanInConcat as FanInConcat
 from fnn.layers import FanInSum as FanInSum
@@ -104,6 +105,7 @@ __all__ = [
     "GraphParams",
     "Node",
     "Share",
+    "Attention",
     "Composite",
     "FanInConcat",
     "FanInSum",

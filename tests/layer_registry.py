@@ -178,9 +178,26 @@ CASES: list[LayerCase] = [
     LayerCase("lstm_stateful", lambda: fnn.LSTM(3, stateful=True), (4, 2), batch=2),
     LayerCase("rnn_stateful_last", lambda: fnn.RNN(2, return_sequences=False, stateful=True), (3, 3), batch=2),
     # --- end of recurrent cases ---
+    # --- attention (issue 18): decoder states attend over encoder states ---
+    LayerCase(
+        "graph_attention",
+        lambda: fnn.Graph(
+            "x",
+            (
+                fnn.Node("q", fnn.Dense(3), "x"),
+                fnn.Node("c", fnn.Attention(), ("x", "q")),
+                fnn.Node(("c2", "a"), fnn.Attention(return_weights=True), ("x", "c")),
+                fnn.Node("y", fnn.FanInConcat(), ("c2", "a")),
+            ),
+            "y",
+        ),
+        (4, 3),
+        batch=2,
+    ),
+    # --- end of attention cases ---
 ]
 
-TUPLE_IO_LAYERS: set[type] = {fnn.FanOut, fnn.Parallel, fnn.FanInSum, fnn.FanInConcat}
+TUPLE_IO_LAYERS: set[type] = {fnn.FanOut, fnn.Parallel, fnn.FanInSum, fnn.FanInConcat, fnn.Attention}
 """Layers whose input or output is a tuple of arrays: the harness feeds one array, so they are
 covered inside the composite cases above and by tests/test_composition.py."""
 

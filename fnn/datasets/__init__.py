@@ -33,8 +33,22 @@ from fnn.datasets.toy import logic_gate as logic_gate
 from fnn.datasets.toy import spiral as spiral
 from fnn.datasets.toy import study_hours as study_hours
 from fnn.datasets.toy import xor as xor
+from fnn.datasets.toy_sequences import TOY_SEQUENCE_MIRRORS as TOY_SEQUENCE_MIRRORS
+from fnn.datasets.toy_sequences import TOY_SEQUENCE_SHA256 as TOY_SEQUENCE_SHA256
+from fnn.datasets.toy_sequences import CharSequences as CharSequences
+from fnn.datasets.toy_sequences import load_addition as load_addition
+from fnn.datasets.toy_sequences import load_char_sequences as load_char_sequences
+from fnn.datasets.toy_sequences import load_date as load_date
+from fnn.datasets.toy_sequences import toy_sequences_root as toy_sequences_root
 
 __all__ = [
+    "CharSequences",
+    "TOY_SEQUENCE_MIRRORS",
+    "TOY_SEQUENCE_SHA256",
+    "load_addition",
+    "load_char_sequences",
+    "load_date",
+    "toy_sequences_root",
     "MNIST_FILES",
     "MNIST_MIRRORS",
     "MNIST_SHA256",

@@ -4,6 +4,8 @@
   and their weight dicts.
 - :mod:`fnn.dlfs.dlfs2`: the second book's language models (``simple_rnnlm``, ``rnnlm``,
   ``better_rnnlm``), the published ``Rnnlm.pkl`` and the book's perplexity evaluation.
+- :mod:`fnn.dlfs.seq2seq`: the second book's ``seq2seq``, ``peeky_seq2seq`` and
+  ``attention_seq2seq`` (ch. 7-8), greedy ``generate`` and the published ``AttentionSeq2seq.pkl``.
 
 - :mod:`fnn.dlfs.word2vec`: word2vec (``simple_cbow``, ``simple_skip_gram``, ``cbow``,
   ``skip_gram``) and the published ``cbow_params.pkl`` (``load_cbow_params``).
@@ -33,6 +35,14 @@ from fnn.dlfs.word2vec import simple_skip_gram as simple_skip_gram
 from fnn.dlfs.word2vec import skip_gram as skip_gram
 from fnn.dlfs.word2vec import skip_gram_in_shape as skip_gram_in_shape
 from fnn.dlfs.word2vec import word_vectors as word_vectors
+from fnn.dlfs.seq2seq import seq2seq as seq2seq
+from fnn.dlfs.seq2seq import peeky_seq2seq as peeky_seq2seq
+from fnn.dlfs.seq2seq import attention_seq2seq as attention_seq2seq
+from fnn.dlfs.seq2seq import teacher_forcing as teacher_forcing
+from fnn.dlfs.seq2seq import generate as generate
+from fnn.dlfs.seq2seq import attention_weights as attention_weights
+from fnn.dlfs.seq2seq import attention_seq2seq_params as attention_seq2seq_params
+from fnn.dlfs.seq2seq import load_attention_seq2seq as load_attention_seq2seq
 
 __all__ = [
     "BOOK_DROPOUT_RATIO",
@@ -57,4 +67,12 @@ __all__ = [
     "word_vectors",
     "WordVectors",
     "load_cbow_params",
+    "seq2seq",
+    "peeky_seq2seq",
+    "attention_seq2seq",
+    "teacher_forcing",
+    "generate",
+    "attention_weights",
+    "attention_seq2seq_params",
+    "load_attention_seq2seq",
 ]

@@ -19,6 +19,7 @@ from fnn.layers.activations import sigmoid as sigmoid
 from fnn.layers.activations import softmax as softmax
 from fnn.layers.activations import step as step
 from fnn.layers.activations import tanh as tanh
+from fnn.layers.attention import Attention as Attention
 from fnn.layers.core import Composite as Composite
 from fnn.layers.combinators import FanInConcat as FanInConcat
 from fnn.layers.combinators import FanInSum as FanInSum
@@ -62,6 +63,7 @@ from fnn.layers.sequential import Sequential as Sequential
 from fnn.layers.sequential import sequential as sequential
 
 __all__ = [
+    "Attention",
     "Graph",
     "GraphParams",
     "Node",
