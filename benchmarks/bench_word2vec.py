@@ -1,10 +1,15 @@
-"""CBOW with negative sampling, one training step: fnn against book-style NumPy code.
+"""CBOW with negative sampling, one training step: fnn against book-style NumPy code and PyTorch.
 
 The workload of the issue: PTB's vocabulary (10,000 words), window 5 (10 context ids),
-hidden 100, batch 100, 5 negatives, Adam. One step = draw the negatives, forward, backward,
-Adam update of both ``(V, H)`` matrices. Timings are taken in one process, interleaved, on
-the same batch; nothing is asserted here (tests/test_word2vec.py checks that both compute
-the same loss and gradients).
+hidden 100, batch 100, 5 negatives, Adam (η = 0.001, β = (0.9, 0.999), ε = 1e-8). One step =
+draw the negatives, forward, backward, Adam update of both ``(V, H)`` matrices. Timings are
+taken in one process, the implementations taking turns within each round, on the same batch
+and from the same initial weights; nothing is asserted here (tests/test_word2vec.py checks
+that the book's code computes fnn's loss and gradients, and that PyTorch takes fnn's step).
+
+Negatives: fnn and PyTorch draw theirs inside the timed step with fnn's
+:class:`~fnn.text.UnigramSampler` and the same key, so they train on identical batches (the
+sampler costs about 0.02 ms of a step); the book's code uses its own sampler, below.
 
 The book-style baseline (:class:`BookCBOW`, written here in the book's manner, not copied):
 layer objects keep their inputs on ``self``; the negative-sampling loss loops over
@@ -13,29 +18,50 @@ layer objects keep their inputs on ``self``; the negative-sampling loss loops ov
 ``choice(V, K, replace=False, p)`` after zeroing the target's probability (a Python loop
 over the batch); Adam updates every entry of both matrices in place.
 
-PyTorch (``nn.Embedding(sparse=False)``, the same loss) is timed when it is installed.
+PyTorch (:class:`TorchCBOW`, timed when it is installed): two ``nn.Embedding(V, H,
+sparse=False)``, ``h`` the mean of the context rows, scores the dot products with ``W_out``'s
+rows, ``binary_cross_entropy_with_logits`` summed over the pairs and divided by the batch,
+``torch.optim.Adam``, ``torch.set_num_threads(1)``. Before timing, one step of fnn and of
+PyTorch from the same weights must agree (:func:`agreement`: loss to 1e-5 relative, both
+updated matrices to 1e-6 absolute, a thousandth of Adam's first step); otherwise the run stops.
 
-Run: ``OPENBLAS_NUM_THREADS=1 python benchmarks/bench_word2vec.py`` (``--steps`` to change
-the number of timed steps per round).
+Run: ``OPENBLAS_NUM_THREADS=1 python benchmarks/bench_word2vec.py`` (``--steps``,
+``--rounds`` to change the timed steps per round and the rounds).
 
-Recorded (2026-11, the 2-core shared box, one BLAS thread, best of 5 rounds × 20 steps;
-PyTorch not installed there)::
+Recorded (2026-11-29, the 2-core shared box, load average about 2, torch 2.13.0+cpu, one
+BLAS and one torch thread, best of 5 (or 10) rounds × 20 steps, ten fresh processes)::
 
-    fnn  15.0 ms/step
-    book 56.0 ms/step (3.73x fnn)
+    agreement after one step: loss rel 0, max |ΔW_in| 8.8e-08, max |ΔW_out| 2.9e-07
 
-Of fnn's step, most is Adam over the two dense ``(10000, 100)`` matrices (as in the book:
-every entry is updated although a batch touches few rows); the forward and backward take
-about 7 ms. A PTB epoch is 9,295 steps: about 110 s with fnn on one core (11.8 ms a step over
-1,500 steps of ``examples/dlfs2_ch04_word2vec.py --epochs 1 --max-iters 1500``, extrapolated;
-10 epochs in about 18 minutes) (the
-book's "half a day" for 10 epochs is its per-row sampler and add.at-based layers on an
-older machine).
+    fnn  5.6–6.1 ms/step  or  8.4–9.7 ms/step (the process's allocator, see below)
+    book 20.3–22.2 ms/step: 3.4–3.9x fnn, or 2.1–2.5x
+    torch 6.0–7.2 ms/step: fnn is 0.86–0.95x PyTorch, or 1.26–1.62x
+
+Targets: fnn is at least 2× faster than the book's code in every process. It is within 1.3×
+of PyTorch (in fact slightly faster) in half of the fresh processes and not in the others
+(1.33–1.62× in five of ten). The difference is page faults: fnn's update is functional,
+so every step allocates new ``(10000, 100)`` arrays (4 MB each: Adam's moments, the updates,
+the new weights, the dense gradients); glibc serves them with ``mmap`` or trims them back to
+the OS, depending on its dynamic thresholds in that process, and then each step faults in
+1,800–5,400 fresh pages (3–4 ms). PyTorch updates its weights and moments in place. With the
+allocator told to keep freed memory (``MALLOC_MMAP_THRESHOLD_=1073741824
+MALLOC_TRIM_THRESHOLD_=4294967296``), fnn had no faults and took 5.5–6.0 ms against
+PyTorch's 6.3–7.1 ms (0.85–0.92x) in every process tried (five).
+
+Of fnn's 5.4 ms step measured part by part: ``value_and_grad`` 1.3 ms, Adam's ``update``
+3.5 ms (over every entry of the two dense ``(10000, 100)`` matrices, as in the book,
+although a batch touches few rows), ``apply_updates`` 0.5 ms. A PTB epoch is 9,295 steps:
+about 110 s with fnn on one core (11.8 ms a step over 1,500 steps of
+``examples/dlfs2_ch04_word2vec.py --epochs 1 --max-iters 1500``, extrapolated; 10 epochs in
+about 18 minutes) (the book's "half a day" for 10 epochs is its per-row sampler and
+add.at-based layers on an older machine).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import time
 from typing import Any, Callable
 
@@ -153,22 +179,86 @@ def workload(seed: int = 0) -> tuple[NDArray, NDArray, NDArray, NDArray, NDArray
     return corpus, contexts, target, w_in, w_out
 
 
-def fnn_stepper(corpus: NDArray, contexts: NDArray, target: NDArray, w_in: NDArray, w_out: NDArray) -> Callable[[int], float]:
-    model = dlfs.cbow(VOCAB, HIDDEN, WINDOW)
-    params: Any = {"in": fnn.EmbeddingParams(w_in.copy()), "sum": None, "h": None, "out": fnn.EmbeddingParams(w_out.copy())}
+class FnnCBOW:
+    """fnn's CBOW (:func:`fnn.dlfs.cbow`), :data:`~fnn.losses.negative_sampling_loss` and Adam, from copies of ``w_in``, ``w_out``."""
+
+    def __init__(self, w_in: NDArray, w_out: NDArray, window: int) -> None:
+        vocab, hidden = w_in.shape
+        self.params: Any = {"in": fnn.EmbeddingParams(w_in.copy()), "sum": None, "h": None, "out": fnn.EmbeddingParams(w_out.copy())}
+        self.optimizer = fnn.optim.adam(0.001)
+        self.state = self.optimizer.init(self.params)
+        self.value_and_grad = fnn.value_and_grad(dlfs.cbow(vocab, hidden, window), fnn.losses.negative_sampling_loss)
+
+    def step(self, contexts: NDArray, ids: NDArray, labels: NDArray) -> float:
+        value, grads = self.value_and_grad(self.params, (contexts, ids), labels)
+        updates, self.state = self.optimizer.update(grads, self.state, self.params)
+        self.params = fnn.optim.apply_updates(self.params, updates)
+        return float(value)
+
+    def weights(self) -> tuple[NDArray, NDArray]:
+        return self.params["in"].w, self.params["out"].w
+
+
+class TorchCBOW:
+    """The same model in PyTorch: two ``nn.Embedding(V, H, sparse=False)``, the same loss, ``torch.optim.Adam``.
+
+    ``h = mean of W_in[contexts]``, scores ``W_out[ids] · h``, loss the sum over each row's
+    ``1 + K`` pairs of ``binary_cross_entropy_with_logits``, averaged over the batch.
+    """
+
+    def __init__(self, w_in: NDArray, w_out: NDArray) -> None:
+        import torch
+
+        self.torch = torch
+        vocab, hidden = w_in.shape
+        self.w_in = torch.nn.Embedding(vocab, hidden, sparse=False)
+        self.w_out = torch.nn.Embedding(vocab, hidden, sparse=False)
+        with torch.no_grad():
+            self.w_in.weight.copy_(torch.from_numpy(w_in))
+            self.w_out.weight.copy_(torch.from_numpy(w_out))
+        params = [self.w_in.weight, self.w_out.weight]
+        self.optimizer = torch.optim.Adam(params, lr=0.001, betas=(0.9, 0.999), eps=1e-8)
+
+    def step(self, contexts: NDArray, ids: NDArray, labels: NDArray) -> float:
+        torch = self.torch
+        h = self.w_in(torch.from_numpy(contexts)).mean(dim=1)
+        scores = (self.w_out(torch.from_numpy(ids)) * h[:, None, :]).sum(dim=-1)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(scores, torch.from_numpy(labels), reduction="sum") / len(ids)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        return float(loss.item())
+
+    def weights(self) -> tuple[NDArray, NDArray]:
+        return self.w_in.weight.detach().numpy(), self.w_out.weight.detach().numpy()
+
+
+def agreement(w_in: NDArray, w_out: NDArray, contexts: NDArray, ids: NDArray, labels: NDArray) -> dict[str, float]:
+    """One step of fnn and of PyTorch from the same weights and batch: the loss's relative
+    difference and each updated matrix's largest absolute difference."""
+    ours, theirs = FnnCBOW(w_in, w_out, contexts.shape[1] // 2), TorchCBOW(w_in, w_out)
+    loss, torch_loss = ours.step(contexts, ids, labels), theirs.step(contexts, ids, labels)
+    diffs = [float(np.max(np.abs(a - b))) for a, b in zip(ours.weights(), theirs.weights())]
+    return {"loss": abs(loss - torch_loss) / abs(torch_loss), "w_in": diffs[0], "w_out": diffs[1]}
+
+
+def sampled_stepper(model: FnnCBOW | TorchCBOW, corpus: NDArray, contexts: NDArray, target: NDArray) -> Callable[[int], float]:
+    """Step ``i``: fnn's sampler draws the negatives with key ``i`` (the same ones for every model), then one step."""
     sampler = UnigramSampler.from_corpus(corpus, NEGATIVES, vocab=VOCAB)
-    optimizer = fnn.optim.adam(0.001)
-    state = [params, optimizer.init(params)]
-    value_and_grad = fnn.value_and_grad(model, fnn.losses.negative_sampling_loss)
 
     def step(i: int) -> float:
         ids, labels = sampler.pairs(fnn.random.key(i), target)
-        value, grads = value_and_grad(state[0], (contexts, ids), labels)
-        updates, state[1] = optimizer.update(grads, state[1], state[0])
-        state[0] = fnn.optim.apply_updates(state[0], updates)
-        return float(value)
+        return model.step(contexts, ids, labels)
 
     return step
+
+
+def fnn_stepper(corpus: NDArray, contexts: NDArray, target: NDArray, w_in: NDArray, w_out: NDArray) -> Callable[[int], float]:
+    return sampled_stepper(FnnCBOW(w_in, w_out, WINDOW), corpus, contexts, target)
+
+
+def torch_stepper(corpus: NDArray, contexts: NDArray, target: NDArray, w_in: NDArray, w_out: NDArray) -> Callable[[int], float]:
+    return sampled_stepper(TorchCBOW(w_in, w_out), corpus, contexts, target)
 
 
 def book_stepper(corpus: NDArray, contexts: NDArray, target: NDArray, w_in: NDArray, w_out: NDArray) -> Callable[[int], float]:
@@ -187,27 +277,51 @@ def book_stepper(corpus: NDArray, contexts: NDArray, target: NDArray, w_in: NDAr
     return step
 
 
-def best_time(step: Callable[[int], float], steps: int, rounds: int) -> float:
-    step(0)
-    best = float("inf")
+def interleaved_best(steppers: dict[str, Callable[[int], float]], steps: int, rounds: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Best seconds per step of each stepper over ``rounds`` rounds, the steppers taking turns
+    within each round, and each one's page faults per step (fresh memory from the OS). Before a
+    PyTorch round, 0.1 s of rest lets OpenBLAS's spinning threads settle."""
+    best = dict.fromkeys(steppers, float("inf"))
+    faults = dict.fromkeys(steppers, 0.0)
+    for step in steppers.values():
+        step(0)
     for r in range(rounds):
-        start = time.perf_counter()
-        for i in range(steps):
-            step(1 + r * steps + i)
-        best = min(best, (time.perf_counter() - start) / steps)
-    return best
+        for name, step in steppers.items():
+            if name == "torch":
+                time.sleep(0.1)
+            faulted = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            start = time.perf_counter()
+            for i in range(steps):
+                step(1 + r * steps + i)
+            best[name] = min(best[name], (time.perf_counter() - start) / steps)
+            faults[name] += (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faulted) / (steps * rounds)
+    return best, faults
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
-    parser = argparse.ArgumentParser(description="CBOW negative-sampling step: fnn vs book-style NumPy.")
+    parser = argparse.ArgumentParser(description="CBOW negative-sampling step: fnn vs book-style NumPy vs PyTorch.")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
-    data = workload()
-    times = {"fnn": best_time(fnn_stepper(*data), args.steps, args.rounds),
-             "book": best_time(book_stepper(*data), args.steps, args.rounds)}
-    print(f"fnn  {times['fnn'] * 1e3:.1f} ms/step")
-    print(f"book {times['book'] * 1e3:.1f} ms/step ({times['book'] / times['fnn']:.2f}x fnn)")
+    corpus, contexts, target, w_in, w_out = data = workload()
+    steppers = {"fnn": fnn_stepper(*data), "book": book_stepper(*data)}
+    try:
+        import torch
+    except ImportError:
+        print("PyTorch is not installed: timing fnn and the book's code only")
+    else:
+        torch.set_num_threads(1)
+        ids, labels = UnigramSampler.from_corpus(corpus, NEGATIVES, vocab=VOCAB).pairs(fnn.random.key(0), target)
+        diffs = agreement(w_in, w_out, contexts, ids, labels)
+        print("fnn vs torch after one step: loss rel {loss:.1e}, max |dW_in| {w_in:.1e}, max |dW_out| {w_out:.1e}".format(**diffs))
+        if not (diffs["loss"] < 1e-5 and diffs["w_in"] < 1e-6 and diffs["w_out"] < 1e-6):
+            raise SystemExit("fnn and PyTorch disagree: not timing them")
+        steppers["torch"] = torch_stepper(*data)
+    times, faults = interleaved_best(steppers, args.steps, args.rounds)
+    for name, seconds in times.items():
+        ratio = "" if name == "fnn" else f" ({seconds / times['fnn']:.2f}x fnn)"
+        print(f"{name:5s} {seconds * 1e3:.1f} ms/step{ratio}, {faults[name]:.0f} page faults/step")
+    print("load average: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     return times
 
 

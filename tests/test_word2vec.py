@@ -259,3 +259,19 @@ def test_benchmark_book_style_cbow_computes_what_fnn_does() -> None:
     np.testing.assert_allclose(grads["out"].w, dw_out, rtol=1e-4, atol=1e-9)
     negatives = bench.book_sample(np.random.default_rng(0), np.full(bench.VOCAB, 1 / bench.VOCAB), target, bench.NEGATIVES)
     assert (negatives != target[:, None]).all() and all(len(set(row)) == bench.NEGATIVES for row in negatives.tolist())
+
+
+def test_benchmark_torch_cbow_takes_the_same_step_as_fnn() -> None:
+    pytest.importorskip("torch", reason="PyTorch is not installed (the benchmark venv has it; the CI venv does not)")
+    from benchmarks import bench_word2vec as bench
+
+    rng = np.random.default_rng(3)
+    vocab, hidden, window, negatives = 30, 4, 2, 3
+    w_in, w_out = (0.5 * rng.standard_normal((2, vocab, hidden))).astype(np.float32)
+    contexts, target = rng.integers(0, vocab, size=(6, 2 * window)), rng.integers(0, vocab, size=6)
+    ids, labels = UnigramSampler.from_corpus(rng.integers(0, vocab, size=200), negatives, vocab=vocab).pairs(fnn.random.key(1), target)
+    diffs = bench.agreement(w_in, w_out, contexts, ids, labels)
+    assert diffs["loss"] < 1e-5 and diffs["w_in"] < 1e-6 and diffs["w_out"] < 1e-6
+    ours = bench.FnnCBOW(w_in, w_out, window)
+    ours.step(contexts, ids, labels)
+    assert np.abs(ours.weights()[1] - w_out).max() == pytest.approx(0.001, rel=1e-3)  # Adam's first step moves by lr
