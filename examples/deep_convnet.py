@@ -14,8 +14,9 @@ after every second one, then ``affine 50 → ReLU → dropout → affine 10 → 
 2. A fresh DeepConvNet is trained with Adam (inverted dropout, a new key every
    step, from ``fit``) on the offline training files, with test accuracy after
    every epoch; the curves go to ``deep_convnet.png``. The default, 3 epochs, takes
-   about a minute and reaches about 0.935; ``--epochs 8`` reaches about 0.97
-   (``--train-accuracy`` adds the training-accuracy curve, one more pass per epoch).
+   about two minutes on one core (120 s measured) and reaches about 0.935;
+   ``--epochs 8`` reaches about 0.97 (``--train-accuracy`` adds the training-accuracy
+   curve, one more pass per epoch).
 
 Run: ``python examples/deep_convnet.py`` (``--epochs 1 --train-size 200 --test-size 200`` for a quick run)
 """
