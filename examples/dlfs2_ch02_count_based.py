@@ -30,7 +30,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import fnn
 from examples.dlfs2_ch04_word2vec import DATA, QUERIES
 from fnn.datasets import load_ptb
-from fnn.text import co_occurrence, cosine_similarity, format_scores, most_similar, ppmi, preprocess, randomized_svd
+from fnn.text import (
+    co_occurrence,
+    cosine_similarity,
+    format_scores,
+    most_similar,
+    ppmi,
+    preprocess,
+    randomized_svd,
+)
 
 TOY = "You say goodbye and I say hello."
 

@@ -46,7 +46,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import fnn
 from fnn import dlfs
 from fnn.datasets import CharSequences, load_char_sequences
-from fnn.typing import Array
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "dlfs2"
 

@@ -22,7 +22,6 @@ from fnn.typing import Array
 from tests.layer_registry import CASES, LayerCase
 
 
-
 def matrix_error(name: str) -> str:
     return rf"`{name}` is a numpy\.matrix, on which `\*` is a matrix product; pass a plain array: np\.asarray\({name}\)"
 

@@ -317,7 +317,7 @@ def test_softmax_cross_entropy_gradient_for_targets_not_summing_to_one(n: int, k
 def test_class_labels_given_to_an_element_averaging_loss_get_a_hint(loss: Loss) -> None:
     with pytest.raises(
         fnn.ShapeError,
-        match=rf"targets of shape \(4,\) do not match predictions of shape \(4, 3\); for class labels, "
-        rf"one-hot encode them \(fnn\.datasets\.one_hot\(t, 3\)\)",
+        match=r"targets of shape \(4,\) do not match predictions of shape \(4, 3\); for class labels, "
+        r"one-hot encode them \(fnn\.datasets\.one_hot\(t, 3\)\)",
     ):
         loss(f64().zeros((4, 3)) + 0.5, labels([0, 1, 2, 1]))

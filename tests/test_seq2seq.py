@@ -10,9 +10,9 @@ import pytest
 
 import fnn
 from fnn import dlfs
-from fnn.errors import ArgumentError
 from fnn.datasets import load_addition, load_char_sequences, load_date
 from fnn.dlfs.seq2seq import Peek, StartState
+from fnn.errors import ArgumentError
 from tests.book_seq2seq import BookAttentionSeq2seq, book_load_data
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "dlfs2"

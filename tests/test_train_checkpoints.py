@@ -14,7 +14,14 @@ import numpy as np
 import pytest
 
 import fnn
-from fnn.train import Checkpoint, Checkpoints, FitInterrupted, latest_checkpoint, load_checkpoint, save_checkpoint
+from fnn.train import (
+    Checkpoint,
+    Checkpoints,
+    FitInterrupted,
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from tests.test_train import leaves_equal
 from tests.test_train_hardening import Faulty
 

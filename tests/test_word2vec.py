@@ -9,8 +9,8 @@ import pytest
 
 import fnn
 from fnn import dlfs
-from fnn.losses import negative_sampling_loss, softmax_cross_entropy
 from fnn.datasets import one_hot
+from fnn.losses import negative_sampling_loss, softmax_cross_entropy
 from fnn.text import UnigramSampler, analogy, contexts_and_targets, most_similar, preprocess
 from tests.test_examples import DATA
 

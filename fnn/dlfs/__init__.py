@@ -26,6 +26,14 @@ from fnn.dlfs.dlfs2 import rnnlm_in_shape as rnnlm_in_shape
 from fnn.dlfs.dlfs2 import rnnlm_params as rnnlm_params
 from fnn.dlfs.dlfs2 import simple_rnnlm as simple_rnnlm
 from fnn.dlfs.dlfs2 import zero_state as zero_state
+from fnn.dlfs.seq2seq import attention_seq2seq as attention_seq2seq
+from fnn.dlfs.seq2seq import attention_seq2seq_params as attention_seq2seq_params
+from fnn.dlfs.seq2seq import attention_weights as attention_weights
+from fnn.dlfs.seq2seq import generate as generate
+from fnn.dlfs.seq2seq import load_attention_seq2seq as load_attention_seq2seq
+from fnn.dlfs.seq2seq import peeky_seq2seq as peeky_seq2seq
+from fnn.dlfs.seq2seq import seq2seq as seq2seq
+from fnn.dlfs.seq2seq import teacher_forcing as teacher_forcing
 from fnn.dlfs.word2vec import WordVectors as WordVectors
 from fnn.dlfs.word2vec import cbow as cbow
 from fnn.dlfs.word2vec import cbow_in_shape as cbow_in_shape
@@ -35,14 +43,6 @@ from fnn.dlfs.word2vec import simple_skip_gram as simple_skip_gram
 from fnn.dlfs.word2vec import skip_gram as skip_gram
 from fnn.dlfs.word2vec import skip_gram_in_shape as skip_gram_in_shape
 from fnn.dlfs.word2vec import word_vectors as word_vectors
-from fnn.dlfs.seq2seq import seq2seq as seq2seq
-from fnn.dlfs.seq2seq import peeky_seq2seq as peeky_seq2seq
-from fnn.dlfs.seq2seq import attention_seq2seq as attention_seq2seq
-from fnn.dlfs.seq2seq import teacher_forcing as teacher_forcing
-from fnn.dlfs.seq2seq import generate as generate
-from fnn.dlfs.seq2seq import attention_weights as attention_weights
-from fnn.dlfs.seq2seq import attention_seq2seq_params as attention_seq2seq_params
-from fnn.dlfs.seq2seq import load_attention_seq2seq as load_attention_seq2seq
 
 __all__ = [
     "BOOK_DROPOUT_RATIO",

@@ -20,7 +20,6 @@ from fnn.layers.activations import softmax as softmax
 from fnn.layers.activations import step as step
 from fnn.layers.activations import tanh as tanh
 from fnn.layers.attention import Attention as Attention
-from fnn.layers.core import Composite as Composite
 from fnn.layers.combinators import FanInConcat as FanInConcat
 from fnn.layers.combinators import FanInSum as FanInSum
 from fnn.layers.combinators import FanOut as FanOut
@@ -29,11 +28,8 @@ from fnn.layers.combinators import Residual as Residual
 from fnn.layers.combinators import parallel as parallel
 from fnn.layers.combinators import residual as residual
 from fnn.layers.conv import Conv2D as Conv2D
-from fnn.layers.graph import Graph as Graph
-from fnn.layers.graph import GraphParams as GraphParams
-from fnn.layers.graph import Node as Node
-from fnn.layers.graph import Share as Share
 from fnn.layers.conv import Conv2DParams as Conv2DParams
+from fnn.layers.core import Composite as Composite
 from fnn.layers.core import Layer as Layer
 from fnn.layers.dense import Dense as Dense
 from fnn.layers.dense import DenseParams as DenseParams
@@ -41,6 +37,10 @@ from fnn.layers.dropout import Dropout as Dropout
 from fnn.layers.embedding import Embedding as Embedding
 from fnn.layers.embedding import EmbeddingParams as EmbeddingParams
 from fnn.layers.embedding_dot import EmbeddingDot as EmbeddingDot
+from fnn.layers.graph import Graph as Graph
+from fnn.layers.graph import GraphParams as GraphParams
+from fnn.layers.graph import Node as Node
+from fnn.layers.graph import Share as Share
 from fnn.layers.maxout import Maxout as Maxout
 from fnn.layers.nodes import Repeat as Repeat
 from fnn.layers.nodes import Sum as Sum
@@ -53,9 +53,9 @@ from fnn.layers.pooling import AvgPool2D as AvgPool2D
 from fnn.layers.pooling import GlobalAvgPool2D as GlobalAvgPool2D
 from fnn.layers.pooling import MaxPool2D as MaxPool2D
 from fnn.layers.recurrent import GRU as GRU
-from fnn.layers.recurrent import GRUParams as GRUParams
 from fnn.layers.recurrent import LSTM as LSTM
 from fnn.layers.recurrent import RNN as RNN
+from fnn.layers.recurrent import GRUParams as GRUParams
 from fnn.layers.recurrent import LSTMParams as LSTMParams
 from fnn.layers.recurrent import RNNParams as RNNParams
 from fnn.layers.reshape import Flatten as Flatten

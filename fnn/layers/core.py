@@ -49,7 +49,6 @@ import abc
 import operator
 from typing import Any, Callable, ClassVar, Generic, TypeVar
 
-
 from fnn.backend import Backend, check_plain_array, is_cupy_array
 from fnn.errors import BackendError, DTypeError, FnnError, ShapeError, StateError
 from fnn.random import Key

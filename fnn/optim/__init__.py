@@ -51,6 +51,9 @@ from fnn.optim.base import Optimizer as Optimizer
 from fnn.optim.base import ScalarOrSchedule as ScalarOrSchedule
 from fnn.optim.base import Schedule as Schedule
 from fnn.optim.base import UpdateFn as UpdateFn
+from fnn.optim.base import apply_updates as apply_updates
+from fnn.optim.base import chain as chain
+from fnn.optim.base import identity as identity
 from fnn.optim.ema import EmaParamsState as EmaParamsState
 from fnn.optim.ema import averaged_params as averaged_params
 from fnn.optim.ema import ema_params as ema_params
@@ -62,9 +65,6 @@ from fnn.optim.plateau import PlateauRule as PlateauRule
 from fnn.optim.plateau import ReduceOnPlateauState as ReduceOnPlateauState
 from fnn.optim.plateau import observe as observe
 from fnn.optim.plateau import reduce_on_plateau as reduce_on_plateau
-from fnn.optim.base import apply_updates as apply_updates
-from fnn.optim.base import chain as chain
-from fnn.optim.base import identity as identity
 from fnn.optim.schedules import constant as constant
 from fnn.optim.schedules import cosine_decay as cosine_decay
 from fnn.optim.schedules import exponential_decay as exponential_decay
