@@ -139,7 +139,10 @@ class BookCBOW:
         dh /= len(self.in_layers)
         for layer in self.in_layers:
             layer.backward(dh)
-        return loss, [_summed([layer.dw for layer in self.in_layers]), _summed([dot.embed.dw for dot in self.dots])]
+        return loss, [
+            _summed([layer.dw for layer in self.in_layers]),
+            _summed([dot.embed.dw for dot in self.dots]),
+        ]
 
 
 def _summed(grads: list[NDArray]) -> NDArray:
@@ -180,14 +183,22 @@ def workload(seed: int = 0) -> tuple[NDArray, NDArray, NDArray, NDArray, NDArray
 
 
 class FnnCBOW:
-    """fnn's CBOW (:func:`fnn.dlfs.cbow`), :data:`~fnn.losses.negative_sampling_loss` and Adam, from copies of ``w_in``, ``w_out``."""
+    """fnn's CBOW (:func:`fnn.dlfs.cbow`), :data:`~fnn.losses.negative_sampling_loss` and Adam, from copies
+    of ``w_in``, ``w_out``."""
 
     def __init__(self, w_in: NDArray, w_out: NDArray, window: int) -> None:
         vocab, hidden = w_in.shape
-        self.params: Any = {"in": fnn.EmbeddingParams(w_in.copy()), "sum": None, "h": None, "out": fnn.EmbeddingParams(w_out.copy())}
+        self.params: Any = {
+            "in": fnn.EmbeddingParams(w_in.copy()),
+            "sum": None,
+            "h": None,
+            "out": fnn.EmbeddingParams(w_out.copy()),
+        }
         self.optimizer = fnn.optim.adam(0.001)
         self.state = self.optimizer.init(self.params)
-        self.value_and_grad = fnn.value_and_grad(dlfs.cbow(vocab, hidden, window), fnn.losses.negative_sampling_loss)
+        self.value_and_grad = fnn.value_and_grad(
+            dlfs.cbow(vocab, hidden, window), fnn.losses.negative_sampling_loss
+        )
 
     def step(self, contexts: NDArray, ids: NDArray, labels: NDArray) -> float:
         value, grads = self.value_and_grad(self.params, (contexts, ids), labels)
@@ -200,7 +211,8 @@ class FnnCBOW:
 
 
 class TorchCBOW:
-    """The same model in PyTorch: two ``nn.Embedding(V, H, sparse=False)``, the same loss, ``torch.optim.Adam``.
+    """The same model in PyTorch: two ``nn.Embedding(V, H, sparse=False)``, the same loss,
+    ``torch.optim.Adam``.
 
     ``h = mean of W_in[contexts]``, scores ``W_out[ids] · h``, loss the sum over each row's
     ``1 + K`` pairs of ``binary_cross_entropy_with_logits``, averaged over the batch.
@@ -223,7 +235,9 @@ class TorchCBOW:
         torch = self.torch
         h = self.w_in(torch.from_numpy(contexts)).mean(dim=1)
         scores = (self.w_out(torch.from_numpy(ids)) * h[:, None, :]).sum(dim=-1)
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(scores, torch.from_numpy(labels), reduction="sum") / len(ids)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(
+            scores, torch.from_numpy(labels), reduction="sum"
+        ) / len(ids)
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
@@ -233,7 +247,9 @@ class TorchCBOW:
         return self.w_in.weight.detach().numpy(), self.w_out.weight.detach().numpy()
 
 
-def agreement(w_in: NDArray, w_out: NDArray, contexts: NDArray, ids: NDArray, labels: NDArray) -> dict[str, float]:
+def agreement(
+    w_in: NDArray, w_out: NDArray, contexts: NDArray, ids: NDArray, labels: NDArray
+) -> dict[str, float]:
     """One step of fnn and of PyTorch from the same weights and batch: the loss's relative
     difference and each updated matrix's largest absolute difference."""
     ours, theirs = FnnCBOW(w_in, w_out, contexts.shape[1] // 2), TorchCBOW(w_in, w_out)
@@ -242,8 +258,11 @@ def agreement(w_in: NDArray, w_out: NDArray, contexts: NDArray, ids: NDArray, la
     return {"loss": abs(loss - torch_loss) / abs(torch_loss), "w_in": diffs[0], "w_out": diffs[1]}
 
 
-def sampled_stepper(model: FnnCBOW | TorchCBOW, corpus: NDArray, contexts: NDArray, target: NDArray) -> Callable[[int], float]:
-    """Step ``i``: fnn's sampler draws the negatives with key ``i`` (the same ones for every model), then one step."""
+def sampled_stepper(
+    model: FnnCBOW | TorchCBOW, corpus: NDArray, contexts: NDArray, target: NDArray
+) -> Callable[[int], float]:
+    """Step ``i``: fnn's sampler draws the negatives with key ``i`` (the same ones for every model), then one
+    step."""
     sampler = UnigramSampler.from_corpus(corpus, NEGATIVES, vocab=VOCAB)
 
     def step(i: int) -> float:
@@ -253,15 +272,21 @@ def sampled_stepper(model: FnnCBOW | TorchCBOW, corpus: NDArray, contexts: NDArr
     return step
 
 
-def fnn_stepper(corpus: NDArray, contexts: NDArray, target: NDArray, w_in: NDArray, w_out: NDArray) -> Callable[[int], float]:
+def fnn_stepper(
+    corpus: NDArray, contexts: NDArray, target: NDArray, w_in: NDArray, w_out: NDArray
+) -> Callable[[int], float]:
     return sampled_stepper(FnnCBOW(w_in, w_out, WINDOW), corpus, contexts, target)
 
 
-def torch_stepper(corpus: NDArray, contexts: NDArray, target: NDArray, w_in: NDArray, w_out: NDArray) -> Callable[[int], float]:
+def torch_stepper(
+    corpus: NDArray, contexts: NDArray, target: NDArray, w_in: NDArray, w_out: NDArray
+) -> Callable[[int], float]:
     return sampled_stepper(TorchCBOW(w_in, w_out), corpus, contexts, target)
 
 
-def book_stepper(corpus: NDArray, contexts: NDArray, target: NDArray, w_in: NDArray, w_out: NDArray) -> Callable[[int], float]:
+def book_stepper(
+    corpus: NDArray, contexts: NDArray, target: NDArray, w_in: NDArray, w_out: NDArray
+) -> Callable[[int], float]:
     model = BookCBOW(w_in.copy(), w_out.copy())
     counts = np.bincount(corpus, minlength=VOCAB).astype(np.float64)
     p = counts**0.75 / np.sum(counts**0.75)
@@ -277,7 +302,9 @@ def book_stepper(corpus: NDArray, contexts: NDArray, target: NDArray, w_in: NDAr
     return step
 
 
-def interleaved_best(steppers: dict[str, Callable[[int], float]], steps: int, rounds: int) -> tuple[dict[str, float], dict[str, float]]:
+def interleaved_best(
+    steppers: dict[str, Callable[[int], float]], steps: int, rounds: int
+) -> tuple[dict[str, float], dict[str, float]]:
     """Best seconds per step of each stepper over ``rounds`` rounds, the steppers taking turns
     within each round, and each one's page faults per step (fresh memory from the OS). Before a
     PyTorch round, 0.1 s of rest lets OpenBLAS's spinning threads settle."""
@@ -299,7 +326,9 @@ def interleaved_best(steppers: dict[str, Callable[[int], float]], steps: int, ro
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
-    parser = argparse.ArgumentParser(description="CBOW negative-sampling step: fnn vs book-style NumPy vs PyTorch.")
+    parser = argparse.ArgumentParser(
+        description="CBOW negative-sampling step: fnn vs book-style NumPy vs PyTorch."
+    )
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
@@ -311,9 +340,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         print("PyTorch is not installed: timing fnn and the book's code only")
     else:
         torch.set_num_threads(1)
-        ids, labels = UnigramSampler.from_corpus(corpus, NEGATIVES, vocab=VOCAB).pairs(fnn.random.key(0), target)
+        sampler = UnigramSampler.from_corpus(corpus, NEGATIVES, vocab=VOCAB)
+        ids, labels = sampler.pairs(fnn.random.key(0), target)
         diffs = agreement(w_in, w_out, contexts, ids, labels)
-        print("fnn vs torch after one step: loss rel {loss:.1e}, max |dW_in| {w_in:.1e}, max |dW_out| {w_out:.1e}".format(**diffs))
+        print(
+            "fnn vs torch after one step: loss rel {loss:.1e}, max |dW_in| {w_in:.1e}, "
+            "max |dW_out| {w_out:.1e}".format(**diffs)
+        )
         if not (diffs["loss"] < 1e-5 and diffs["w_in"] < 1e-6 and diffs["w_out"] < 1e-6):
             raise SystemExit("fnn and PyTorch disagree: not timing them")
         steppers["torch"] = torch_stepper(*data)

@@ -142,7 +142,10 @@ def measure(w: Workload, rounds: int = 9, calls: int = 200) -> tuple[float, floa
 
 
 def main() -> None:
-    print("| workload | fastest NumPy step | GEMM floor | ratio | 1.3× leaves for the rest | the fastest spends |")
+    print(
+        "| workload | fastest NumPy step | GEMM floor | ratio | 1.3× leaves for the rest "
+        "| the fastest spends |"
+    )
     print("|---|---|---|---|---|---|")
     for w in (W1, W2):
         fast, floor, ratio = measure(w)

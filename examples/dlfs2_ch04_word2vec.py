@@ -44,7 +44,12 @@ from fnn.text import UnigramSampler, analogy, contexts_and_targets, format_score
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 PUBLISHED = DATA / "dlfs2" / "cbow_params.pkl"
 QUERIES = ("you", "year", "car", "toyota")
-ANALOGIES = (("king", "man", "queen"), ("take", "took", "go"), ("car", "cars", "child"), ("good", "better", "bad"))
+ANALOGIES = (
+    ("king", "man", "queen"),
+    ("take", "took", "go"),
+    ("car", "cars", "child"),
+    ("good", "better", "bad"),
+)
 
 
 def evaluate(vectors: Any, word_to_id: dict[str, int], id_to_word: dict[int, str]) -> dict[str, Any]:
@@ -96,7 +101,10 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             if (i + 1) % args.eval_interval == 0 or i + 1 == steps:
                 losses.append(total / count)
                 elapsed = time.perf_counter() - start
-                print(f"| epoch {epoch + 1} |  iter {i + 1} / {steps} | time {elapsed:.0f}[s] | loss {losses[-1]:.2f}")
+                print(
+                    f"| epoch {epoch + 1} |  iter {i + 1} / {steps} | time {elapsed:.0f}[s] "
+                    f"| loss {losses[-1]:.2f}"
+                )
                 total, count = 0.0, 0
     seconds = time.perf_counter() - start
     args.out.mkdir(parents=True, exist_ok=True)
@@ -139,7 +147,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--eval-interval", type=int, default=1000, help="steps between progress lines")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path("out"), help="directory for the plot and the vectors")
+    parser.add_argument(
+        "--out", type=Path, default=Path("out"), help="directory for the plot and the vectors"
+    )
     args = parser.parse_args(argv)
     if args.published:
         return evaluate(*dlfs.load_cbow_params(PUBLISHED))

@@ -64,7 +64,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--train-size", type=int, default=None, help="use the first N training images")
     parser.add_argument("--test-size", type=int, default=None, help="evaluate on the first N test images")
-    parser.add_argument("--channels", type=int, default=8, help="channels of the first block (doubled in the second)")
+    parser.add_argument(
+        "--channels", type=int, default=8, help="channels of the first block (doubled in the second)"
+    )
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument("--lr", type=float, default=3e-3, help="Adam's learning rate")
     parser.add_argument("--seed", type=int, default=0)
@@ -105,7 +107,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args.out.mkdir(parents=True, exist_ok=True)
     path = history.plot(args.out / "residual_convnet.png", title="Residual convnet on MNIST (Adam)")
     print(f"saved {path}")
-    return {"params": result.params, "state": result.state, "history": history, "png": path, "seconds": seconds}
+    return {
+        "params": result.params,
+        "state": result.state,
+        "history": history,
+        "png": path,
+        "seconds": seconds,
+    }
 
 
 if __name__ == "__main__":

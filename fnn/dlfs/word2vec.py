@@ -156,7 +156,10 @@ def skip_gram(vocab: int, hidden: int) -> Graph:
     """
     return Graph(
         inputs=("target", "ids"),
-        nodes=(Node("in", Embedding(vocab, hidden), "target"), Node("out", EmbeddingDot(vocab, hidden), ("in", "ids"))),
+        nodes=(
+            Node("in", Embedding(vocab, hidden), "target"),
+            Node("out", EmbeddingDot(vocab, hidden), ("in", "ids")),
+        ),
         outputs="out",
     )
 
@@ -205,12 +208,19 @@ def load_cbow_params(path: str | os.PathLike[str], dtype: str | None = "float32"
     data = load_pickle(path, dtype=dtype)
     if not (isinstance(data, dict) and {"word_vecs", "word_to_id", "id_to_word"} <= set(data)):
         got = sorted(data) if isinstance(data, dict) else type(data).__name__
-        raise FormatError(f"load_cbow_params: {path}: expected a dict with word_vecs, word_to_id and id_to_word, got {got}")
+        raise FormatError(
+            f"load_cbow_params: {path}: expected a dict with word_vecs, word_to_id and id_to_word, got {got}"
+        )
     vecs, word_to_id, id_to_word = data["word_vecs"], data["word_to_id"], data["id_to_word"]
     vocab = len(word_to_id)
-    if getattr(vecs, "ndim", 0) != 2 or vecs.shape[0] != vocab or {i: w for w, i in word_to_id.items()} != id_to_word:
+    if (
+        getattr(vecs, "ndim", 0) != 2
+        or vecs.shape[0] != vocab
+        or {i: w for w, i in word_to_id.items()} != id_to_word
+    ):
         raise FormatError(
-            f"load_cbow_params: {path}: word_vecs of shape {getattr(vecs, 'shape', None)} and vocabularies of "
+            f"load_cbow_params: {path}: word_vecs of shape {getattr(vecs, 'shape', None)} "
+            "and vocabularies of "
             f"{vocab} and {len(id_to_word)} words do not fit (expected (V, H), two inverse dicts of V words)"
         )
     return WordVectors(vecs, word_to_id, id_to_word)

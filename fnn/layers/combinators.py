@@ -68,7 +68,8 @@ def _shapes(where: str, in_shape: ShapeTree, n: int | None = None) -> tuple[Shap
     if is_shape(shape) or (n is not None and len(shape) != n):
         count = "" if n is None else f"{n} "
         raise ShapeError(
-            f"{where}: expected `in_shape` as a tuple of {count}input shapes such as ((3,), (3,)), got {shape}"
+            f"{where}: expected `in_shape` as a tuple of {count}input shapes such as ((3,), (3,)), "
+            f"got {shape}"
         )
     return shape
 
@@ -120,7 +121,10 @@ class Parallel(Composite[TP]):
     ) -> tuple[ArrayTree, tuple[Any, ...], Any]:
         self._check(params, x)
         states, keys = self.split_state(state), self.split_key(key)
-        outs = [self.guard(i, lambda: self.train_child(i, params[i], states[i], x[i], keys[i])) for i in range(len(x))]
+        outs = [
+            self.guard(i, lambda: self.train_child(i, params[i], states[i], x[i], keys[i]))
+            for i in range(len(x))
+        ]
         return tuple(o[0] for o in outs), tuple(o[1] for o in outs), self.join_state([o[2] for o in outs])
 
     def apply_with_state(self, params: TP, state: Any, x: ArrayTree) -> tuple[ArrayTree, Any]:
@@ -227,7 +231,9 @@ class FanInSum(ParameterFreeLayer):
         y = x[0]
         for entry in x[1:]:
             if entry.shape != y.shape:
-                raise ShapeError(f"{self!r}: cannot add inputs of shapes {tuple(y.shape)} and {tuple(entry.shape)}")
+                raise ShapeError(
+                    f"{self!r}: cannot add inputs of shapes {tuple(y.shape)} and {tuple(entry.shape)}"
+                )
             y = y + entry
         return y
 

@@ -299,7 +299,11 @@ class Composite(Layer[P]):
         if state is None:
             return (None,) * n
         if not isinstance(state, tuple) or len(state) != n:
-            got = f"{type(state).__name__} of length {len(state)}" if isinstance(state, (tuple, list)) else type(state).__name__
+            got = (
+                f"{type(state).__name__} of length {len(state)}"
+                if isinstance(state, (tuple, list))
+                else type(state).__name__
+            )
             raise StateError(
                 f"{self.name}: expected state as a tuple of {n} entries (one per {self.place}, "
                 f"as init_state returns), got {got}"

@@ -115,7 +115,9 @@ class EmbeddingDot(Layer[EmbeddingParams]):
         dh: Array = xp.matmul(flat_dy[:, None, :], rows)[:, 0, :]
         return self._param_grad(ids, h, flat_dy), (dh, None)
 
-    def param_grad(self, params: EmbeddingParams, residuals: tuple[Array, Array, Array], dy: Array) -> EmbeddingParams:
+    def param_grad(
+        self, params: EmbeddingParams, residuals: tuple[Array, Array, Array], dy: Array
+    ) -> EmbeddingParams:
         h, ids, rows = residuals
         return self._param_grad(ids, h, dy.reshape(rows.shape[:2]))
 
@@ -132,12 +134,20 @@ class EmbeddingDot(Layer[EmbeddingParams]):
 
     def _unpack(self, params: EmbeddingParams, x: Any) -> tuple[Array, Array]:
         if not (isinstance(x, tuple) and len(x) == 2):
-            raise StructureError(f"{self!r}: expected the input (h, ids), a tuple of 2 arrays, got {type(x).__name__}")
+            raise StructureError(
+                f"{self!r}: expected the input (h, ids), a tuple of 2 arrays, got {type(x).__name__}"
+            )
         h, ids = x
         if getattr(getattr(h, "dtype", None), "kind", None) != "f":
-            raise DTypeError(f"{self!r}: expected h as a float array (N, {self.dim}), got {getattr(h, 'dtype', type(h).__name__)}")
+            raise DTypeError(
+                f"{self!r}: expected h as a float array (N, {self.dim}), "
+                f"got {getattr(h, 'dtype', type(h).__name__)}"
+            )
         if h.dtype != params.w.dtype:
-            raise DTypeError(f"{self!r}: h is {h.dtype} but the params are {params.w.dtype}; cast h with .astype({str(params.w.dtype)!r})")
+            raise DTypeError(
+                f"{self!r}: h is {h.dtype} but the params are {params.w.dtype}; "
+                f"cast h with .astype({str(params.w.dtype)!r})"
+            )
         if h.ndim != 2 or h.shape[1] != self.dim or ids.ndim < 1 or ids.shape[0] != h.shape[0]:
             raise ShapeError(
                 f"{self!r}: expected h (N, {self.dim}) and ids (N, ...) with the same N, "

@@ -150,12 +150,16 @@ def _producers(inputs: Names, nodes: tuple[Node, ...]) -> dict[str, Node | None]
             if name in producer:
                 source = producer[name]
                 other = "a graph input" if source is None else f"node {source.name!r}"
-                raise StructureError(f"Graph: value {name!r} is defined twice (by {other} and by node {node.name!r})")
+                raise StructureError(
+                    f"Graph: value {name!r} is defined twice (by {other} and by node {node.name!r})"
+                )
             producer[name] = node
     return producer
 
 
-def _check_reads(producer: dict[str, Node | None], inputs: Names, nodes: tuple[Node, ...], outputs: Names) -> None:
+def _check_reads(
+    producer: dict[str, Node | None], inputs: Names, nodes: tuple[Node, ...], outputs: Names
+) -> None:
     """Every name read is defined; every input and every node is read (or returned)."""
     known = ", ".join(repr(n) for n in producer)
     for node in nodes:
@@ -167,7 +171,9 @@ def _check_reads(producer: dict[str, Node | None], inputs: Names, nodes: tuple[N
                 )
     for name in outputs:
         if name not in producer:
-            raise StructureError(f"Graph: output {name!r} is not defined by any node or input; known values: {known}")
+            raise StructureError(
+                f"Graph: output {name!r} is not defined by any node or input; known values: {known}"
+            )
     read = {name for node in nodes for name in _as_tuple(node.inputs)} | set(outputs)
     for name in inputs:
         if name not in read:
@@ -306,7 +312,9 @@ class Graph(Composite[GraphParams]):
 
     def init(self, key: random.Key, in_shape: ShapeTree, backend: Backend | None = None) -> GraphParams:
         shapes, _ = self._node_shapes(in_shape)
-        params = dict(zip((node.name for node in self._plan.order), self.init_children(key, tuple(shapes), backend)))
+        params = dict(
+            zip((node.name for node in self._plan.order), self.init_children(key, tuple(shapes), backend))
+        )
         for share in self.shared:
             params[share.split("target")[0]] = self._without_shared(share, params)
         return params
@@ -337,13 +345,17 @@ class Graph(Composite[GraphParams]):
     @staticmethod
     def _field(params: Any, node: str, field: str) -> Any:
         if not attrs.has(type(params)) or field not in attrs.fields_dict(type(params)):
-            raise StructureError(f"Graph: node {node!r} has no params field {field!r} to share (params: {params!r})")
+            raise StructureError(
+                f"Graph: node {node!r} has no params field {field!r} to share (params: {params!r})"
+            )
         return getattr(params, field)
 
     def _resolved(self, params: GraphParams) -> list[Any]:
         """Each node's params in topological order, shared parts filled in from their sources."""
         if not isinstance(params, dict):
-            raise StateError(f"{self.name}: expected params as a dict from node name to params, as init returns")
+            raise StateError(
+                f"{self.name}: expected params as a dict from node name to params, as init returns"
+            )
         full = dict(params)
         for share in self.shared:
             (target, field), (source, source_field) = share.split("target"), share.split("source")
@@ -355,17 +367,23 @@ class Graph(Composite[GraphParams]):
         try:
             return [full[node.name] for node in self._plan.order]
         except KeyError as missing:
-            raise StateError(f"{self.name}: params have no entry for node {missing}; use the params init returns") from None
+            raise StateError(
+                f"{self.name}: params have no entry for node {missing}; use the params init returns"
+            ) from None
 
     def _split_graph_state(self, state: Any) -> tuple[Any, ...]:
         if state is None:
             return (None,) * len(self.nodes)
         if not isinstance(state, dict):
-            raise StateError(f"{self.name}: expected state as a dict from node name to state, as init_state returns")
+            raise StateError(
+                f"{self.name}: expected state as a dict from node name to state, as init_state returns"
+            )
         return tuple(state.get(node.name) for node in self._plan.order)
 
     def _join_graph_state(self, states: list[Any]) -> Any:
-        return None if all(s is None for s in states) else dict(zip((n.name for n in self._plan.order), states))
+        if all(s is None for s in states):
+            return None
+        return dict(zip((n.name for n in self._plan.order), states))
 
     # --- values ------------------------------------------------------------------------------
 
@@ -377,8 +395,14 @@ class Graph(Composite[GraphParams]):
     def _bind(names: str | Names, value: Any, what: str, error: type[Exception]) -> dict[str, Any]:
         if isinstance(names, str):
             return {names: value}
-        if not isinstance(value, tuple) or len(value) != len(names) or (what.endswith("shape") and is_shape(value)):
-            raise error(f"Graph: {what} must be a tuple of {len(names)} entries for {names}, got {value!r:.200}")
+        if (
+            not isinstance(value, tuple)
+            or len(value) != len(names)
+            or (what.endswith("shape") and is_shape(value))
+        ):
+            raise error(
+                f"Graph: {what} must be a tuple of {len(names)} entries for {names}, got {value!r:.200}"
+            )
         return dict(zip(names, value))
 
     def forward_train(
@@ -391,7 +415,9 @@ class Graph(Composite[GraphParams]):
         i = 0
         try:
             for i, node in enumerate(self._plan.order):
-                y, r, s = node.layer.forward_train(node_params[i], states[i], self._gather(env, node.inputs), keys[i])
+                y, r, s = node.layer.forward_train(
+                    node_params[i], states[i], self._gather(env, node.inputs), keys[i]
+                )
                 if isinstance(node.outputs, str):
                     env[node.outputs] = y
                 else:
@@ -432,7 +458,9 @@ class Graph(Composite[GraphParams]):
         grads: GraphParams = self._backward(params, residuals, dy, need_dx=False)[0]
         return grads
 
-    def _backward(self, params: GraphParams, residuals: Any, dy: ArrayTree, need_dx: bool) -> tuple[GraphParams, Any]:
+    def _backward(
+        self, params: GraphParams, residuals: Any, dy: ArrayTree, need_dx: bool
+    ) -> tuple[GraphParams, Any]:
         node_params = self._resolved(params)
         node_residuals, multi = residuals
         graph_inputs = set(_as_tuple(self.inputs))
@@ -464,7 +492,9 @@ class Graph(Composite[GraphParams]):
         grads_by_name = dict(zip((node.name for node in self._plan.order), dparams))
         for share in self.shared:
             self._gather_shared(share, grads_by_name)
-        dx_graph = cot.get(self.inputs) if isinstance(self.inputs, str) else tuple(cot.get(n) for n in self.inputs)
+        dx_graph = (
+            cot.get(self.inputs) if isinstance(self.inputs, str) else tuple(cot.get(n) for n in self.inputs)
+        )
         return grads_by_name, dx_graph
 
     def _gather_shared(self, share: Share, grads: GraphParams) -> None:

@@ -243,7 +243,12 @@ class Sequential(Composite[SP]):
         for i, layer, shape in self._shapes(in_shape):
             out = layer.out_shape(shape)
             rows.append((str(i), layer.name, _batch_shape(out), str(param_count(params[i]))))
-        total = ("", "total", "input " + _batch_shape(check_shape_tree(self.name, in_shape)), str(param_count(params)))
+        total = (
+            "",
+            "total",
+            "input " + _batch_shape(check_shape_tree(self.name, in_shape)),
+            str(param_count(params)),
+        )
         widths = [max(len(r[c]) for r in rows + [total]) for c in range(4)]
         rule = tuple("-" * w for w in widths)
         lines = [rows[0], rule, *rows[1:], rule, total]

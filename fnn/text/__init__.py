@@ -1,7 +1,8 @@
 """Text: corpora of word ids, count-based word vectors, similarity and analogy, and generation with
 language models (sampling or greedy, one model call per word).
 
-- :mod:`fnn.text.corpus`: :func:`preprocess` (the book's), :func:`contexts_and_targets` (one-hot rows: :func:`fnn.datasets.one_hot`);
+- :mod:`fnn.text.corpus`: :func:`preprocess` (the book's), :func:`contexts_and_targets` (one-hot rows:
+  :func:`fnn.datasets.one_hot`);
 - :mod:`fnn.text.counts`: :func:`co_occurrence`, :func:`ppmi`, :func:`randomized_svd`;
 - :mod:`fnn.text.similarity`: :func:`cosine_similarity`, :func:`most_similar`, :func:`analogy`;
 - :mod:`fnn.text.negative_sampling`: :class:`UnigramSampler` (the loss is

@@ -137,7 +137,10 @@ def randomized_svd(
     if a.ndim != 2:
         raise ShapeError(f"randomized_svd: expected a matrix (m, n), got shape {tuple(a.shape)}")
     if isinstance(rank, bool) or not isinstance(rank, int) or not 1 <= rank <= min(a.shape):
-        raise ShapeError(f"randomized_svd: `rank` must be an integer in 1..{min(a.shape)} for a {a.shape} matrix, got {rank!r}")
+        raise ShapeError(
+            f"randomized_svd: `rank` must be an integer in 1..{min(a.shape)} for a {a.shape} matrix, "
+            f"got {rank!r}"
+        )
     k = min(rank + oversample, min(a.shape))
     omega = random.normal(key, (a.shape[1], k), backend(dtype=a.dtype))
     q, _ = np.linalg.qr(a @ omega)

@@ -73,7 +73,9 @@ class UnigramSampler:
         xp = array_module(corpus)
         counts = xp.bincount(corpus, minlength=vocab or 0).astype("float64")
         if int((counts > 0).sum()) < 2:
-            raise DataError("UnigramSampler: the corpus has fewer than 2 distinct words; negatives need others")
+            raise DataError(
+                "UnigramSampler: the corpus has fewer than 2 distinct words; negatives need others"
+            )
         weights = counts**power
         cdf = xp.cumsum(weights) / weights.sum()
         cdf[-1] = 1.0
@@ -98,7 +100,8 @@ class UnigramSampler:
         return ids
 
     def pairs(self, key: Key, targets: Array, dtype: str = "float32") -> tuple[Array, Array]:
-        """The ids to score and their labels: ``ids[..., 0]`` the targets (label 1), then ``K`` negatives (label 0).
+        """The ids to score and their labels: ``ids[..., 0]`` the targets (label 1), then ``K`` negatives
+        (label 0).
 
         Returns:
             ``(ids, labels)``, both of shape ``(*targets.shape, 1 + K)``; the labels in ``dtype``.

@@ -44,7 +44,8 @@ def cosine_similarity(x: Array, y: Array, eps: float = COSINE_EPS) -> float:
     """
     if x.ndim != 1 or x.shape != y.shape:
         raise ShapeError(
-            f"cosine_similarity: expected two vectors of the same length, got shapes {tuple(x.shape)} and {tuple(y.shape)}"
+            f"cosine_similarity: expected two vectors of the same length, got shapes {tuple(x.shape)} "
+            f"and {tuple(y.shape)}"
         )
     x64, y64 = _host64(x), _host64(y)
     nx = x64 / (np.sqrt(np.sum(x64**2)) + eps)
@@ -67,7 +68,9 @@ def _row(owner: str, word: str, word_to_id: Mapping[str, int], matrix: Array) ->
     return row
 
 
-def _ranked(scores: Array, id_to_word: Mapping[int, str], skip: Sequence[str], top: int) -> list[tuple[str, float]]:
+def _ranked(
+    scores: Array, id_to_word: Mapping[int, str], skip: Sequence[str], top: int
+) -> list[tuple[str, float]]:
     """The ``top`` best words by score, highest first (ties in id order), ``skip`` and NaN left out."""
     result = []
     for i in np.argsort(-scores, kind="stable"):
@@ -133,7 +136,10 @@ def analogy(
     >>> analogy("king", "man", "queen", w2i, i2w, vecs, top=1)  # q̂ = (1, 1)/√2
     [('woman', 1.7677669529663687)]
     """
-    q = sum((sign * _row("analogy", w, word_to_id, matrix) for sign, w in ((-1, a), (1, b), (1, c))), np.zeros(()))
+    q = sum(
+        (sign * _row("analogy", w, word_to_id, matrix) for sign, w in ((-1, a), (1, b), (1, c))),
+        np.zeros(()),
+    )
     q_hat = q / np.sqrt(np.sum(q**2))
     scores = _host64(matrix) @ q_hat
     return _ranked(scores, id_to_word, (a, b, c), top)
