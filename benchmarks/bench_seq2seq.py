@@ -162,8 +162,8 @@ class BookSeq2seq:
     ``params`` is the flat list ``[enc embed, enc Wx, Wh, b, dec embed, dec Wx, Wh, b, affine W, b]``.
     """
 
-    def __init__(self, params: list[NDArray], attention: bool) -> None:
-        self.params, self.attention = params, attention
+    def __init__(self, params: list[NDArray], attention: bool, lr: float = LR) -> None:
+        self.params, self.attention, self.lr = params, attention, lr
 
     def loss_and_grads(self, xs: NDArray, ts: NDArray) -> tuple[float, list[NDArray]]:
         """``Seq2seq.forward`` then ``backward``: the loss and every parameter's gradient."""
@@ -207,7 +207,7 @@ class BookSeq2seq:
     def step(self, xs: NDArray, ts: NDArray) -> float:
         loss, grads = self.loss_and_grads(xs, ts)
         for param, grad in zip(self.params, grads):
-            param -= LR * grad
+            param -= self.lr * grad
         return loss
 
 
@@ -222,8 +222,8 @@ def book_params(model: fnn.Graph, params: Any) -> list[NDArray]:
     return [np.array(fnn.to_numpy(a)) for a in arrays]
 
 
-def fnn_step(model: fnn.Graph) -> Callable[[Any, NDArray, NDArray], tuple[float, Any]]:
-    """One fnn training step: forward, loss, hand-derived backward, SGD update."""
+def fnn_step(model: fnn.Graph, lr: float = LR) -> Callable[[Any, NDArray, NDArray], tuple[float, Any]]:
+    """One fnn training step: forward, loss, hand-derived backward, SGD update with rate ``lr``."""
     loss = fnn.losses.time_softmax_cross_entropy
 
     def step(params: Any, xs: NDArray, ts: NDArray) -> tuple[float, Any]:
@@ -231,7 +231,7 @@ def fnn_step(model: fnn.Graph) -> Callable[[Any, NDArray, NDArray], tuple[float,
         logits, residuals = model.forward(params, (xs, decoder_input))
         value, dlogits = loss.value_and_grad(logits, target)
         grads = model.param_grad(params, residuals, dlogits)
-        return float(value), fnn.tree.map(lambda p, g: p - LR * g, params, grads)
+        return float(value), fnn.tree.map(lambda p, g: p - lr * g, params, grads)
 
     return step
 

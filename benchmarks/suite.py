@@ -25,7 +25,10 @@ overhead per step on W1. ``rnnlm`` (see :mod:`benchmarks.rnnlm`) is the second b
 LSTM language model: its truncated-BPTT training step (clip + SGD) and its perplexity over
 the PTB test set, against the book-style NumPy code of :mod:`benchmarks.textbook_rnnlm` and
 PyTorch; its timing waits ``--pause`` seconds before each turn so that OpenBLAS threads
-spinning after NumPy's products do not slow PyTorch's turn.
+spinning after NumPy's products do not slow PyTorch's turn. ``seq2seq`` and ``attention``
+(see :mod:`benchmarks.seq2seq_steps`) are the second book's chapter 7-8 training steps
+(addition, H = 128; dates with attention, H = 256; batch 128; SGD), against the book-style
+NumPy layers of :mod:`benchmarks.bench_seq2seq` and PyTorch, with the same pause.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable f
 import numpy as np  # noqa: E402
 
 import fnn  # noqa: E402
-from benchmarks import others, rnnlm, textbook  # noqa: E402
+from benchmarks import others, rnnlm, seq2seq_steps, textbook  # noqa: E402
 from benchmarks.floor import Floor, InferenceFloor  # noqa: E402
 from benchmarks.workloads import (  # noqa: E402
     LR,
@@ -72,6 +75,7 @@ Params = list[NDArray]
 INFER_SAMPLES, INFER_BATCH = 10_000, 1_000
 ADAM_LR = 1e-3
 FIT_SAMPLES, FIT_EPOCHS = 1_000, 3
+SEQ2SEQ_WORKLOADS = (seq2seq_steps.ADDITION, seq2seq_steps.DATES)
 
 
 # ----------------------------------------------------------------------------- implementations
@@ -289,6 +293,15 @@ def check_rnnlm_training(
             old = errors[impl.name]
             errors[impl.name] = (max(old[0], loss_error), max(old[1], update_error))
     return errors
+
+
+def check_seq2seq_training(
+    w: seq2seq_steps.Seq2seqWorkload, names: list[str] | None = None
+) -> dict[str, tuple[float, float]]:
+    """The seq2seq (or attention) step of every implementation against fnn's, as :func:`check_training`,
+    at the learning rate :data:`~benchmarks.seq2seq_steps.CHECK_LR`."""
+    book, (reference, *impls) = seq2seq_steps.steppers(w, names, seq2seq_steps.CHECK_LR)
+    return _compare_steps(w.name, book, reference, impls)
 
 
 def _rnnlm_evaluators(w: rnnlm.RnnlmWorkload, params: Params, corpus: NDArray) -> list[Any]:
@@ -574,6 +587,15 @@ def bench_rnnlm_inference(
     return Row("rnnlm", what, medians, ratios, _rnnlm_target(ratios))
 
 
+def bench_seq2seq_training(
+    w: seq2seq_steps.Seq2seqWorkload, rounds: int, min_time: float, pause: float
+) -> Row:
+    impls = seq2seq_steps.steppers(w)[1]
+    medians, ratios = interleaved({i.name: i.step for i in impls}, rounds, min_time, pause)
+    target = f"textbook/fnn {ratios['textbook']:.2f} ≥ 2: {_verdict(ratios['textbook'] >= 2)}"
+    return Row(w.name, w.describe(), medians, ratios, target)
+
+
 def _rnnlm_target(ratios: dict[str, float]) -> str:
     target = f"textbook/fnn {ratios['textbook']:.2f} ≥ 2: {_verdict(ratios['textbook'] >= 2)}"
     if "torch" in ratios:
@@ -708,9 +730,14 @@ def main(argv: list[str] | None = None) -> list[Row]:
     parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds (default 15)")
     parser.add_argument("--min-time", type=float, default=0.05, help="seconds per turn (default 0.05)")
     parser.add_argument("--quick", action="store_true", help="3 rounds of 0.01 s: a smoke run")
-    parser.add_argument("--only", default="", help="comma-separated subset of W1,W2,W3,W4,W5,adam,fit,rnnlm")
     parser.add_argument(
-        "--pause", type=float, default=0.1, help="seconds of sleep before each rnnlm turn (default 0.1)"
+        "--only", default="", help="comma-separated subset of W1,W2,W3,W4,W5,adam,fit,rnnlm,seq2seq,attention"
+    )
+    parser.add_argument(
+        "--pause",
+        type=float,
+        default=0.1,
+        help="seconds of sleep before each rnnlm, seq2seq and attention turn (default 0.1)",
     )
     parser.add_argument("--no-check", action="store_true", help="skip the agreement check")
     args = parser.parse_args(argv)
@@ -744,6 +771,10 @@ def main(argv: list[str] | None = None) -> list[Row]:
             print(f"  rnnlm (2 steps, state carried, the second clipped): {pairs}")
             errors_ppl = check_rnnlm_inference(rnnlm.CH6, ptb[1])
             print("  rnnlm PTB test perplexity: " + ", ".join(f"{n} {e:.1e}" for n, e in errors_ppl.items()))
+        for sw in SEQ2SEQ_WORKLOADS:
+            if wanted(sw.name):
+                errors = check_seq2seq_training(sw)
+                print(f"  {sw.name}: " + ", ".join(f"{n} {a:.1e} / {b:.1e}" for n, (a, b) in errors.items()))
     rows: list[Row] = []
     for w in (*MLP_WORKLOADS, W4):
         if wanted(w.name):
@@ -757,6 +788,9 @@ def main(argv: list[str] | None = None) -> list[Row]:
     if ptb is not None:
         rows.append(bench_rnnlm_training(rnnlm.CH6, ptb[0], rounds, min_time, args.pause))
         rows.append(bench_rnnlm_inference(rnnlm.CH6, ptb[1], rounds, min_time, args.pause))
+    for sw in SEQ2SEQ_WORKLOADS:
+        if wanted(sw.name):
+            rows.append(bench_seq2seq_training(sw, rounds, min_time, args.pause))
     print(f"\nmedians over {rounds} interleaved rounds; (×fnn) = median per-round ratio time / fnn's time:\n")
     print(render(rows))
     print("\nload average (1, 5, 15 min) at the end: " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))

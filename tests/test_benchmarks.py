@@ -6,10 +6,12 @@ step from the same parameters; losses and updates must agree to float32 precisio
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from benchmarks import rnnlm, suite
+from benchmarks import rnnlm, seq2seq_steps, suite
 from benchmarks.floor import Floor, InferenceFloor
 from benchmarks.workloads import MLP_WORKLOADS, W1, W2, W4, Workload, init_params, make_data
 
@@ -99,3 +101,18 @@ def test_rnnlm_floors_run() -> None:
     floor.step()
     assert np.isfinite(floor.buffers["dwx"]).all() and np.isfinite(floor.buffers["logits"]).all()
     rnnlm.PerplexityFloor(TINY_LM, params, corpus).run()
+
+
+TINY_SEQ2SEQ = [
+    dataclasses.replace(w, vocab=9, question=6, answer=4, wordvec=3, hidden=5, batch=4)
+    for w in suite.SEQ2SEQ_WORKLOADS
+]
+
+
+@pytest.mark.parametrize("w", TINY_SEQ2SEQ, ids=lambda w: w.name)
+def test_seq2seq_steps_agree(w: seq2seq_steps.Seq2seqWorkload) -> None:
+    """fnn, the book-style layers and (where importable) PyTorch: one step's loss and updates."""
+    names = _lm_names()
+    errors = suite.check_seq2seq_training(w, names)
+    assert sorted(errors) == sorted(names)
+    assert all(loss < 1e-5 and update < 1e-3 for loss, update in errors.values())
