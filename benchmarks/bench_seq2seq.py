@@ -17,11 +17,9 @@ Workloads (the book's settings):
 ``tests/test_seq2seq_benchmark.py`` checks at tiny sizes that both compute the same
 loss and gradients. Run: ``python benchmarks/bench_seq2seq.py`` (a minute on one core).
 
-Measured on the project's 2-core machine (``OPENBLAS_NUM_THREADS=1``, best of 10, with
-another job running): seq2seq fnn 20.9 ms, book-style 22.9 ms (1.1x); attention fnn
-262 ms, book-style 215 ms (0.8x). Not yet the 2x the issue asks for: a profile of
-fnn's attention step puts about 75% of it in the two LSTMs (``fnn.LSTM``'s steps
-forward and back and its ``Wh`` gradient) and about 10% in :class:`fnn.Attention`.
+The suite times these steps interleaved with PyTorch's (``python benchmarks/suite.py
+--only seq2seq,attention``, see :mod:`benchmarks.seq2seq_steps`); ``benchmarks/RESULTS.md``
+records the measurements and where the time goes.
 """
 
 from __future__ import annotations
