@@ -338,10 +338,10 @@ def test_param_grad_equals_grad_without_dx() -> None:
 
 
 
-def test_value_and_grad_takes_a_tuple_of_ids_and_floats() -> None:
-    """``value_and_grad`` passes a tuple input (ids and floats) to the model; ids get no gradient."""
-    b = fnn.backend(dtype="float64")
-    model = fnn.Graph(
+
+def _ids_and_floats_graph() -> fnn.Graph:
+    """A graph of two inputs: ids through an embedding, concatenated with floats, then a dense layer."""
+    return fnn.Graph(
         inputs=("ids", "extra"),
         nodes=(
             fnn.Node("vectors", fnn.Embedding(7, 3), "ids"),
@@ -350,6 +350,11 @@ def test_value_and_grad_takes_a_tuple_of_ids_and_floats() -> None:
         ),
         outputs="logits",
     )
+
+def test_value_and_grad_takes_a_tuple_of_ids_and_floats() -> None:
+    """``value_and_grad`` passes a tuple input (ids and floats) to the model; ids get no gradient."""
+    b = fnn.backend(dtype="float64")
+    model = _ids_and_floats_graph()
     params = model.init(fnn.random.key(0), ((), (2,)), b)
     ids = b.asarray([0, 1, 6, 6, 2], dtype="int64")
     extra = fnn.random.normal(fnn.random.key(1), (5, 2), b)
@@ -367,15 +372,7 @@ def test_value_and_grad_takes_a_tuple_of_ids_and_floats() -> None:
 def test_fit_trains_a_model_of_several_inputs_from_a_stream() -> None:
     """Tuple inputs reach ``fit`` through ``data=``; the array form says so instead of a NumPy error."""
     b = fnn.backend(dtype="float64")
-    model = fnn.Graph(
-        inputs=("ids", "extra"),
-        nodes=(
-            fnn.Node("vectors", fnn.Embedding(7, 3), "ids"),
-            fnn.Node("joined", fnn.FanInConcat(), ("vectors", "extra")),
-            fnn.Node("logits", fnn.Dense(4), "joined"),
-        ),
-        outputs="logits",
-    )
+    model = _ids_and_floats_graph()
     params = model.init(fnn.random.key(0), ((), (2,)), b)
     x = (b.asarray([0, 1, 6, 6, 2], dtype="int64"), fnn.random.normal(fnn.random.key(1), (5, 2), b))
     t = b.asarray([0, 1, 2, 3, 3], dtype="int64")
