@@ -169,7 +169,29 @@ def test_bad_text_inputs_are_refused() -> None:
         cosine_similarity(np.ones(3), np.ones(4))
     with pytest.raises(fnn.DataError, match=r"most_similar: 'zebra' is not in the vocabulary of 1 words"):
         most_similar("zebra", {"a": 0}, {0: "a"}, np.ones((1, 2)))
-    with pytest.raises(fnn.ShapeError, match=r"analogy: expected a word matrix \(V, D\), got shape \(2,\)"):
+    with pytest.raises(fnn.ShapeError, match=r"analogy: expected a word matrix \(V, D\) with V = 1 rows.* got shape \(2,\)"):
         analogy("a", "a", "a", {"a": 0}, {0: "a"}, np.ones(2))
     with pytest.raises(fnn.ShapeError, match=r"contexts_and_targets: expected a 1-D corpus of at least 2·window \+ 1 = 5 ids"):
         contexts_and_targets(np.arange(4), window=2)
+
+
+def test_float_ids_are_refused_not_truncated() -> None:
+    with pytest.raises(fnn.DTypeError, match=r"co_occurrence: expected integer word ids, got dtype float64"):
+        co_occurrence(np.array([0.5, 1.2, 2.9]), 3)
+    with pytest.raises(fnn.DTypeError, match=r"contexts_and_targets: expected integer word ids, got dtype float32"):
+        contexts_and_targets(np.arange(5, dtype=np.float32), window=1)
+
+
+def test_ranking_needs_a_row_per_word_and_a_positive_top() -> None:
+    corpus, word_to_id, id_to_word = preprocess(TOY)
+    c = co_occurrence(corpus, len(word_to_id))
+    with pytest.raises(fnn.ShapeError, match=r"most_similar: .* V = 7 rows, one per word of `id_to_word`, got shape \(3, 7\)"):
+        most_similar("you", word_to_id, id_to_word, c[:3])
+    with pytest.raises(fnn.ShapeError, match=r"analogy: .* V = 7 rows.* got shape \(8, 7\)"):
+        analogy("you", "say", "i", word_to_id, id_to_word, np.vstack([c, c[:1]]))
+    for top in (0, -1, 2.0, True):
+        with pytest.raises(fnn.errors.ArgumentError, match=rf"most_similar: `top` must be a positive integer .* got {top!r}"):
+            most_similar("you", word_to_id, id_to_word, c, top=top)  # type: ignore[arg-type]
+    with pytest.raises(fnn.errors.ArgumentError, match=r"analogy: `top` must be a positive integer .* got 0"):
+        analogy("you", "say", "i", word_to_id, id_to_word, c, top=0)
+    assert [w for w, _ in most_similar("you", word_to_id, id_to_word, c, top=1)] == ["goodbye"]

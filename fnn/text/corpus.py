@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from fnn.errors import DataError, ShapeError
+from fnn.errors import DataError, DTypeError, ShapeError
 from fnn.typing import Array
 
 __all__ = ["Corpus", "preprocess", "contexts_and_targets"]
@@ -61,6 +61,15 @@ def preprocess(text: str) -> Corpus:
     return Corpus(np.array([word_to_id[w] for w in words], dtype=np.int64), word_to_id, id_to_word)
 
 
+def _check_ids(owner: str, corpus: Array) -> None:
+    """Refuse a corpus that does not hold integer ids (a float array would be truncated silently)."""
+    if corpus.dtype.kind not in "iu":
+        raise DTypeError(
+            f"{owner}: expected integer word ids, got dtype {corpus.dtype}; pass the ids from "
+            f"preprocess(...) or cast them with .astype(int) after checking they are whole numbers"
+        )
+
+
 def _check_window(owner: str, window: int) -> None:
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:
         raise ValueError(f"{owner}: `window` must be a positive integer (words on each side), got {window!r}")
@@ -84,8 +93,10 @@ def contexts_and_targets(corpus: Array, window: int = 1) -> tuple[Array, Array]:
     Raises:
         ValueError: ``window`` is not a positive integer.
         ShapeError: ``corpus`` is not 1-D or is shorter than ``2·window + 1`` words.
+        DTypeError: ``corpus`` does not hold integers.
     """
     _check_window("contexts_and_targets", window)
+    _check_ids("contexts_and_targets", corpus)
     if corpus.ndim != 1 or corpus.shape[0] < 2 * window + 1:
         raise ShapeError(
             f"contexts_and_targets: expected a 1-D corpus of at least 2·window + 1 = {2 * window + 1} ids, "

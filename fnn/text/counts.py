@@ -17,7 +17,7 @@ from fnn import random
 from fnn.backend import backend, to_numpy
 from fnn.errors import DataError, ShapeError
 from fnn.random import Key
-from fnn.text.corpus import _check_window
+from fnn.text.corpus import _check_ids, _check_window
 from fnn.typing import Array
 
 __all__ = ["co_occurrence", "ppmi", "randomized_svd", "PPMI_EPS"]
@@ -46,8 +46,10 @@ def co_occurrence(corpus: Array, vocab: int, window: int = 1) -> Array:
         ValueError: ``window`` is not a positive integer.
         ShapeError: ``corpus`` is not 1-D.
         DataError: an id is outside ``0 .. vocab − 1``.
+        DTypeError: ``corpus`` does not hold integers.
     """
     _check_window("co_occurrence", window)
+    _check_ids("co_occurrence", corpus)
     if corpus.ndim != 1:
         raise ShapeError(f"co_occurrence: expected a 1-D corpus of ids, got shape {tuple(corpus.shape)}")
     ids = np.asarray(to_numpy(corpus), dtype=np.int64)

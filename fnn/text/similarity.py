@@ -27,7 +27,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from fnn.backend import to_numpy
-from fnn.errors import DataError, ShapeError
+from fnn.errors import ArgumentError, DataError, ShapeError
 from fnn.typing import Array
 
 __all__ = ["COSINE_EPS", "cosine_similarity", "most_similar", "analogy", "format_scores"]
@@ -59,9 +59,18 @@ def _host64(x: Array) -> Array:
     return result
 
 
+def _check_query(owner: str, id_to_word: Mapping[int, str], matrix: Array, top: int) -> None:
+    """The matrix must have one row per word of the vocabulary, and ``top`` must be a positive count."""
+    if matrix.ndim != 2 or matrix.shape[0] != len(id_to_word):
+        raise ShapeError(
+            f"{owner}: expected a word matrix (V, D) with V = {len(id_to_word)} rows, one per word of "
+            f"`id_to_word`, got shape {tuple(matrix.shape)}"
+        )
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise ArgumentError(f"{owner}: `top` must be a positive integer (how many words), got {top!r}")
+
+
 def _row(owner: str, word: str, word_to_id: Mapping[str, int], matrix: Array) -> Array:
-    if matrix.ndim != 2:
-        raise ShapeError(f"{owner}: expected a word matrix (V, D), got shape {tuple(matrix.shape)}")
     if word not in word_to_id:
         raise DataError(f"{owner}: {word!r} is not in the vocabulary of {len(word_to_id)} words")
     row: Array = _host64(matrix[word_to_id[word]])
@@ -99,8 +108,10 @@ def most_similar(
 
     Raises:
         DataError: ``query`` is not in the vocabulary.
-        ShapeError: ``matrix`` is not 2-D.
+        ShapeError: ``matrix`` is not ``(V, D)`` with a row per word of ``id_to_word``.
+        ArgumentError: ``top`` is not a positive integer.
     """
+    _check_query("most_similar", id_to_word, matrix, top)
     q = _row("most_similar", query, word_to_id, matrix)
     m = _host64(matrix)
     normed = m / (np.sqrt((m**2).sum(axis=1, keepdims=True)) + COSINE_EPS)
@@ -127,7 +138,8 @@ def analogy(
 
     Raises:
         DataError: one of the words is not in the vocabulary.
-        ShapeError: ``matrix`` is not 2-D.
+        ShapeError: ``matrix`` is not ``(V, D)`` with a row per word of ``id_to_word``.
+        ArgumentError: ``top`` is not a positive integer.
 
     >>> import numpy as np
     >>> w2i = {"king": 0, "man": 1, "queen": 2, "woman": 3, "apple": 4}
@@ -136,6 +148,7 @@ def analogy(
     >>> analogy("king", "man", "queen", w2i, i2w, vecs, top=1)  # q̂ = (1, 1)/√2
     [('woman', 1.7677669529663687)]
     """
+    _check_query("analogy", id_to_word, matrix, top)
     q = sum(
         (sign * _row("analogy", w, word_to_id, matrix) for sign, w in ((-1, a), (1, b), (1, c))),
         np.zeros(()),
