@@ -143,6 +143,10 @@ def test_attention_errors_name_the_shapes() -> None:
         layer.apply(None, (np.zeros((2, 6, 4)), np.zeros((3, 5, 4))))
     with pytest.raises(fnn.DTypeError, match=r"expected a float array, got int64"):
         layer.apply(None, (np.zeros((2, 6, 4), np.int64), np.zeros((2, 5, 4))))
+    with pytest.raises(fnn.ShapeError, match=r"at least one encoder state to attend to \(S >= 1\), got hs_enc of shape \(2, 0, 4\)"):
+        layer.apply(None, (np.zeros((2, 0, 4)), np.zeros((2, 5, 4))))
+    with pytest.raises(fnn.ShapeError, match=r"at least one encoder state \(S >= 1\), got `in_shape` \(\(0, 4\), \(5, 4\)\)"):
+        layer.out_shape(((0, 4), (5, 4)))
 
 
 # --- models ---------------------------------------------------------------------------------

@@ -70,6 +70,10 @@ class Attention(ParameterFreeLayer):
                 f"got {in_shape!r}"
             )
         (source, h_enc), (steps, h_dec) = shapes
+        if source < 1:
+            raise ShapeError(
+                f"{self!r}: attention needs at least one encoder state (S >= 1), got `in_shape` {in_shape!r}"
+            )
         if h_enc != h_dec:
             raise ShapeError(
                 f"{self!r}: encoder and decoder states must have the same size H to be compared, "
@@ -92,6 +96,11 @@ class Attention(ParameterFreeLayer):
             raise ShapeError(
                 f"{self!r}: expected hs_enc (N, S, H) and hs_dec (N, T, H) with the same N and H, "
                 f"got {tuple(enc.shape)} and {tuple(dec.shape)}"
+            )
+        if enc.shape[1] == 0:
+            raise ShapeError(
+                f"{self!r}: attention needs at least one encoder state to attend to (S >= 1), "
+                f"got hs_enc of shape {tuple(enc.shape)}"
             )
         return enc, dec
 
