@@ -58,6 +58,9 @@ def test_errors_name_the_argument_and_the_fix() -> None:
     model, params, b = tiny_model()
     with pytest.raises(fnn.DataError, match=r"next_word: all 3 ids are skipped .*skip fewer ids"):
         next_word(np.zeros(3), skip_ids=[0, 1, 2])
+    for bad in ([-1], [3], [1.0]):
+        with pytest.raises(fnn.DataError, match=rf"next_word: `skip_ids` must be word ids in 0\.\.2, got \{bad}"):
+            next_word(np.zeros(3), skip_ids=bad)  # type: ignore[arg-type]
     with pytest.raises(fnn.ShapeError, match=r"next_word: expected the scores of one next word, shape \(V,\), got \(1, 3\)"):
         next_word(np.zeros((1, 3)))
     with pytest.raises(fnn.DataError, match=r"next_word: the scores hold NaN or infinity"):

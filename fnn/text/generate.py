@@ -48,7 +48,8 @@ def next_word(logits: Array, *, key: Key | None = None, skip_ids: Sequence[int] 
 
     Raises:
         ShapeError: ``logits`` is not 1-D.
-        DataError: every id is skipped, or the scores are not finite.
+        DataError: every id is skipped, a skipped id is not in ``0 .. V − 1``, or the scores are
+            not finite.
 
     >>> import fnn, numpy as np
     >>> scores = np.array([0.0, 3.0, 1.0])
@@ -62,8 +63,15 @@ def next_word(logits: Array, *, key: Key | None = None, skip_ids: Sequence[int] 
         raise ShapeError(f"next_word: expected the scores of one next word, shape (V,), got {scores.shape}")
     if not np.isfinite(scores).all():
         raise DataError("next_word: the scores hold NaN or infinity; check the model's params")
+    skipped = list(skip_ids)
+    bad = [i for i in skipped if not _is_id(i, scores.size)]
+    if bad:
+        raise DataError(
+            f"next_word: `skip_ids` must be word ids in 0..{scores.size - 1}, got {bad}; "
+            "a negative id would skip a word counted from the end"
+        )
     p = np.exp(scores - scores.max())
-    p[list(skip_ids)] = 0.0
+    p[skipped] = 0.0
     total = p.sum()
     if total == 0.0:
         raise DataError(
@@ -75,6 +83,10 @@ def next_word(logits: Array, *, key: Key | None = None, skip_ids: Sequence[int] 
     u = float(random.uniform(key, (), backend(dtype="float64")))
     chosen = int(np.searchsorted(cumulative, u, side="right"))
     return min(chosen, int(np.flatnonzero(p)[-1]))  # u ≥ the rounded total: the last possible id
+
+
+def _is_id(i: object, vocab: int) -> bool:
+    return isinstance(i, (int, np.integer)) and not isinstance(i, bool) and 0 <= int(i) < vocab
 
 
 def generate(
