@@ -77,7 +77,9 @@ def test_the_glossary_table_is_read() -> None:
     assert terms["스텝"] == "단계"
     assert terms["표본"] == "샘플"
     assert terms["밀집 계층"] == "Affine 계층(완전연결 계층)"
-    assert discouraged_terms("| English | 한국어 | fnn | 쓰지 않는 표현 |\n|---|---|---|---|\n| a | 가 | | 나, 다 |\n") == {
+    assert discouraged_terms(
+        "| English | 한국어 | fnn | 쓰지 않는 표현 |\n|---|---|---|---|\n| a | 가 | | 나, 다 |\n"
+    ) == {
         "나": "가",
         "다": "가",
     }
@@ -86,7 +88,9 @@ def test_the_glossary_table_is_read() -> None:
 @pytest.mark.parametrize("english", english_student_pages(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_page_a_student_reads_is_in_korean(english: Path) -> None:
     korean = korean_page(english)
-    assert korean.exists(), f"{english.relative_to(ROOT)} has no Korean page: write {korean.relative_to(ROOT)}"
+    assert korean.exists(), (
+        f"{english.relative_to(ROOT)} has no Korean page: write {korean.relative_to(ROOT)}"
+    )
 
 
 def test_every_korean_page_translates_an_english_one() -> None:
