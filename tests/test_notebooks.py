@@ -100,12 +100,61 @@ def runs_its_own_program(chapter: Path) -> bool:
     return program(code_cells(read(chapter))[1:]) != program(code_cells(read(english(chapter)))[1:])
 
 
-def test_there_is_a_notebook_for_every_chapter() -> None:
-    for language in ("tutorial", "ko/tutorial"):
-        assert {c.stem for c in CHAPTERS if _id(c).startswith(f"{language}/")} >= {
-            p.stem for p in (ROOT / "docs" / language).glob("*.md")
-        }
+def published_files() -> list[tuple[str, str, str]]:
+    """``(path under shared/data, URL, SHA-256)`` of each file the setup cell's ``fetch`` downloads."""
+    calls = "\n".join(data.fetch for data in generator.COURSE_DATA)
+    return re.findall(r'fetch\(\s*"([^"]+)",\s*"([^"]+)",\s*"([0-9a-f]{64})",\s*\)', calls)
+
+
+def notebook_folder(root: Path, chapter: Path) -> Path:
+    """The folder of the notebook of ``chapter`` in the checkout ``root``, made a real one.
+
+    ``student_checkout`` links ``notebooks/`` to this checkout's, and a kernel started in a
+    link finds itself in the folder the link points to, outside the student's checkout.
+    """
+    (root / "notebooks").unlink()
+    notebook: Path = generator.notebook_path(chapter)
+    folder = root / notebook.parent.relative_to(ROOT)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def link_offline_data(data: Path, names: set[str]) -> None:
+    """Links to the offline copies of ``names`` (paths under ``shared/data``) in ``data``."""
+    for name in names:
+        (data / name).parent.mkdir(parents=True, exist_ok=True)
+        (data / name).symlink_to(DATA / name)
+
+
+@pytest.fixture
+def book_repositories(tmp_path: Path) -> Iterator[str]:
+    """A local HTTP server whose ``/book1/`` and ``/book2/`` serve the offline copies under the books' paths."""
+    site = tmp_path / "site"
+    for path, url, _ in published_files():
+        for book, folder in ((generator.BOOK1, "book1"), (generator.BOOK2, "book2")):
+            if url.startswith(book):
+                (site / folder / url.removeprefix(book)).parent.mkdir(parents=True, exist_ok=True)
+                (site / folder / url.removeprefix(book)).symlink_to(DATA / path)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_every_chapter_in_english_and_korean_has_its_notebook_folder() -> None:
     assert len(CHAPTERS) >= 28, [_id(c) for c in CHAPTERS]
+    assert generator.notebook_path(ROOT / "docs" / "tutorial" / "01_perceptron.md") == (
+        ROOT / "notebooks" / "01_perceptron.ipynb"
+    )
     assert generator.notebook_path(ROOT / "docs" / "ko" / "tutorial" / "01_perceptron.md") == (
         ROOT / "notebooks" / "ko" / "01_perceptron.ipynb"
     )
@@ -163,36 +212,6 @@ def test_a_chapter_reading_data_nobody_fetches_is_refused() -> None:
         generator.course_data('x = open("../shared/data/other/file.bin")')
 
 
-@pytest.fixture
-def book_repositories(tmp_path: Path) -> Iterator[str]:
-    """A local HTTP server whose ``/book1/`` and ``/book2/`` serve the offline copies under the books' paths."""
-    site = tmp_path / "site"
-    for path, url, _ in published_files():
-        for book, folder in ((generator.BOOK1, "book1"), (generator.BOOK2, "book2")):
-            if url.startswith(book):
-                (site / folder / url.removeprefix(book)).parent.mkdir(parents=True, exist_ok=True)
-                (site / folder / url.removeprefix(book)).symlink_to(DATA / path)
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
-def published_files() -> list[tuple[str, str, str]]:
-    """``(path under shared/data, URL, SHA-256)`` of each file the setup cell's ``fetch`` downloads."""
-    calls = "\n".join(data.fetch for data in generator.COURSE_DATA)
-    return re.findall(r'fetch\(\s*"([^"]+)",\s*"([^"]+)",\s*"([0-9a-f]{64})",\s*\)', calls)
-
-
 def test_the_colab_setup_fetches_every_file_the_chapters_read(
     book_repositories: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -203,9 +222,7 @@ def test_the_colab_setup_fetches_every_file_the_chapters_read(
     code = code.replace(generator.BOOK1, f"{book_repositories}/book1/").replace(generator.BOOK2, f"{book_repositories}/book2/")
     data = tmp_path / "shared" / "data"
     published = {path for path, _, _ in published_files()}
-    for name in {file for entry in generator.COURSE_DATA for file in entry.files} - published:
-        (data / name).parent.mkdir(parents=True, exist_ok=True)
-        (data / name).symlink_to(DATA / name)
+    link_offline_data(data, {file for entry in generator.COURSE_DATA for file in entry.files} - published)
     (tmp_path / "project").mkdir()
     monkeypatch.chdir(tmp_path / "project")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -215,6 +232,22 @@ def test_the_colab_setup_fetches_every_file_the_chapters_read(
     assert sorted(p.name for p in (data / "dlfs").iterdir()) == [
         "deep_convnet_params.pkl", "sample_weight.pkl", "simple_convnet_params.pkl"
     ]  # the book's ch07/params.pkl arrives under the course's name
+
+
+def test_outside_colab_the_setup_cell_moves_to_the_checkout_root_or_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chapter = ROOT / "docs" / "ko" / "tutorial" / "03_mnist_inference.md"
+    setup = code_cells(read(chapter))[0]
+    root = student_checkout(tmp_path)
+    monkeypatch.chdir(notebook_folder(root, chapter))
+    exec(setup, {})
+    assert Path.cwd() == root.resolve()
+    exec(setup, {})  # once more, as a student reruns it
+    assert Path.cwd() == root.resolve()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(RuntimeError, match=r"is not in an fnn checkout: open this notebook from its notebooks/"):
+        exec(setup, {})
 
 
 def test_a_program_ignores_comments_and_docstrings_only() -> None:
@@ -227,15 +260,10 @@ def test_a_program_ignores_comments_and_docstrings_only() -> None:
 
 @pytest.mark.parametrize("chapter", [c for c in CHAPTERS if runs_its_own_program(c)], ids=_id)
 def test_a_notebook_runs_on_the_data_its_setup_cell_fetches(chapter: Path, tmp_path: Path, backend_name: str) -> None:
-    root = student_checkout(tmp_path)
-    (root / "notebooks").unlink()  # the kernel starts in a real folder of the checkout, as Jupyter does
-    folder = root / generator.notebook_path(chapter).parent.relative_to(ROOT)
-    folder.mkdir(parents=True)
+    folder = notebook_folder(student_checkout(tmp_path), chapter)
     (tmp_path / "shared").unlink()
     code = "\n".join(block for _, block in python_blocks(chapter))
-    for name in {file for data in generator.course_data(code) for file in data.files}:
-        (tmp_path / "shared" / "data" / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / "shared" / "data" / name).symlink_to(DATA / name)
+    link_offline_data(tmp_path / "shared" / "data", {file for data in generator.course_data(code) for file in data.files})
     env = {name: value for name, value in os.environ.items() if not name.startswith("FNN_")}
     env |= {"XDG_CACHE_HOME": str(tmp_path / "cache"), "MPLBACKEND": "Agg"}
     if backend_name != "numpy":
