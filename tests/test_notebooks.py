@@ -95,9 +95,10 @@ def english(chapter: Path) -> Path:
 
 def runs_its_own_program(chapter: Path) -> bool:
     """Whether the notebook of ``chapter`` must run: English, or Korean with code of its own."""
-    if chapter == english(chapter):
+    if chapter == english(chapter) or not english(chapter).is_file():
         return True
-    return program(code_cells(read(chapter))[1:]) != program(code_cells(read(english(chapter)))[1:])
+    blocks = [[code for _, code in python_blocks(page)] for page in (chapter, english(chapter))]
+    return program(blocks[0]) != program(blocks[1])
 
 
 def published_files() -> list[tuple[str, str, str]]:
