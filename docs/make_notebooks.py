@@ -17,7 +17,10 @@ without outputs so that Colab and GitHub open them from the repository:
   never runs what its chapter only shows (``python examples/...`` is a command to
   read, not to run in the kernel);
 - relative links point at the same files from the notebook's folder, and a link
-  to a chapter that has a notebook points at that notebook.
+  to a chapter that has a notebook points at that notebook; images are shown
+  from the repository (:data:`FILES`), as Colab shows no file beside a notebook.
+
+:data:`REPOSITORY` names the repository Colab clones and the images come from.
 
 Run from the project root after changing a chapter::
 
@@ -48,9 +51,11 @@ TUTORIALS = {DOCS / "tutorial": NOTEBOOKS, DOCS / "ko" / "tutorial": NOTEBOOKS /
 
 REPOSITORY = "https://github.com/fnn-course/fnn"
 """Where Colab clones fnn from."""
+FILES = REPOSITORY + "/raw/main/"
+"""Where the notebooks' images are shown from: the repository's files on its main branch."""
 
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^\n`]*)$")
-LINK = re.compile(r"(?P<open>\]\()(?P<target>[^)\s]+)(?P<close>\))")
+LINK = re.compile(r"(?P<open>(?P<image>!\[[^\]]*)?\]\()(?P<target>[^)\s]+)(?P<close>\))")
 
 BOOK1 = "https://raw.githubusercontent.com/oreilly-japan/deep-learning-from-scratch/master/"
 BOOK2 = "https://raw.githubusercontent.com/oreilly-japan/deep-learning-from-scratch-2/master/"
@@ -219,11 +224,13 @@ def split_cells(text: str) -> list[tuple[str, str]]:
 
 
 def relink(markdown: str, chapter: Path, notebook: Path) -> str:
-    """``markdown`` of ``chapter`` with its relative links made to work from ``notebook``'s folder.
+    """``markdown`` of ``chapter`` with its relative links made to work from ``notebook``.
 
     A link to a file that exists points at the same file from the notebook's
-    folder; a link to a chapter that has a notebook points at that notebook. Other
-    links (URLs, anchors, targets that do not exist) are left as they are.
+    folder, and a link to a chapter that has a notebook points at that notebook:
+    they work in Jupyter and on GitHub. An image is shown from the repository
+    (:data:`FILES`), since Colab shows no image beside a notebook. Other links
+    (URLs, anchors, targets that do not exist) are left as they are.
     """
 
     def move(match: re.Match[str]) -> str:
@@ -231,9 +238,12 @@ def relink(markdown: str, chapter: Path, notebook: Path) -> str:
         target = (chapter.parent / path).resolve()
         if not path or re.match(r"[a-z]+:", path) or not target.exists():
             return match[0]
-        if target.suffix == ".md" and target.parent in TUTORIALS:
-            target = notebook_path(target)
-        moved = Path(os.path.relpath(target, notebook.parent)).as_posix()
+        if match["image"]:
+            moved = FILES + target.relative_to(ROOT).as_posix()
+        else:
+            if target.suffix == ".md" and target.parent in TUTORIALS:
+                target = notebook_path(target)
+            moved = Path(os.path.relpath(target, notebook.parent)).as_posix()
         return f"{match['open']}{moved}{hash_}{anchor}{match['close']}"
 
     return LINK.sub(move, markdown)

@@ -184,7 +184,9 @@ def test_relative_links_of_a_notebook_resolve(chapter: Path) -> None:
             continue
         for match in LINK.finditer(re.sub(r"```.*?```", "", cell.source, flags=re.S)):
             target = match["target"].split("#")[0]
-            if target and not re.match(r"[a-z]+:", target):
+            if target.startswith(generator.FILES):  # an image, shown from the repository
+                assert (ROOT / target.removeprefix(generator.FILES)).is_file(), f"{path}: no file for {target}"
+            elif target and not re.match(r"[a-z]+:", target):
                 assert (path.parent / target).exists(), f"{path.relative_to(ROOT)}: broken link to {match['target']}"
 
 
@@ -196,6 +198,21 @@ def test_the_chapters_links_follow_to_the_notebooks() -> None:
     assert "](../examples/ch03_mnist_inference.py)" in markdown
     korean = read(ROOT / "docs" / "ko" / "tutorial" / "03_mnist_inference.md").cells
     assert "](04_learning.ipynb)" in "\n".join(cell.source for cell in korean if cell.cell_type == "markdown")
+
+
+def test_images_are_shown_from_the_repository_as_colab_shows_no_file_beside_a_notebook() -> None:
+    markdown = generator.relink(
+        "![a plot](figures/gradient_flow.png) and [chapter 13](13_word_vectors.md)",
+        ROOT / "docs" / "ko" / "tutorial" / "12_language_models.md",
+        ROOT / "notebooks" / "ko" / "12_language_models.ipynb",
+    )
+    assert markdown == "![a plot](figures/gradient_flow.png) and [chapter 13](13_word_vectors.ipynb)"  # no such image
+    markdown = generator.relink(
+        "![a plot](../../tutorial/figures/gradient_flow.png)",
+        ROOT / "docs" / "ko" / "tutorial" / "12_language_models.md",
+        ROOT / "notebooks" / "ko" / "12_language_models.ipynb",
+    )
+    assert markdown == f"![a plot]({generator.FILES}docs/tutorial/figures/gradient_flow.png)"
 
 
 def test_the_generator_doctests_pass() -> None:
