@@ -1,7 +1,7 @@
 """Generate the tutorial's notebooks from its chapters: one source, the Markdown.
 
-Each chapter ``docs/tutorial/NN_name.md`` becomes ``notebooks/NN_name.ipynb`` (and
-``docs/ko/tutorial/NN_name.md`` becomes ``notebooks/ko/NN_name.ipynb``), committed
+Each chapter ``docs/tutorial/NN_name.md`` becomes ``docs/notebooks/NN_name.ipynb`` (and
+``docs/ko/tutorial/NN_name.md`` becomes ``docs/notebooks/ko/NN_name.ipynb``), committed
 without outputs so that Colab and GitHub open them from the repository:
 
 - its first cell sets the notebook up. On Colab it clones and installs fnn and
@@ -24,8 +24,8 @@ without outputs so that Colab and GitHub open them from the repository:
 
 Run from the project root after changing a chapter::
 
-    python docs/make_notebooks.py          # rewrite notebooks/
-    python docs/make_notebooks.py --check  # exit 1 if notebooks/ is out of date
+    python docs/make_notebooks.py          # rewrite docs/notebooks/
+    python docs/make_notebooks.py --check  # exit 1 if docs/notebooks/ is out of date
 
 ``tests/test_notebooks.py`` runs the check and executes the notebooks on the
 offline data.
@@ -45,7 +45,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-NOTEBOOKS = ROOT / "notebooks"
+NOTEBOOKS = DOCS / "notebooks"
 TUTORIALS = {DOCS / "tutorial": NOTEBOOKS, DOCS / "ko" / "tutorial": NOTEBOOKS / "ko"}
 """Each folder of chapters and the folder of their notebooks."""
 
@@ -169,7 +169,7 @@ if "google.colab" in sys.modules:
     here = Path.cwd()
     root = next((p for p in (here, *here.parents) if (p / "fnn" / "__init__.py").is_file()), None)
     if root is None:
-        raise RuntimeError(f"{{here}} is not in an fnn checkout: open this notebook from its notebooks/")
+        raise RuntimeError(f"{{here}} is not in an fnn checkout: open the notebook in one, or on Colab")
     os.chdir(root)"""
 
 
@@ -179,7 +179,7 @@ def chapters() -> list[Path]:
 
 
 def notebook_path(chapter: Path) -> Path:
-    """Where the notebook of ``chapter`` lives: ``notebooks/`` for English, ``notebooks/ko/`` for Korean."""
+    """Where the notebook of ``chapter`` lives: ``docs/notebooks/``, and ``docs/notebooks/ko/`` for Korean."""
     return TUTORIALS[chapter.parent] / f"{chapter.stem}.ipynb"
 
 
@@ -332,8 +332,8 @@ def stale() -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Generate notebooks/ from the tutorial's chapters.")
-    parser.add_argument("--check", action="store_true", help="exit 1 if notebooks/ is out of date")
+    parser = argparse.ArgumentParser(description="Generate docs/notebooks/ from the tutorial's chapters.")
+    parser.add_argument("--check", action="store_true", help="exit 1 if docs/notebooks/ is out of date")
     args = parser.parse_args(argv)
     if args.check:
         outdated = stale()

@@ -1,13 +1,13 @@
 """The tutorial's notebooks are current, run their chapters' code, and run on the offline data.
 
-``notebooks/`` holds one notebook per chapter, generated from its Markdown by
+``docs/notebooks/`` holds one notebook per chapter, generated from its Markdown by
 ``docs/make_notebooks.py`` (one source, never maintained twice):
 
 - each notebook equals what the script generates now (a chapter changed without
   regenerating fails here);
 - its code cells are the setup cell and then exactly the blocks that
   ``tests/test_docs.py`` runs for its chapter, in order;
-- its relative links resolve from ``notebooks/``;
+- its relative links resolve from its folder;
 - it runs top to bottom in a Jupyter kernel started in a student's checkout,
   with ``../shared/data`` holding only the files its setup cell fetches on Colab
   (so a chapter that reads a file the setup cell forgets fails here), no
@@ -110,13 +110,19 @@ def published_files() -> list[tuple[str, str, str]]:
 def notebook_folder(root: Path, chapter: Path) -> Path:
     """The folder of the notebook of ``chapter`` in the checkout ``root``, made a real one.
 
-    ``student_checkout`` links ``notebooks/`` to this checkout's, and a kernel started in a
-    link finds itself in the folder the link points to, outside the student's checkout.
+    ``student_checkout`` links ``docs/`` to this checkout's, and a kernel started in a
+    link finds itself in the folder the link points to, outside the student's checkout:
+    each folder on the way becomes a real one that links to what the original holds.
     """
-    (root / "notebooks").unlink()
     notebook: Path = generator.notebook_path(chapter)
-    folder = root / notebook.parent.relative_to(ROOT)
-    folder.mkdir(parents=True)
+    folder = root
+    for part in notebook.parent.relative_to(ROOT).parts:
+        folder = folder / part
+        original = folder.resolve()
+        folder.unlink()
+        folder.mkdir()
+        for entry in original.iterdir():
+            (folder / entry.name).symlink_to(entry)
     return folder
 
 
@@ -154,10 +160,10 @@ def book_repositories(tmp_path: Path) -> Iterator[str]:
 def test_every_chapter_in_english_and_korean_has_its_notebook_folder() -> None:
     assert len(CHAPTERS) >= 28, [_id(c) for c in CHAPTERS]
     assert generator.notebook_path(ROOT / "docs" / "tutorial" / "01_perceptron.md") == (
-        ROOT / "notebooks" / "01_perceptron.ipynb"
+        ROOT / "docs" / "notebooks" / "01_perceptron.ipynb"
     )
     assert generator.notebook_path(ROOT / "docs" / "ko" / "tutorial" / "01_perceptron.md") == (
-        ROOT / "notebooks" / "ko" / "01_perceptron.ipynb"
+        ROOT / "docs" / "notebooks" / "ko" / "01_perceptron.ipynb"
     )
 
 
@@ -194,8 +200,8 @@ def test_the_chapters_links_follow_to_the_notebooks() -> None:
     cells = read(ROOT / "docs" / "tutorial" / "03_mnist_inference.md").cells
     markdown = "\n".join(cell.source for cell in cells if cell.cell_type == "markdown")
     assert "](04_learning.ipynb)" in markdown  # the next chapter, as a notebook
-    assert "](../docs/datasets.md)" in markdown  # a guide, from notebooks/
-    assert "](../examples/ch03_mnist_inference.py)" in markdown
+    assert "](../datasets.md)" in markdown  # a guide, from docs/notebooks/
+    assert "](../../examples/ch03_mnist_inference.py)" in markdown
     korean = read(ROOT / "docs" / "ko" / "tutorial" / "03_mnist_inference.md").cells
     assert "](04_learning.ipynb)" in "\n".join(cell.source for cell in korean if cell.cell_type == "markdown")
 
@@ -204,13 +210,13 @@ def test_images_are_shown_from_the_repository_as_colab_shows_no_file_beside_a_no
     markdown = generator.relink(
         "![a plot](figures/gradient_flow.png) and [chapter 13](13_word_vectors.md)",
         ROOT / "docs" / "ko" / "tutorial" / "12_language_models.md",
-        ROOT / "notebooks" / "ko" / "12_language_models.ipynb",
+        ROOT / "docs" / "notebooks" / "ko" / "12_language_models.ipynb",
     )
     assert markdown == "![a plot](figures/gradient_flow.png) and [chapter 13](13_word_vectors.ipynb)"  # no such image
     markdown = generator.relink(
         "![a plot](../../tutorial/figures/gradient_flow.png)",
         ROOT / "docs" / "ko" / "tutorial" / "12_language_models.md",
-        ROOT / "notebooks" / "ko" / "12_language_models.ipynb",
+        ROOT / "docs" / "notebooks" / "ko" / "12_language_models.ipynb",
     )
     assert markdown == f"![a plot]({generator.FILES}docs/tutorial/figures/gradient_flow.png)"
 
@@ -264,7 +270,7 @@ def test_outside_colab_the_setup_cell_moves_to_the_checkout_root_or_says_why(
     exec(setup, {})  # once more, as a student reruns it
     assert Path.cwd() == root.resolve()
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(RuntimeError, match=r"is not in an fnn checkout: open this notebook from its notebooks/"):
+    with pytest.raises(RuntimeError, match=r"is not in an fnn checkout: open the notebook in one, or on Colab"):
         exec(setup, {})
 
 
