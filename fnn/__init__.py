@@ -8,6 +8,7 @@ are themselves layers. See ``docs/`` for the tutorial and the design.
 """
 
 from fnn import datasets as datasets
+from fnn import distributed as distributed
 from fnn import functional as functional
 from fnn import initializers as initializers
 from fnn import io as io
@@ -164,6 +165,7 @@ __all__ = [
     "batches",
     "check_grads",
     "datasets",
+    "distributed",
     "default_backend",
     "evaluate",
     "fit",

@@ -172,7 +172,7 @@ def broadcast(comm: Communicator, value: T, root: int = 0) -> T:
     if comm.size == 1:
         return value
     agree(comm, "distributed.broadcast", value=value)
-    sent = comm.broadcast_object(tree.map(_on_host, value) if comm.rank == root else None, root)
+    sent: Any = comm.broadcast_object(tree.map(_on_host, value) if comm.rank == root else None, root)
     result: T = tree.map(_placed_like, sent, value)
     return result
 

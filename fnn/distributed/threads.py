@@ -60,7 +60,7 @@ class ThreadCommunicator(Communicator):
 
     def allreduce(self, buffer: Array) -> Array:
         values = self._exchange(buffer)
-        total = values[0].copy()
+        total: Array = values[0].copy()
         for value in values[1:]:
             total += value
         return total
