@@ -30,6 +30,7 @@ from fnn.backprop import value_and_grad as value_and_grad
 from fnn.backprop import value_grad_and_state as value_grad_and_state
 from fnn.errors import BackendError as BackendError
 from fnn.errors import DataError as DataError
+from fnn.errors import DistributedError as DistributedError
 from fnn.errors import DTypeError as DTypeError
 from fnn.errors import FnnError as FnnError
 from fnn.errors import FormatError as FormatError
@@ -139,6 +140,7 @@ __all__ = [
     "BackendError",
     "DTypeError",
     "DataError",
+    "DistributedError",
     "Dense",
     "DenseParams",
     "FnnError",
