@@ -451,3 +451,11 @@ def test_thread_ranks_that_skip_a_collective_are_reported_not_hung(monkeypatch: 
 
     with pytest.raises(DistributedError, match=r"run_in_threads: the ranks waited more than 0 s at a collective; every rank must call the same collectives in the same order"):
         run_in_threads(2, program)
+
+
+def test_the_network_estimate_of_the_benchmark() -> None:
+    from benchmarks.allreduce import estimate
+
+    comm_s, speedup = estimate(0.010, 1_000_000, 2, 10.0)  # 4 MB over 1.25 GB/s, half each way and back
+    assert comm_s == pytest.approx(3.2e-3) and speedup == pytest.approx(0.010 / (0.005 + 3.2e-3))
+    assert estimate(0.010, 1_000_000, 8, 100.0)[0] == pytest.approx(2 * 7 / 8 * 4e6 / 12.5e9)
