@@ -1,6 +1,6 @@
 """Allreduce times over MPI, and when data-parallel training pays off on a network.
 
-Run under MPI (the ``mpi`` extra): ``mpiexec -n 2 python benchmarks/allreduce.py``.
+Run under MPI (the ``mpi`` extra): ``mpiexec -n 2 python -m mpi4py benchmarks/allreduce.py``.
 Rank 0 prints three Markdown tables (the ones in ``docs/distributed.md``):
 
 1. the median time of one MPI allreduce (sum) of a float32 buffer, 4 KB to 40 MB;
@@ -86,11 +86,14 @@ def main(argv: list[str] | None = None) -> None:
     say("| buffer (float32) | allreduce |\n|---:|---:|")
     for size in SIZES_BYTES:
         buffer = np.ones(size // 4, np.float32)
-        say(f"| {size / 1e6:g} MB | {median_s(comm, lambda: comm.allreduce(buffer), args.repeats) * 1e3:.3f} ms |")
+        seconds = median_s(comm, lambda: comm.allreduce(buffer), args.repeats)
+        say(f"| {size / 1e6:g} MB | {seconds * 1e3:.3f} ms |")
 
     grads = fnn_params(W3, init_params(W3))
     one = median_s(comm, lambda: fnn.distributed.mean(comm, grads, weight=128), args.repeats)
-    per_leaf = median_s(comm, lambda: [comm.allreduce(leaf.reshape(-1)) for leaf in fnn.tree.leaves(grads)], args.repeats)
+    per_leaf = median_s(
+        comm, lambda: [comm.allreduce(leaf.reshape(-1)) for leaf in fnn.tree.leaves(grads)], args.repeats
+    )
     n = fnn.tree.param_count(grads)
     say(f"\n| W3 gradient ({n / 1e6:.2f} M params) | time |\n|---|---:|")
     say(f"| fnn.distributed.mean (one allreduce) | {one * 1e3:.2f} ms |")

@@ -1,14 +1,15 @@
 """The MLP chapter's MNIST network trained data-parallel on several processes with MPI.
 
-Launch it with ``mpiexec -n 2 python examples/mnist_mpi.py`` (the ``mpi`` extra:
-``pip install -e '.[mpi]'``). Every rank reads the same data and calls the same
-``fnn.fit`` with ``comm=fnn.distributed.communicator()``: each takes its half of
-every global batch of 100 images, the gradients are averaged over the ranks, and
-all ranks hold the same params after every step. Rank 0 prints the progress and
-saves the params (``--save``). Run without ``mpiexec`` it trains on one process,
-with the same global batches and (to float32 rounding) the same result.
+Launch it with ``mpiexec -n 2 python -m mpi4py examples/mnist_mpi.py`` (the ``mpi``
+extra: ``pip install -e '.[mpi]'``; ``-m mpi4py`` ends every rank when one fails).
+Every rank reads the same data and calls the same ``fnn.fit`` with
+``comm=fnn.distributed.communicator()``: each takes its half of every global batch
+of 100 images, the gradients are averaged over the ranks, and all ranks hold the
+same params after every step. Rank 0 prints the progress and saves the params
+(``--save``). Run without ``mpiexec`` it trains on one process, with the same
+global batches and (to float32 rounding) the same result.
 
-Run: ``mpiexec -n 2 python examples/mnist_mpi.py --epochs 5``
+Run: ``mpiexec -n 2 python -m mpi4py examples/mnist_mpi.py --epochs 5``
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from examples.mlp_mnist import DATA, load, network
 def main(argv: list[str] | None = None, comm: fnn.distributed.Communicator | None = None) -> dict[str, Any]:
     """Train on the ranks of ``comm`` (default: MPI's under ``mpiexec``, else this process alone)."""
     parser = argparse.ArgumentParser(description="The 784-100-100-100-10 MNIST MLP on MPI ranks.")
-    parser.add_argument("--data", type=Path, default=DATA, help="directory holding mnist/ (default ../shared/data)")
+    parser.add_argument(
+        "--data", type=Path, default=DATA, help="directory holding mnist/ (default ../shared/data)"
+    )
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=100, help="the global batch (over all ranks)")
     parser.add_argument("--lr", type=float, default=2e-3, help="Adam's learning rate")
@@ -57,7 +60,12 @@ def main(argv: list[str] | None = None, comm: fnn.distributed.Communicator | Non
         print(f"test accuracy {test_accuracy:.4f} after {args.epochs} epochs, {seconds:.1f} s")
         if args.save is not None:
             fnn.io.save(args.save, result.params)
-    return {"params": result.params, "history": result.history, "test_accuracy": test_accuracy, "seconds": seconds}
+    return {
+        "params": result.params,
+        "history": result.history,
+        "test_accuracy": test_accuracy,
+        "seconds": seconds,
+    }
 
 
 if __name__ == "__main__":

@@ -131,15 +131,23 @@ def test_the_communicator_of_a_plain_run_is_single_and_never_imports_mpi4py() ->
         " x, t, key=fnn.random.key(2), epochs=1, batch_size=10, progress=False, comm=comm)\n"
         "print(comm is fnn.distributed.SINGLE_PROCESS, 'mpi4py' in sys.modules)\n"
     )
-    env = {k: v for k, v in os.environ.items() if k not in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS")
+    }
     env["PYTHONPATH"] = str(ROOT)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    ).stdout
     assert out.split() == ["True", "False"]
 
 
 def test_asking_for_mpi_without_mpi4py_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "mpi4py", None)  # an import of mpi4py now fails
-    with pytest.raises(BackendError, match=r"MPI was asked for, but mpi4py cannot be imported .*pip install 'fnn\[mpi\]'"):
+    with pytest.raises(
+        BackendError, match=r"MPI was asked for, but mpi4py cannot be imported .*pip install 'fnn\[mpi\]'"
+    ):
         fnn.distributed.mpi_communicator()
     monkeypatch.setenv("PMI_SIZE", "2")  # as under mpiexec
     with pytest.raises(BackendError, match=r"mpi4py cannot be imported"):
@@ -147,10 +155,15 @@ def test_asking_for_mpi_without_mpi4py_says_how_to_install_it(monkeypatch: pytes
 
 
 def test_a_comm_that_is_not_a_communicator_is_refused() -> None:
-    with pytest.raises(ArgumentError, match=r"fit: `comm` must be an fnn.distributed.Communicator, got str; pass fnn.distributed.communicator\(\)"):
+    with pytest.raises(
+        ArgumentError,
+        match=r"fit: `comm` must be an fnn.distributed.Communicator, got str; pass fnn.distributed.communicator\(\)",
+    ):
         train("mpi")  # type: ignore[arg-type]
     model, params, x, t = problem()
-    with pytest.raises(ArgumentError, match=r"evaluate: `comm` must be an fnn.distributed.Communicator, got int"):
+    with pytest.raises(
+        ArgumentError, match=r"evaluate: `comm` must be an fnn.distributed.Communicator, got int"
+    ):
         fnn.train.evaluate(model, params, x, t, loss=SCE, comm=2)  # type: ignore[arg-type]
 
 
@@ -201,7 +214,10 @@ def test_mean_of_integer_leaves_is_refused() -> None:
     def program(comm: Communicator) -> Any:
         return fnn.distributed.mean(comm, {"count": np.arange(3)}, weight=1)
 
-    with pytest.raises(DTypeError, match=r"distributed.mean: every leaf must be a float array, got ndarray of dtype int64 at leaf 0"):
+    with pytest.raises(
+        DTypeError,
+        match=r"distributed.mean: every leaf must be a float array, got ndarray of dtype int64 at leaf 0",
+    ):
         run_in_threads(2, program)
 
 
@@ -232,10 +248,14 @@ def test_check_identical_names_the_leaf_and_the_rank_that_drifted() -> None:
         params = {"w": np.zeros(3, "float32"), "b": np.full(2, 1.0 if comm.rank == 2 else 0.0, "float32")}
         fnn.distributed.check_identical(comm, params)
 
-    assert messages(program, 3) == [
-        "distributed.check_identical: params['b'] on rank 2 differs from rank 0's; the ranks have drifted apart "
-        "(were they broadcast from rank 0 at the start, and do all updates use the averaged gradients?)"
-    ] * 3
+    assert (
+        messages(program, 3)
+        == [
+            "distributed.check_identical: params['b'] on rank 2 differs from rank 0's; the ranks have drifted apart "
+            "(were they broadcast from rank 0 at the start, and do all updates use the averaged gradients?)"
+        ]
+        * 3
+    )
     run_in_threads(3, lambda comm: fnn.distributed.check_identical(comm, {"w": np.zeros(3)}))  # no error
 
 
@@ -268,7 +288,10 @@ def test_ranks_take_disjoint_rows_of_the_same_global_batches_in_equal_steps(size
         return batches
 
     seen = run_in_threads(size, program)
-    whole = [b for b in fnn.batches(fnn.random.split(fnn.random.fold_in(fnn.random.key(2), 0))[0], x, batch_size=12)]
+    whole = [
+        b
+        for b in fnn.batches(fnn.random.split(fnn.random.fold_in(fnn.random.key(2), 0))[0], x, batch_size=12)
+    ]
     assert all(len(batches) == len(whole) == 5 for batches in seen)  # equal step counts on every rank
     for i, (xb,) in enumerate(whole):
         assert sorted(sum((batches[i] for batches in seen), [])) == sorted(xb[:, 0].tolist())
@@ -292,7 +315,9 @@ def test_fit_on_ranks_follows_one_process_on_the_same_global_batches(size: int) 
     assert_allclose(history.step_loss, expected.step_loss, rtol=1e-5)
     assert_allclose(history.loss, expected.loss, rtol=1e-5)
     assert_allclose(history.eval_loss, expected.eval_loss, rtol=1e-5)
-    assert history.eval_accuracy == expected.eval_accuracy and history.train_accuracy == expected.train_accuracy
+    assert (
+        history.eval_accuracy == expected.eval_accuracy and history.train_accuracy == expected.train_accuracy
+    )
 
 
 def test_fit_starts_every_rank_from_rank_0s_params() -> None:
@@ -321,7 +346,9 @@ def test_evaluate_and_accuracy_are_those_of_all_samples_on_every_rank(size: int)
         return (
             fnn.train.evaluate(model, params, x, t, loss=SCE, batch_size=7, comm=comm),
             fnn.train.accuracy(model, params, x, t, batch_size=7, comm=comm),
-            fnn.train.evaluate(model, params, x, np.eye(3, dtype="float32")[t], loss=fnn.losses.rmse, comm=comm),
+            fnn.train.evaluate(
+                model, params, x, np.eye(3, dtype="float32")[t], loss=fnn.losses.rmse, comm=comm
+            ),
         )
 
     for e, acc, rmse in run_in_threads(size, program):
@@ -349,10 +376,14 @@ def test_ranks_with_different_settings_fail_on_every_rank() -> None:
     def program(comm: Communicator) -> Any:
         return train(comm, epochs=2 + comm.rank)
 
-    assert messages(program, 2) == [
-        "fit: rank 1's `epochs` differs from rank 0's: 2 against 3; every rank must run the same model and "
-        "optimizer on data of the same size with the same settings"
-    ] * 2
+    assert (
+        messages(program, 2)
+        == [
+            "fit: rank 1's `epochs` differs from rank 0's: 2 against 3; every rank must run the same model and "
+            "optimizer on data of the same size with the same settings"
+        ]
+        * 2
+    )
 
 
 def test_a_divergence_is_raised_on_every_rank_at_the_same_step() -> None:
@@ -449,7 +480,10 @@ def test_thread_ranks_that_skip_a_collective_are_reported_not_hung(monkeypatch: 
     def program(comm: Communicator) -> Any:
         return comm.allreduce(np.zeros(1)) if comm.rank == 0 else None
 
-    with pytest.raises(DistributedError, match=r"run_in_threads: the ranks waited more than 0 s at a collective; every rank must call the same collectives in the same order"):
+    with pytest.raises(
+        DistributedError,
+        match=r"run_in_threads: the ranks waited more than 0 s at a collective; every rank must call the same collectives in the same order",
+    ):
         run_in_threads(2, program)
 
 

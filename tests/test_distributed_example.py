@@ -22,7 +22,9 @@ def test_the_mnist_example_on_two_ranks_trains_as_on_one(capsys: pytest.CaptureF
     capsys.readouterr()
     ranks = run_in_threads(2, lambda comm: mnist_mpi.main(argv, comm=comm))
     out = capsys.readouterr().out
-    assert out.startswith("2 ranks, 5000 training images, global batch 100\n") and out.count("epoch 2 | ") == 1
+    assert (
+        out.startswith("2 ranks, 5000 training images, global batch 100\n") and out.count("epoch 2 | ") == 1
+    )
     for rank in ranks:
         for a, b in zip(fnn.tree.leaves(rank["params"]), fnn.tree.leaves(single["params"])):
             assert_allclose(np.asarray(a), b, rtol=1e-4, atol=1e-5)

@@ -39,10 +39,14 @@ needs_mpi = pytest.mark.skipif(
 
 
 def launch(*args: str) -> subprocess.CompletedProcess[str]:
-    """``mpiexec -n 2 python ARGS`` from the project root; fails the test on a timeout or an error."""
+    """``mpiexec -n 2 python -m mpi4py ARGS`` from the project root; fails the test on a timeout or an error.
+
+    ``python -m mpi4py`` aborts every rank when one ends with an uncaught exception
+    (plain ``python`` would leave the others waiting at their next collective).
+    """
     assert MPIEXEC is not None
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    command = [MPIEXEC, "-n", "2", sys.executable, *args]
+    command = [MPIEXEC, "-n", "2", sys.executable, "-m", "mpi4py", *args]
     try:
         done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired as timeout:

@@ -136,8 +136,9 @@ def agree(comm: Communicator, owner: str, **values: Any) -> None:
     for rank, theirs in enumerate(ranks[1:], start=1):
         for name, value in ranks[0].items():
             if theirs[name] != value:
+                difference = _difference(value, theirs[name])
                 raise DistributedError(
-                    f"{owner}: rank {rank}'s `{name}` differs from rank 0's: {_difference(value, theirs[name])}; "
+                    f"{owner}: rank {rank}'s `{name}` differs from rank 0's: {difference}; "
                     "every rank must run the same model and optimizer on data of the same size "
                     "with the same settings"
                 )
@@ -199,8 +200,10 @@ def check_identical(comm: Communicator, values: Any, name: str = "params") -> No
     if comm.size == 1:
         return
     agree(comm, "distributed.check_identical", **{name: values})
-    digests = [hashlib.sha256(np.ascontiguousarray(to_numpy(leaf)).tobytes()).hexdigest()
-               for leaf in tree.leaves(values)]
+    digests = [
+        hashlib.sha256(np.ascontiguousarray(to_numpy(leaf)).tobytes()).hexdigest()
+        for leaf in tree.leaves(values)
+    ]
     ranks = comm.allgather_object(digests)
     paths = tree.paths(values)
     for rank, theirs in enumerate(ranks[1:], start=1):

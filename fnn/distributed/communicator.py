@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from fnn.errors import ArgumentError
 from fnn.typing import Array
 
 __all__ = ["SINGLE_PROCESS", "Communicator", "SingleProcess", "communicator"]
@@ -102,12 +103,14 @@ def communicator() -> Communicator:
 
 
 def check_communicator(owner: str, comm: Any) -> Communicator:
-    """``comm`` if it is a :class:`Communicator`, :data:`SINGLE_PROCESS` for ``None``, else an ArgumentError."""
+    """``comm`` if it is a :class:`Communicator`, :data:`SINGLE_PROCESS` for ``None``.
+
+    Raises:
+        ArgumentError: ``comm`` is something else (the message names ``owner``).
+    """
     if comm is None:
         return SINGLE_PROCESS
     if not isinstance(comm, Communicator):
-        from fnn.errors import ArgumentError
-
         raise ArgumentError(
             f"{owner}: `comm` must be an fnn.distributed.Communicator, got {type(comm).__name__}; "
             "pass fnn.distributed.communicator() (an mpi4py communicator goes through "

@@ -106,7 +106,9 @@ def run_in_threads(size: int, program: Callable[[ThreadCommunicator], T]) -> lis
         thread.start()
     for thread in threads:
         thread.join()
-    first = next((e for e in errors if e is not None and not isinstance(e, threading.BrokenBarrierError)), None)
+    first = next(
+        (e for e in errors if e is not None and not isinstance(e, threading.BrokenBarrierError)), None
+    )
     if first is not None:
         raise first
     if any(errors):

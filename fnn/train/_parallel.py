@@ -86,9 +86,15 @@ def agreed_stop(comm: Communicator, stop: Stop | None) -> Stop | None:
 def quiet_callbacks(callbacks: Sequence[Callback[Any]]) -> tuple[Callback[Any], ...]:
     """``callbacks`` with every ``write`` (a log line's destination) made silent: for ranks other than 0."""
     return tuple(
-        attrs.evolve(c, write=_discard) if attrs.has(type(c)) and hasattr(c, "write") else c  # type: ignore[misc]
+        attrs.evolve(c, write=_discard) if _writes(c) else c  # type: ignore[misc]
         for c in callbacks
     )
+
+
+def _writes(callback: Callback[Any]) -> bool:
+    """Whether ``callback`` is an attrs class with a ``write`` field (where its lines go)."""
+    cls: Any = type(callback)
+    return attrs.has(cls) and "write" in attrs.fields_dict(cls)
 
 
 def _discard(line: str) -> None:

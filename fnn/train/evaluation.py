@@ -239,6 +239,9 @@ def evaluate(
         if loss.accepts_labels:
             counts.append((y.argmax(axis=1) == labels).sum())
     to_mean, from_mean = sample_mean_maps(loss)
-    local = [float(to_mean(_to_host(values)) @ np.asarray(sizes, dtype=np.float64)), float(_to_host(counts).sum())]
+    local = [
+        float(to_mean(_to_host(values)) @ np.asarray(sizes, dtype=np.float64)),
+        float(_to_host(counts).sum()),
+    ]
     total, correct = sum_over_ranks(comm, local)
     return Evaluation(from_mean(float(total) / n), float(correct) / n if loss.accepts_labels else None)

@@ -805,7 +805,14 @@ class _Loop:
             return {}
         x, t = self.eval_data
         e = evaluate(
-            self.model, params, x, t, loss=self.loss, state=state, batch_size=self.eval_batch_size, comm=self.comm
+            self.model,
+            params,
+            x,
+            t,
+            loss=self.loss,
+            state=state,
+            batch_size=self.eval_batch_size,
+            comm=self.comm,
         )
         metrics = {"eval_loss": e.loss}
         if e.accuracy is not None:

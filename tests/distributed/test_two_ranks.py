@@ -1,4 +1,4 @@
-"""Data-parallel training on two MPI processes (run by ``mpiexec -n 2 python -m pytest tests/distributed``).
+"""Data-parallel training on two MPI processes (run by ``mpiexec -n 2 python -m mpi4py -m pytest tests/distributed``).
 
 Each rank also runs the single-process computation itself, so every comparison
 with "one process" is local; the ranks compare their own bits with the digests
@@ -20,7 +20,7 @@ from tests.distributed.conftest import COMM
 
 pytestmark = pytest.mark.skipif(
     COMM.size != 2,
-    reason="needs 2 MPI ranks: tests/test_distributed_mpi.py runs `mpiexec -n 2 python -m pytest tests/distributed`",
+    reason="needs 2 MPI ranks: tests/test_distributed_mpi.py runs `mpiexec -n 2 python -m mpi4py -m pytest tests/distributed`",
 )
 
 SCE = fnn.losses.softmax_cross_entropy
@@ -45,7 +45,9 @@ def test_two_ranks_train_as_one_process_on_the_same_global_batches() -> None:
     x, t = data()
     model = mlp()
     params = model.init(fnn.random.key(2 + COMM.rank), (784,))  # rank 0's are broadcast
-    run: dict[str, Any] = dict(key=fnn.random.key(3), epochs=2, batch_size=40, progress=False, eval_data=(x, t))
+    run: dict[str, Any] = dict(
+        key=fnn.random.key(3), epochs=2, batch_size=40, progress=False, eval_data=(x, t)
+    )
     result = fnn.fit(model, SCE, fnn.optim.adam(1e-3), params, x, t, comm=COMM, **run)  # 230 = 5·40 + 30
     single = fnn.fit(model, SCE, fnn.optim.adam(1e-3), model.init(fnn.random.key(2), (784,)), x, t, **run)
 
@@ -73,6 +75,9 @@ def test_batch_norm_running_statistics_are_averaged_over_the_ranks() -> None:
 def test_ranks_with_different_models_fail_together_instead_of_hanging() -> None:
     x, t = data(40)
     model = fnn.sequential(fnn.Dense(8 + COMM.rank), fnn.relu, fnn.Dense(10))
-    with pytest.raises(DistributedError, match=r"rank 1's `value` differs from rank 0's: \[0\]\.w \(784, 8\) float32 against \[0\]\.w \(784, 9\) float32"):
+    with pytest.raises(
+        DistributedError,
+        match=r"rank 1's `value` differs from rank 0's: \[0\]\.w \(784, 8\) float32 against \[0\]\.w \(784, 9\) float32",
+    ):
         fnn.fit(model, SCE, fnn.optim.sgd(0.1), model.init(fnn.random.key(6), (784,)), x, t, key=fnn.random.key(7),
                 epochs=1, batch_size=10, progress=False, comm=COMM)  # fmt: skip
