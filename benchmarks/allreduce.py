@@ -12,6 +12,11 @@ Rank 0 prints three Markdown tables (the ones in ``docs/distributed.md``):
 
 The ranks of one machine talk through shared memory; the network estimate uses
 the ring allreduce's traffic, ``2(R−1)/R`` times the gradient's bytes per rank.
+
+``python benchmarks/allreduce.py --fit-overhead 100`` (one process, no MPI) instead
+measures what the communicator argument costs a single process: W1's ``fit`` (the
+suite's fit run) with ``comm`` left out and with ``comm=SINGLE_PROCESS``, in
+interleaved rounds whose order alternates (:func:`fit_overhead`).
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import fnn
-from benchmarks.workloads import W1, W3, W4, Workload, fnn_model, fnn_params, init_params, make_data
+from benchmarks.suite import FIT_EPOCHS, FitRun
+from benchmarks.workloads import LR, W1, W3, W4, Workload, fnn_model, fnn_params, init_params, make_data
 
 SIZES_BYTES = (4_000, 40_000, 400_000, 4_000_000, 40_000_000)
 NETWORKS_GBPS = (10, 100)
@@ -75,10 +81,50 @@ def step_seconds(w: Workload, repeats: int) -> float:
     return median_s(fnn.distributed.SINGLE_PROCESS, run, repeats)
 
 
+def fit_overhead(rounds: int) -> dict[str, float]:
+    """Median µs per step of W1's ``fit`` without ``comm`` and with ``SINGLE_PROCESS``, and their ratio.
+
+    Each round times both, the first of the pair alternating from round to round so
+    that an order effect (the second call finding warmer caches) cancels out.
+    """
+    run = FitRun(W1)
+
+    def per_step_us(comm: fnn.distributed.Communicator | None) -> float:
+        start = time.perf_counter()
+        fnn.fit(
+            run.model, fnn.losses.softmax_cross_entropy, fnn.optim.sgd(LR), run.params, run.x, run.t,
+            key=run.key, epochs=FIT_EPOCHS, batch_size=W1.batch, progress=False, comm=comm,
+        )  # fmt: skip
+        return (time.perf_counter() - start) / run.steps * 1e6
+
+    without, single, ratios = [], [], []
+    for i in range(rounds):
+        if i % 2:
+            b, a = per_step_us(fnn.distributed.SINGLE_PROCESS), per_step_us(None)
+        else:
+            a, b = per_step_us(None), per_step_us(fnn.distributed.SINGLE_PROCESS)
+        without.append(a)
+        single.append(b)
+        ratios.append(b / a)
+    return {
+        "without_us": statistics.median(without),
+        "single_us": statistics.median(single),
+        "ratio": statistics.median(ratios),
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="MPI allreduce times and the data-parallel estimate.")
     parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--fit-overhead", type=int, default=0, metavar="ROUNDS", help="see the docstring")
     args = parser.parse_args(argv)
+    if args.fit_overhead:
+        r = fit_overhead(args.fit_overhead)
+        print(
+            f"W1 fit per step: {r['without_us']:.1f} µs without comm, {r['single_us']:.1f} µs with "
+            f"SINGLE_PROCESS; median per-round ratio {r['ratio']:.4f} ({args.fit_overhead} rounds)"
+        )
+        return
     comm = fnn.distributed.communicator()
     say = print if comm.rank == 0 else (lambda *_: None)
     say(f"{comm.size} ranks; median of {args.repeats} repeats\n")

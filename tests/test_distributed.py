@@ -493,3 +493,10 @@ def test_the_network_estimate_of_the_benchmark() -> None:
     comm_s, speedup = estimate(0.010, 1_000_000, 2, 10.0)  # 4 MB over 1.25 GB/s, half each way and back
     assert comm_s == pytest.approx(3.2e-3) and speedup == pytest.approx(0.010 / (0.005 + 3.2e-3))
     assert estimate(0.010, 1_000_000, 8, 100.0)[0] == pytest.approx(2 * 7 / 8 * 4e6 / 12.5e9)
+
+
+def test_the_fit_overhead_benchmark_runs() -> None:
+    from benchmarks.allreduce import fit_overhead
+
+    result = fit_overhead(2)
+    assert set(result) == {"without_us", "single_us", "ratio"} and all(v > 0 for v in result.values())
