@@ -11,13 +11,14 @@ from numpy.testing import assert_allclose
 import fnn
 from examples import mnist_mpi
 from fnn.distributed import run_in_threads
+from tests.test_examples import run
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def test_the_mnist_example_on_two_ranks_trains_as_on_one(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["--data", str(DATA), "--epochs", "2"]
-    single = mnist_mpi.main(argv)
+    single = run("mnist_mpi", *argv)
     assert single["test_accuracy"] > 0.85  # two epochs of the 5,000-image subset
     capsys.readouterr()
     ranks = run_in_threads(2, lambda comm: mnist_mpi.main(argv, comm=comm))
