@@ -8,6 +8,7 @@ are themselves layers. See ``docs/`` for the tutorial and the design.
 """
 
 from fnn import datasets as datasets
+from fnn import distributed as distributed
 from fnn import functional as functional
 from fnn import initializers as initializers
 from fnn import io as io
@@ -29,6 +30,7 @@ from fnn.backprop import value_and_grad as value_and_grad
 from fnn.backprop import value_grad_and_state as value_grad_and_state
 from fnn.errors import BackendError as BackendError
 from fnn.errors import DataError as DataError
+from fnn.errors import DistributedError as DistributedError
 from fnn.errors import DTypeError as DTypeError
 from fnn.errors import FnnError as FnnError
 from fnn.errors import FormatError as FormatError
@@ -138,6 +140,7 @@ __all__ = [
     "BackendError",
     "DTypeError",
     "DataError",
+    "DistributedError",
     "Dense",
     "DenseParams",
     "FnnError",
@@ -164,6 +167,7 @@ __all__ = [
     "batches",
     "check_grads",
     "datasets",
+    "distributed",
     "default_backend",
     "evaluate",
     "fit",

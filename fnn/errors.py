@@ -18,6 +18,7 @@ class             builtin base                       raised for
 ``StructureError`` ``ValueError``                    mismatched pytrees
 ``ArgumentError`` ``TypeError``                      an argument of the wrong kind
 ``PathError``     ``OSError``                        a path that cannot be a file
+``DistributedError`` ``RuntimeError``             ranks that disagree (MPI)
 ================  =================================  ==========================
 """
 
@@ -70,3 +71,7 @@ class ArgumentError(FnnError, TypeError):
 
 class PathError(FnnError, OSError):
     """A path cannot name the file asked for: it is empty, or it is a directory."""
+
+
+class DistributedError(FnnError, RuntimeError):
+    """The ranks of a distributed run disagree (settings, data, parameter structure) or lost each other."""

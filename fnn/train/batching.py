@@ -11,6 +11,7 @@ from typing import Iterator
 
 from fnn import random
 from fnn.backend import backend, is_cupy_array
+from fnn.distributed.sharding import shard_rows
 from fnn.errors import ShapeError, StateError
 from fnn.train._common import brief as _brief
 from fnn.train._common import positive_int as _positive_int
@@ -105,7 +106,7 @@ def batches(
 def slices(arrays: tuple[Array, ...], size: int, stop: int, start: int = 0) -> Iterator[tuple[Array, ...]]:
     """Views of ``arrays`` in order, ``size`` samples each, from sample ``start`` to ``stop``."""
     for first in range(start, stop, size):
-        yield tuple(a[first : first + size] for a in arrays)
+        yield tuple(a[first : min(first + size, stop)] for a in arrays)
 
 
 def gathers(
@@ -118,16 +119,41 @@ def gathers(
 
 
 def epoch_batches(
-    key: random.Key, arrays: tuple[Array, ...], size: int, *, shuffle: bool, drop_last: bool, skip: int
+    key: random.Key,
+    arrays: tuple[Array, ...],
+    size: int,
+    *,
+    shuffle: bool,
+    drop_last: bool,
+    skip: int,
+    part: tuple[int, int] = (0, 1),
 ) -> Iterator[tuple[Array, ...]]:
     """:func:`batches` of one epoch from its ``skip``-th batch on (a resumed epoch skips the done ones).
 
     The order is the one ``batches(key, *arrays, ...)`` gives, so a resumed epoch
     continues exactly where the interrupted one stopped; skipped batches are never gathered.
+    With ``part=(rank, ranks)`` each batch is only that rank's rows of it
+    (:func:`fnn.distributed.shard_rows`); the other ranks' rows are never gathered.
     """
     n = int(arrays[0].shape[0])
     stop = n - n % size if drop_last else n
-    if not shuffle:
+    order = None
+    if shuffle:
+        where = backend("cupy") if is_cupy_array(arrays[0]) else backend("numpy")
+        order = random.permutation(key, n, where)
+    if part[1] > 1:
+        return _sharded(arrays, order, size, stop, skip * size, part)
+    if order is None:
         return slices(arrays, size, stop, skip * size)
-    where = backend("cupy") if is_cupy_array(arrays[0]) else backend("numpy")
-    return gathers(arrays, random.permutation(key, n, where), size, stop, skip * size)
+    return gathers(arrays, order, size, stop, skip * size)
+
+
+def _sharded(
+    arrays: tuple[Array, ...], order: Array | None, size: int, stop: int, start: int, part: tuple[int, int]
+) -> Iterator[tuple[Array, ...]]:
+    """Rank ``part[0]``'s rows of each batch of ``arrays`` (in ``order``, or as they are when ``None``)."""
+    for first in range(start, stop, size):
+        rows = shard_rows(min(size, stop - first), *part)
+        where = slice(first + rows.start, first + rows.stop)
+        index = where if order is None else order[where]
+        yield tuple(a[index] for a in arrays)

@@ -16,6 +16,9 @@ import attrs
 import numpy as np
 
 from fnn.backend import array_module
+from fnn.distributed.collectives import sum_over_ranks
+from fnn.distributed.communicator import Communicator, check_communicator
+from fnn.distributed.sharding import shard_rows
 from fnn.errors import DataError, DTypeError, ShapeError
 from fnn.layers.core import Layer
 from fnn.losses import RMSE, Loss
@@ -81,7 +84,7 @@ def check_labels(model: Layer[Any], x: Array, t: Array, name: str) -> None:
         )
 
 
-def _as_sample_mean(loss: Loss) -> tuple[Callable[[Any], Any], Callable[[float], float]]:
+def sample_mean_maps(loss: Loss) -> tuple[Callable[[Any], Any], Callable[[float], float]]:
     """``(to_mean, from_mean)``: batch values to the sample means they average as, and back to the loss.
 
     Every fnn loss but one is a mean over samples (``mse``, ``mae``, ``huber`` and the
@@ -101,7 +104,7 @@ def _same(value: Any) -> Any:
 
 def mean_loss(loss: Loss, values: Array, sizes: list[int]) -> float:
     """The loss over all samples from host ``values`` of batches of ``sizes`` samples."""
-    to_mean, from_mean = _as_sample_mean(loss)
+    to_mean, from_mean = sample_mean_maps(loss)
     return from_mean(float(to_mean(values) @ np.asarray(sizes, dtype=np.float64)) / sum(sizes))
 
 
@@ -110,13 +113,22 @@ def _predict(model: Layer[Any], params: Any, state: Any, x: Array) -> Array:
 
 
 def accuracy(
-    model: Layer[Any], params: Any, x: Array, t: Array, *, state: Any = None, batch_size: int = 1000
+    model: Layer[Any],
+    params: Any,
+    x: Array,
+    t: Array,
+    *,
+    state: Any = None,
+    batch_size: int = 1000,
+    comm: Communicator | None = None,
 ) -> float:
     """The fraction of samples whose highest output is the target class, computed in batches.
 
     ``acc = (1/N) Σₙ [argmaxₖ yₙₖ = cₙ]`` with ``y = model.apply(params, x)`` (inference
     mode, with ``state`` for stateful models). Only ``batch_size`` samples are in
-    flight at a time.
+    flight at a time. With a communicator of ``R`` ranks (every rank passing the
+    same ``x, t``), each rank evaluates its ``N/R`` rows and the counts are summed
+    over the ranks: every rank gets the accuracy of all ``N`` samples.
 
     Args:
         model: A model with outputs of shape ``(N, K)``.
@@ -127,6 +139,8 @@ def accuracy(
             ``(N,)`` and targets ``(N, 1)`` are refused (they would be misread).
         state: The model state (batch norm), ``None`` for models without.
         batch_size: Samples per forward pass.
+        comm: The :class:`~fnn.distributed.Communicator` to share the work with
+            (default: this process alone).
 
     Returns:
         The accuracy as a float in ``[0, 1]``.
@@ -144,14 +158,17 @@ def accuracy(
     0.75
     """
     _check_kinds("accuracy", model=model)
+    comm = check_communicator("accuracy", comm)
     n = _length((x, t), "accuracy(x, t)")
     check_labels(model, x, t, "accuracy")
     size = _positive_int("batch_size", batch_size)
+    rows = shard_rows(n, comm.rank, comm.size)
     counts = []  # on the device until the end
-    for xb, tb in _slices((x, t), size, n):
+    for xb, tb in _slices((x, t), size, rows.stop, rows.start):
         y = _predict(model, params, state, xb)
         counts.append((y.argmax(axis=1) == _class_labels("accuracy", tb, y)).sum())
-    return float(_to_host(counts).sum()) / n
+    (correct,) = sum_over_ranks(comm, [float(_to_host(counts).sum())])
+    return float(correct) / n
 
 
 def evaluate(
@@ -163,6 +180,7 @@ def evaluate(
     loss: Loss,
     state: Any = None,
     batch_size: int = 1000,
+    comm: Communicator | None = None,
 ) -> Evaluation:
     """The loss (and, for categorical losses, the accuracy) over all of ``x``, computed in batches.
 
@@ -170,6 +188,9 @@ def evaluate(
     averages over samples, so this equals the loss of the whole data set at once.
     ``rmse`` is ``√mse`` and is combined as ``√((1/N) Σ_batches N_b · ℓ_b²)``, which
     equals it too. A loss of your own gets the weighted mean of its batch values.
+    With a communicator of ``R`` ranks (every rank passing the same ``x, t``), each
+    rank evaluates its ``N/R`` rows and the sums are added over the ranks: every
+    rank gets the loss and accuracy of all ``N`` samples (to float64 rounding).
 
     Args:
         model: The model (inference mode: ``apply``, or ``apply_stateful`` with ``state``).
@@ -180,6 +201,8 @@ def evaluate(
         loss: The loss.
         state: The model state, ``None`` for models without.
         batch_size: Samples per forward pass.
+        comm: The :class:`~fnn.distributed.Communicator` to share the work with
+            (default: this process alone).
 
     Returns:
         An :class:`Evaluation` with ``loss`` and ``accuracy`` (``None`` unless
@@ -200,12 +223,14 @@ def evaluate(
     (0.6931, 0.75)
     """
     _check_kinds("evaluate", model=model, loss=loss)
+    comm = check_communicator("evaluate", comm)
     n = _length((x, t), "evaluate(x, t)")
     if loss.accepts_labels:
         check_labels(model, x, t, "evaluate")
     size = _positive_int("batch_size", batch_size)
+    rows = shard_rows(n, comm.rank, comm.size)
     values, sizes, counts = [], [], []  # on the device until the end
-    for xb, tb in _slices((x, t), size, n):
+    for xb, tb in _slices((x, t), size, rows.stop, rows.start):
         y = _predict(model, params, state, xb)
         if loss.accepts_labels:
             labels = _class_labels("evaluate", tb, y)  # before the loss: its message would be less clear
@@ -213,5 +238,10 @@ def evaluate(
         sizes.append(int(xb.shape[0]))
         if loss.accepts_labels:
             counts.append((y.argmax(axis=1) == labels).sum())
-    value = mean_loss(loss, _to_host(values), sizes)
-    return Evaluation(value, float(_to_host(counts).sum()) / n if loss.accepts_labels else None)
+    to_mean, from_mean = sample_mean_maps(loss)
+    local = [
+        float(to_mean(_to_host(values)) @ np.asarray(sizes, dtype=np.float64)),
+        float(_to_host(counts).sum()),
+    ]
+    total, correct = sum_over_ranks(comm, local)
+    return Evaluation(from_mean(float(total) / n), float(correct) / n if loss.accepts_labels else None)

@@ -20,9 +20,10 @@ import attrs
 import numpy as np
 from typing_extensions import TypeVar
 
-from fnn import optim, random, tree
+from fnn import distributed, optim, random, tree
 from fnn.backend import array_module, is_cupy_array, to_numpy
 from fnn.backprop import value_grad_and_state
+from fnn.distributed.communicator import Communicator, check_communicator
 from fnn.errors import ArgumentError, StateError, TrainingError
 from fnn.layers.core import Layer
 from fnn.losses import Loss
@@ -32,6 +33,7 @@ from fnn.train._common import check_kinds as _check_kinds
 from fnn.train._common import finite_flags as _finite_flags
 from fnn.train._common import positive_int as _positive_int
 from fnn.train._common import to_host as _to_host
+from fnn.train._parallel import agreed_stop, data_parallel_step, epoch_readout, quiet_callbacks, shared_state
 from fnn.train.batching import epoch_batches, length
 from fnn.train.callbacks import Callback, EarlyStopping, Event, Stop
 from fnn.train.checkpoints import Checkpoint, Checkpoints
@@ -196,6 +198,7 @@ def fit(
     resume: Checkpoint | None = None,
     on_nonfinite: Literal["raise", "stop"] = "raise",
     observe: str | None = None,
+    comm: Communicator | None = None,
 ) -> FitResult[P, S]:
     """Train ``model`` by minibatch gradient descent until epoch ``epochs``.
 
@@ -240,6 +243,18 @@ def fit(
     optimizer state, model state) with the history up to it; its ``epoch`` and
     ``step`` say where that is. No step is ever half applied.
 
+    **Many processes.** With ``comm``, a :class:`~fnn.distributed.Communicator` of
+    ``R`` ranks (``fnn.distributed.communicator()`` under ``mpiexec``), every rank
+    runs ``fit`` with the same arguments and data and trains the same params: they
+    start from rank 0's (broadcast), each step takes each rank's rows of the same
+    global batch and averages the gradients by sample count, so the run follows
+    the single-process one on the same global batches (to rounding). The history
+    (losses, evaluation) is the same on every rank; only rank 0 shows progress,
+    prints log lines (callbacks' ``write``) and writes checkpoints; ``resume`` is
+    taken from rank 0 (other ranks may pass ``None``). Batch norm normalises with
+    each rank's own batch statistics; its running statistics are averaged over
+    the ranks. See ``docs/distributed.md``.
+
     **Finite results.** The initial params are checked once, the losses and the
     params (and model state) once per epoch, in the single copy to the host each
     epoch makes: ``fit`` never returns NaN or infinite params, and a
@@ -279,6 +294,8 @@ def fit(
             params with the error's message in ``stopped``.
         observe: The metric (``"eval_loss"``, ``"loss"``, ...) given to
             :func:`fnn.optim.observe` after each reading, for a plateau schedule.
+        comm: The communicator of a data-parallel run (see above); ``None`` is this
+            process alone (:data:`fnn.distributed.SINGLE_PROCESS`).
 
     Returns:
         A :class:`FitResult`; ``params, opt_state, history = fit(...)`` unpacks it,
@@ -304,8 +321,12 @@ def fit(
             became NaN or infinite; the error names the epoch and step and carries the
             last finite params.
         FitInterrupted: (a ``KeyboardInterrupt``) Ctrl-C; carries the work done.
+        ArgumentError: ``comm`` is not a :class:`~fnn.distributed.Communicator`.
+        DistributedError: the ranks disagree on the settings, the data's size or the
+            structure of the params or states (raised on every rank, before any step).
     """
     _check_kinds("fit", model=model, loss=loss, optimizer=optimizer)
+    comm = check_communicator("fit", comm)
     n_epochs = _positive_int("epochs", epochs)
     _positive_int("eval_batch_size", eval_batch_size)
     for name, value in (("eval_every", eval_every), ("eval_samples", eval_samples)):
@@ -327,9 +348,11 @@ def fit(
     source: Source
     per_epoch: int | None
     if data is None:
-        source, per_epoch = _array_source(model, loss, x, t, batch_size, shuffle, drop_last, steps_per_epoch)
+        source, per_epoch = _array_source(
+            model, loss, x, t, batch_size, shuffle, drop_last, steps_per_epoch, comm
+        )
     else:
-        source, per_epoch = _stream_source(x, t, batch_size, train_accuracy, data, steps_per_epoch)
+        source, per_epoch = _stream_source(x, t, batch_size, train_accuracy, data, steps_per_epoch, comm)
     _check_hooks(callbacks, checkpoints)
     metrics = _metrics_of(loss, eval_data is not None, train_accuracy)
     if observe is not None:
@@ -337,7 +360,13 @@ def fit(
     for callback in callbacks:
         if isinstance(callback, EarlyStopping):
             _check_metric("EarlyStopping.monitor", callback.monitor, metrics)
+    if comm.size > 1:
+        resume = comm.broadcast_object(resume)  # rank 0's checkpoint
     start = _starting_point(optimizer, params, state, opt_state, key, resume, n_epochs)
+    if comm.size > 1:
+        start = _shared_start(comm, start, key, n_epochs, per_epoch, x, eval_data)
+        callbacks = callbacks if comm.rank == 0 else quiet_callbacks(callbacks)
+        progress = progress if comm.rank == 0 else False
     loop = _Loop(
         model,
         loss,
@@ -354,8 +383,37 @@ def fit(
         checkpoints,
         on_nonfinite,
         observe,
+        comm,
     )
     return loop.run(start, progress)
+
+
+def _shared_start(
+    comm: Communicator,
+    start: _Start,
+    key: random.Key,
+    n_epochs: int,
+    per_epoch: int | None,
+    x: Any,
+    eval_data: tuple[Array, Array] | None,
+) -> _Start:
+    """``start`` with rank 0's values on every rank, once the ranks agree on what they run."""
+    distributed.agree(
+        comm,
+        "fit",
+        key=random.key_data(key).tobytes(),
+        epochs=n_epochs,
+        steps_per_epoch=per_epoch,
+        samples=None if x is None else int(x.shape[0]),
+        eval_samples=None if eval_data is None else int(eval_data[0].shape[0]),
+        completed_epochs=start.epoch,
+    )
+    return attrs.evolve(
+        start,
+        params=distributed.broadcast(comm, start.params),
+        opt_state=distributed.broadcast(comm, start.opt_state),
+        state=distributed.broadcast(comm, start.state),
+    )
 
 
 def _check_hooks(callbacks: object, checkpoints: object) -> None:
@@ -413,8 +471,9 @@ def _array_source(
     shuffle: bool,
     drop_last: bool,
     steps_per_epoch: int | None,
+    comm: Communicator,
 ) -> tuple[Source, int]:
-    """The epochs of batches of ``x, t`` and their number of steps."""
+    """The epochs of batches of ``x, t`` (this rank's rows of them) and their number of steps."""
     if x is None or t is None:
         raise ValueError("fit: give the training data as arrays `x, t` or as a stream `data=`")
     if batch_size is None:
@@ -428,9 +487,12 @@ def _array_source(
     if drop_last and size > n:
         raise ValueError(f"fit: batch_size={size} with drop_last=True leaves no batch of {n} samples")
     arrays = (x, t)
+    part = (comm.rank, comm.size)
 
     def source(shuffle_key: random.Key, skip: int) -> Iterator[Batch]:
-        return epoch_batches(shuffle_key, arrays, size, shuffle=shuffle, drop_last=drop_last, skip=skip)
+        return epoch_batches(
+            shuffle_key, arrays, size, shuffle=shuffle, drop_last=drop_last, skip=skip, part=part
+        )
 
     return source, (n // size if drop_last else math.ceil(n / size))
 
@@ -442,8 +504,10 @@ def _stream_source(
     train_accuracy: bool,
     data: Iterable[Batch] | Callable[[random.Key], Iterable[Batch]],
     steps_per_epoch: int | None,
+    comm: Communicator,
 ) -> tuple[Source, int | None]:
-    """The epochs of a stream of batches, at most ``steps_per_epoch`` each, and that number."""
+    """The epochs of a stream of batches, at most ``steps_per_epoch`` each (this rank's rows of each
+    batch), and that number."""
     given = [name for name, v in (("x", x), ("t", t), ("batch_size", batch_size)) if v is not None]
     if train_accuracy:
         given.append("train_accuracy")
@@ -474,6 +538,12 @@ def _stream_source(
         raise ValueError(
             f"fit: `data` must be an iterable of batches or a callable, got {type(data).__name__}"
         )
+    if comm.size > 1:
+        whole = source
+
+        def source(shuffle_key: random.Key, skip: int) -> Iterator[Batch]:
+            return (distributed.shard(comm, batch) for batch in whole(shuffle_key, skip))
+
     return source, per_epoch
 
 
@@ -589,6 +659,7 @@ class _Loop:
     checkpoints: Checkpoints | None
     on_nonfinite: str
     monitor: str | None  # the metric fed to optim.observe
+    comm: Communicator
 
     def run(self, start: _Start, progress: bool | None) -> FitResult[Any, Any]:
         """Train from ``start`` to epoch :attr:`n_epochs` (or a callback's stop)."""
@@ -606,6 +677,8 @@ class _Loop:
                 if stopped is not None:
                     break
         except KeyboardInterrupt:
+            if self.comm.size > 1:  # the other ranks may be anywhere: no collective, no checkpoint
+                raise
             good, good_sizes = _last_good(last[0], at_start, values, sizes)
             path = self._save(good, good_sizes)
             raise _interrupted(good, self.n_epochs, path) from None
@@ -615,7 +688,8 @@ class _Loop:
                 raise
             return FitResult(error.params, error.opt_state, error.history, error.state, str(error))
         except Exception:
-            self._save(*_last_good(last[0], at_start, values, sizes))
+            if self.comm.size == 1:
+                self._save(*_last_good(last[0], at_start, values, sizes))
             raise
         finally:
             if bar is not None:
@@ -644,7 +718,10 @@ class _Loop:
         if bar is not None:
             bar.epoch(epoch + 1)
         base = history.steps - i  # steps before this epoch
+        parallel = self.comm.size > 1
         step_fn = value_grad_and_state(self.model, self.loss)
+        if parallel:
+            step_fn = data_parallel_step(step_fn, self.comm)
         update = self.optimizer.update
         stochastic = self.model.stochastic
         stop: Stop | None = None
@@ -661,6 +738,8 @@ class _Loop:
                 bar.step(values)
             metrics: dict[str, float] = {}
             if self.eval_every is not None and (base + i) % self.eval_every == 0:
+                if parallel:
+                    state = shared_state(self.comm, state)
                 metrics = self._evaluate(params, state)
                 history = _with_evaluation(history, metrics, base + i)
                 opt_state = self._observed(opt_state, metrics)
@@ -670,6 +749,8 @@ class _Loop:
             if self.callbacks:
                 event = Event(epoch + 1, base + i, i, self.per_epoch, value, metrics, *_views(done), history)
                 stop = _call(self.callbacks, "on_step", memos, event)
+                if parallel:
+                    stop = agreed_stop(self.comm, stop)
                 if stop is not None:
                     break
         if i == 0 and stop is None:  # (a resumed epoch may have no step left, only its metrics)
@@ -677,9 +758,15 @@ class _Loop:
                 f"fit: epoch {epoch + 1} got no batches from `data`; an iterator is used up by its first "
                 "pass: give `steps_per_epoch`, or a callable that makes each epoch's batches"
             )
-        readout = _to_host(values + _finite_flags(params, state))  # the epoch's one host copy
-        losses = readout[: len(values)]
-        _check_epoch(losses, readout[len(values) :], at_start, (epoch + 1, self.n_epochs), self.per_epoch)
+        if parallel:
+            state = shared_state(self.comm, state)
+            losses, finite, sizes[len(sizes) - len(values) :] = epoch_readout(
+                self.comm, self.loss, values, sizes[len(sizes) - len(values) :], params, state
+            )
+        else:
+            readout = _to_host(values + _finite_flags(params, state))  # the epoch's one host copy
+            losses, finite = readout[: len(values)], readout[len(values) :]
+        _check_epoch(losses, finite, at_start, (epoch + 1, self.n_epochs), self.per_epoch)
         history = attrs.evolve(history, step_loss=history.step_loss + tuple(losses.tolist()))
         done = last[0] = (params, opt_state, state, history, i, 0)
         if stop is not None and i != self.per_epoch:
@@ -688,7 +775,13 @@ class _Loop:
         if self.train_data is not None:
             x, t, samples = self.train_data
             row["train_accuracy"] = accuracy(
-                self.model, params, x[:samples], t[:samples], state=state, batch_size=self.eval_batch_size
+                self.model,
+                params,
+                x[:samples],
+                t[:samples],
+                state=state,
+                batch_size=self.eval_batch_size,
+                comm=self.comm,
             )
         evaluated = self.eval_data is not None and self.eval_every is None
         metrics = self._evaluate(params, state) if evaluated else {}
@@ -701,6 +794,8 @@ class _Loop:
         if self.callbacks and stop is None:
             event = Event(epoch + 1, base + i, i, self.per_epoch, row["loss"], row, *_views(done), history)
             stop = _call(self.callbacks, "on_epoch", memos, event)
+            if parallel:
+                stop = agreed_stop(self.comm, stop)
         if self.checkpoints is not None and (epoch + 1) % self.checkpoints.every == 0:
             self._save(done, ())
         return stop
@@ -709,7 +804,16 @@ class _Loop:
         if self.eval_data is None:
             return {}
         x, t = self.eval_data
-        e = evaluate(self.model, params, x, t, loss=self.loss, state=state, batch_size=self.eval_batch_size)
+        e = evaluate(
+            self.model,
+            params,
+            x,
+            t,
+            loss=self.loss,
+            state=state,
+            batch_size=self.eval_batch_size,
+            comm=self.comm,
+        )
         metrics = {"eval_loss": e.loss}
         if e.accuracy is not None:
             metrics["eval_accuracy"] = e.accuracy
@@ -722,8 +826,9 @@ class _Loop:
         return optim.observe(opt_state, metrics[self.monitor])
 
     def _save(self, done: _Done, sizes: Sequence[int]) -> Path | None:
-        """Write ``done`` (no step losses left on the device) as a checkpoint, if checkpoints are wanted."""
-        if self.checkpoints is None:
+        """Write ``done`` (no step losses left on the device) as a checkpoint, if checkpoints are wanted
+        and this is rank 0 (the only rank that writes them)."""
+        if self.checkpoints is None or self.comm.rank != 0:
             return None
         params, opt_state, state, history, steps, _ = done
         return self.checkpoints.save(
