@@ -380,7 +380,7 @@ def test_batch_norm_comparison(tmp_path: Path) -> None:
     assert_png(r["plot"])
 
 
-def test_overfitting(tmp_path: Path) -> None:
+def test_overfitting(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     r = run(
         "ch06_overfitting",
         "--data",
@@ -398,6 +398,9 @@ def test_overfitting(tmp_path: Path) -> None:
     assert h["none"].train_accuracy[-1] > 0.97  # 300 images are memorised
     assert gap["none"] > 0.1
     assert gap["weight decay λ=0.1"] < gap["none"] and gap["dropout rate=0.2"] < gap["none"]
+    test = {name: hist.eval_accuracy[-1] for name, hist in h.items()}
+    assert max(test["weight decay λ=0.1"], test["dropout rate=0.2"]) < test["none"]  # closed from the training side
+    assert f"the test accuracy did not rise above {test['none']:.3f}: too few images" in capsys.readouterr().out
     none, decayed = r["params"]["none"], r["params"]["weight decay λ=0.1"]
     norm = {
         k: sum(float(np.sum(host(p.w) ** 2)) for p in v if p is not None)
