@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "ch08_misclassified.png"
-    plot(path, fnn.to_numpy(x[shown]), t[shown], predicted[shown])
+    plot(path, fnn.to_numpy(x)[shown], t[shown], predicted[shown])  # drawn from host copies
     print(f"saved {path}")
     return {"accuracy": accuracy, "wrong": wrong, "predicted": predicted, "pairs": pairs, "plot": path}
 
