@@ -73,8 +73,14 @@ def train_mlp(
     return model, params, losses
 
 
-def plot(path: Path, x: Array, t: Array, panels: list[tuple[str, Any]], backend: fnn.Backend) -> None:
-    """Each panel: a model's output over the plane (computed on ``backend``), its 0.5 contour, the points."""
+def plot(path: Path, x: Array, t: Array, panels: list[tuple[str, Any, bool]], backend: fnn.Backend) -> None:
+    """Each panel: a model's output over the plane (computed on ``backend``), its 0.5 contour, the points.
+
+    Panels are ``(title, f, bounded)``. Every colour bar spans ``[0, 1]``, the range of a
+    probability and of XOR; an output that is not ``bounded`` to it (the exact ReLU
+    network gives −1 to 1 over the plane) shows its values beyond in the end colours,
+    marked by the colour bar's pointed ends.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -85,9 +91,10 @@ def plot(path: Path, x: Array, t: Array, panels: list[tuple[str, Any]], backend:
     points = backend.asarray(np.stack([gx.ravel(), gy.ravel()], axis=1))
     x, t = fnn.to_numpy(x), fnn.to_numpy(t)  # matplotlib draws host (NumPy) arrays
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4.5))
-    for ax, (title, f) in zip(np.atleast_1d(axes), panels):
+    for ax, (title, f, bounded) in zip(np.atleast_1d(axes), panels):
         z = fnn.to_numpy(f(points)).reshape(gx.shape)
-        filled = ax.contourf(gx, gy, z, levels=np.linspace(-0.25, 1.25, 16), cmap="coolwarm", extend="both")
+        extend = "neither" if bounded else "both"
+        filled = ax.contourf(gx, gy, z, levels=np.linspace(0, 1, 11), cmap="coolwarm", extend=extend)
         ax.contour(gx, gy, z, levels=[0.5], colors="black")
         ax.scatter(x[:, 0], x[:, 1], c=t[:, 0], cmap="coolwarm", edgecolors="black", s=120, vmin=0, vmax=1)
         ax.set_title(title)
@@ -140,8 +147,12 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         x,
         t,
         [
-            ("exact ReLU network", lambda p: relu_model.apply(relu_params, p)[:, 0]),
-            (f"trained MLP 2-{args.hidden}-1: P(y=1)", lambda p: fnn.sigmoid(model.apply(params, p))[:, 0]),
+            ("exact ReLU network", lambda p: relu_model.apply(relu_params, p)[:, 0], False),
+            (
+                f"trained MLP 2-{args.hidden}-1: P(y=1)",
+                lambda p: fnn.sigmoid(model.apply(params, p))[:, 0],
+                True,
+            ),
         ],
         backend,
     )

@@ -7,7 +7,9 @@ memory (the params, and the peak memory NumPy allocated while training), and
 test accuracy. The model is a ``784 → 50 (ReLU) → 10`` network trained with SGD
 on MNIST (``../shared/data/mnist``).
 
-Times are per image and epoch of training (per image of inference for the
+The output says how many images were used: the first line gives the training and
+test counts, and the table's ``train`` and ``test`` columns give each row's. Times
+are per image and epoch of training (per image of inference for the
 inference row), so runs on different numbers of images compare; the peak
 memory is what NumPy allocated during training as ``tracemalloc`` sees it (on
 the GPU: CuPy's memory pool).
@@ -96,6 +98,7 @@ def train(
         "backend": backend.name,
         "dtype": backend.dtype.name,
         "train images": limit,
+        "test images": len(tt),
         "seconds": seconds,
         "us/image": seconds / args.epochs / limit * 1e6,
         "params bytes": nbytes(params),
@@ -121,6 +124,7 @@ def infer_float16(params32: Any, x_test: Array, t_test: Array) -> Row:
         "backend": "numpy",
         "dtype": "float16 (inference)",
         "train images": 0,
+        "test images": len(x16),
         "seconds": seconds,
         "us/image": seconds / len(x16) * 1e6,
         "params bytes": nbytes(params16),
@@ -138,14 +142,16 @@ def gpu_backend() -> tuple[fnn.Backend | None, str]:
 
 
 def show(rows: list[Row]) -> None:
-    header = f"{'backend':<7} {'dtype':<20} {'images':>6} {'µs/image':>8} "
+    """The table: ``train`` and ``test`` are the numbers of images trained on and evaluated on."""
+    header = f"{'backend':<7} {'dtype':<20} {'train':>6} {'test':>6} {'µs/image':>8} "
     header += f"{'params':>9} {'peak mem':>9} {'accuracy':>8}"
     print(header)
     print("-" * len(header))
     for r in rows:
         print(
-            f"{r['backend']:<7} {r['dtype']:<20} {r['train images']:>6} {r['us/image']:>8.1f} "
-            f"{r['params bytes'] / 1e3:>7.0f}kB {r['peak bytes'] / 1e6:>7.1f}MB {r['test accuracy']:>8.4f}"
+            f"{r['backend']:<7} {r['dtype']:<20} {r['train images'] or '-':>6} {r['test images']:>6} "
+            f"{r['us/image']:>8.1f} {r['params bytes'] / 1e3:>7.0f}kB {r['peak bytes'] / 1e6:>7.1f}MB "
+            f"{r['test accuracy']:>8.4f}"
         )
 
 
@@ -172,10 +178,15 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     (x_train, _), (x_test, t_test) = data
     limit = len(x_train) if args.train_limit is None else min(args.train_limit, len(x_train))
     print(f"784-50-10 ReLU network on MNIST, SGD lr {args.lr}, batch {args.batch_size}, {args.epochs} epochs")
+    f16_limit = min(limit, args.f16_train_limit)
+    print(
+        f"trained on {limit} of the {len(x_train)} training images ({f16_limit} for float16 on the CPU), "
+        f"tested on all {len(x_test)} test images"
+    )
     rows: list[Row] = []
     trained: dict[str, Any] = {}
     for dtype in ("float64", "float32", "float16"):
-        n = min(limit, args.f16_train_limit) if dtype == "float16" else limit
+        n = f16_limit if dtype == "float16" else limit
         row, params = train(fnn.backend("numpy", dtype), data, args, n)
         rows.append(row)
         trained[dtype] = params

@@ -303,17 +303,21 @@ def test_precision(capsys: pytest.CaptureFixture[str]) -> None:
     assert rows["float64"]["peak bytes"] > rows["float32"]["peak bytes"] > 0
     assert rows["float64"]["train images"] == rows["float32"]["train images"] == 1000
     assert rows["float16"]["train images"] == 200
+    assert {row["test images"] for row in rows.values()} == {10_000}  # every row is tested on the full test set
     # float32 learns what float64 learns; float16 inference of the float32 weights keeps the accuracy
     assert rows["float32"]["test accuracy"] > 0.6
     assert abs(rows["float32"]["test accuracy"] - rows["float64"]["test accuracy"]) < 0.03
     assert abs(rows["float16 (inference)"]["test accuracy"] - rows["float32"]["test accuracy"]) < 0.01
     assert rows["float16"]["test accuracy"] > 0.3  # float16 training works, on fewer images
     gpu_rows = [row for row in r["rows"] if row["backend"] == "cupy"]
+    out = capsys.readouterr().out
+    assert "trained on 1000 of the 5000 training images (200 for float16 on the CPU), tested on all 10000" in out
+    assert re.search(r"^numpy +float16 \(inference\) +- +10000 ", out, re.M)  # the table's train and test columns
     if r["gpu"]:
         assert [row["dtype"] for row in gpu_rows] == ["float32", "float16"]
     else:  # no GPU here: the example says why and skips the rows, without failing
         assert not gpu_rows and r["gpu_reason"]
-        assert f"GPU rows skipped: {r['gpu_reason']}" in capsys.readouterr().out
+        assert f"GPU rows skipped: {r['gpu_reason']}" in out
 
 
 def test_weight_init_histograms(tmp_path: Path) -> None:
@@ -376,7 +380,7 @@ def test_batch_norm_comparison(tmp_path: Path) -> None:
     assert_png(r["plot"])
 
 
-def test_overfitting(tmp_path: Path) -> None:
+def test_overfitting(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     r = run(
         "ch06_overfitting",
         "--data",
@@ -394,6 +398,9 @@ def test_overfitting(tmp_path: Path) -> None:
     assert h["none"].train_accuracy[-1] > 0.97  # 300 images are memorised
     assert gap["none"] > 0.1
     assert gap["weight decay λ=0.1"] < gap["none"] and gap["dropout rate=0.2"] < gap["none"]
+    test = {name: hist.eval_accuracy[-1] for name, hist in h.items()}
+    assert max(test["weight decay λ=0.1"], test["dropout rate=0.2"]) < test["none"]  # closed from the training side
+    assert f"the test accuracy did not rise above {test['none']:.3f}: too few images" in capsys.readouterr().out
     none, decayed = r["params"]["none"], r["params"]["weight decay λ=0.1"]
     norm = {
         k: sum(float(np.sum(host(p.w) ** 2)) for p in v if p is not None)

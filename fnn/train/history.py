@@ -162,8 +162,8 @@ class History:
         axes[0].set(xlabel=per, ylabel="loss")
         if accuracies:
             axes[1].set(xlabel=per, ylabel="accuracy", ylim=(0, 1.02))
-        for ax in axes:
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        for ax in axes:  # whole epochs (steps) only, even when one is all there is
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
             ax.legend()
         if title:
             figure.suptitle(title)
