@@ -383,6 +383,34 @@ def spiral(canvas: Canvas) -> Path:
     return canvas.save(figure, "spiral.png")
 
 
+# Chapter 8 -------------------------------------------------------------------------------------
+
+
+def precision(canvas: Canvas) -> Path:
+    """``examples/precision.py``'s network trained from the same weights in float64, float32 and float16."""
+    from examples.precision import model
+
+    (x, t), (x_test, t_test) = mnist()
+    size = canvas.steps(1000, 100)
+    figure = new_figure(5.5, 3.6)
+    ax = figure.subplots()
+    for dtype, style in (("float64", "-"), ("float32", "--"), ("float16", ":")):
+        b = fnn.backend("numpy", dtype)
+        _, _, history = fnn.fit(
+            model(), fnn.losses.softmax_cross_entropy, fnn.optim.sgd(0.2),
+            model().init(fnn.random.key(0), (784,), b), b.asarray(x[:size]), t[:size],
+            key=fnn.random.key(1), epochs=canvas.steps(10), batch_size=100,
+            eval_data=(b.asarray(x_test[:size]), t_test[:size]),
+        )  # fmt: skip
+        ax.plot(
+            range(1, history.epochs + 1), history.eval_accuracy, style, marker="o", markersize=3, label=dtype
+        )
+    ax.set(xlabel="epoch", ylabel="test accuracy", title=f"784-50-10 ReLU network, SGD, {size:,} images")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return canvas.save(figure, "precision.png")
+
+
 # Chapter 9 -------------------------------------------------------------------------------------
 
 
@@ -515,6 +543,22 @@ def simple_convnet(canvas: Canvas) -> Path:
     return canvas.save_history(history, "simple_convnet.png", title=title)
 
 
+# Chapter 10 ------------------------------------------------------------------------------------
+
+
+def encoder_decoder_loss(canvas: Canvas) -> Path:
+    """The digit-reversing encoder-decoder's loss per step (``examples/encoder_decoder.py``)."""
+    from examples import encoder_decoder
+
+    with quiet():
+        losses = encoder_decoder.main(["--steps", str(canvas.steps(400))])["losses"]
+    figure = new_figure(5.5, 3.6)
+    ax = figure.subplots()
+    ax.plot(range(1, len(losses) + 1), losses)
+    ax.set(xlabel="step", ylabel="cross entropy per digit", title="Reversing 5 digits: LSTM encoder-decoder")
+    return canvas.save(figure, "encoder_decoder_loss.png")
+
+
 # Chapter 12 ------------------------------------------------------------------------------------
 
 
@@ -530,6 +574,28 @@ def simple_rnnlm_perplexity(canvas: Canvas) -> Path:
     ax.plot(range(1, epochs + 1), perplexities)
     ax.set(xlabel="epoch", ylabel="perplexity", title="SimpleRnnlm on the first 1,000 PTB words")
     return canvas.save(figure, "simple_rnnlm_perplexity.png")
+
+
+def rnnlm_perplexity(canvas: Canvas) -> Path:
+    """The book's LSTM language model's training perplexity over its first 300 windows of PTB."""
+    from examples.dlfs2_ch06_rnnlm import ptb, train_lm
+    from fnn.datasets import TBPTTBatches
+
+    b = fnn.backend(dtype="float32")
+    model = dlfs.rnnlm()
+    params = model.init(fnn.random.key(0), dlfs.rnnlm_in_shape(model, time_size=35), b)
+    optimizer = fnn.optim.chain(fnn.optim.clip_by_global_norm(0.25), fnn.optim.sgd(20.0))
+    windows = TBPTTBatches(b.xp.asarray(ptb("train")), batch_size=20, time_size=35)
+    steps = canvas.steps(301)
+    with quiet():
+        _, logged = train_lm(
+            model, params, optimizer, windows, epochs=1, max_iters=steps, key=fnn.random.key(1)
+        )
+    figure = new_figure(5.5, 3.6)
+    ax = figure.subplots()
+    ax.semilogy([20 * i + 1 for i in range(len(logged))], logged, marker="o", markersize=3)
+    ax.set(xlabel="window", ylabel="training perplexity", title="Rnnlm on PTB: the first windows")
+    return canvas.save(figure, "rnnlm_perplexity.png")
 
 
 def gradient_flow(canvas: Canvas) -> Path:
@@ -558,8 +624,11 @@ def word_vectors_svd(canvas: Canvas) -> Path:
     figure = new_figure(5, 3.8)
     ax = figure.subplots()
     ax.scatter(u[:, 0], u[:, 1], alpha=0.5)
+    at_point: dict[tuple[float, float], list[str]] = {}  # words with the same contexts share a point
     for i, word in id_to_word.items():
-        ax.annotate(word, (u[i, 0], u[i, 1]), xytext=(3, 3), textcoords="offset points")
+        at_point.setdefault((round(u[i, 0], 6), round(u[i, 1], 6)), []).append(word)
+    for point, words in at_point.items():
+        ax.annotate(", ".join(words), point, xytext=(3, 3), textcoords="offset points")
     ax.set(xlabel="U[:, 0]", ylabel="U[:, 1]", title='"You say goodbye and I say hello."')
     return canvas.save(figure, "word_vectors_svd.png")
 
@@ -637,13 +706,16 @@ FIGURES: dict[str, Callable[[Canvas], Path]] = {
     "optimizers_mnist.png": optimizers_mnist,
     "mlp_mnist.png": mlp_mnist,
     "spiral.png": spiral,
+    "precision.png": precision,
     "weight_init.png": weight_init,
     "batch_norm.png": batch_norm,
     "overfitting.png": overfitting,
     "conv_filters.png": conv_filters,
     "simple_convnet.png": simple_convnet,
+    "encoder_decoder_loss.png": encoder_decoder_loss,
     "simple_rnnlm_perplexity.png": simple_rnnlm_perplexity,
     "gradient_flow.png": gradient_flow,
+    "rnnlm_perplexity.png": rnnlm_perplexity,
     "word_vectors_svd.png": word_vectors_svd,
     "simple_cbow_loss.png": simple_cbow_loss,
     "seq2seq_accuracy.png": seq2seq_accuracy,
