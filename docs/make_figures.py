@@ -12,8 +12,10 @@ chapters' settings (what the test runs, to show the script still works; the
 pictures then show nothing). The PNGs are stored with a palette of at most 64
 colours, which keeps each under about 60 KB at 100 dpi.
 
-Training runs are short versions of the examples' (a few seconds each on one core)
-that still show the book's point; the examples have the full settings.
+Training runs are short versions of the examples' that still show the book's point
+(the examples have the full settings): seconds each on one core, except the seq2seq
+curves (12 epochs of three models, several minutes) and the LSTM language model
+(300 windows, about a minute).
 """
 
 from __future__ import annotations
@@ -647,6 +649,21 @@ def simple_cbow_loss(canvas: Canvas) -> Path:
     return canvas.save(figure, "simple_cbow_loss.png")
 
 
+def word2vec_loss(canvas: Canvas) -> Path:
+    """CBOW with negative sampling on PTB (``dlfs2_ch04_word2vec.py``): the loss of its first 1,500 steps."""
+    from examples import dlfs2_ch04_word2vec
+
+    steps, every = canvas.steps(1500), canvas.steps(50, 1)
+    short = ["--epochs", "1", "--max-iters", str(steps), "--eval-interval", str(every)]
+    with tempfile.TemporaryDirectory() as tmp, quiet():
+        losses = dlfs2_ch04_word2vec.main([*short, "--out", tmp])["losses"]
+    figure = new_figure(5.5, 3.6)
+    ax = figure.subplots()
+    ax.plot([every * (k + 1) for k in range(len(losses))], losses)
+    ax.set(xlabel="step", ylabel=f"loss (mean of {every} steps)", title="CBOW with negative sampling on PTB")
+    return canvas.save(figure, "word2vec_loss.png")
+
+
 # Chapter 14 ------------------------------------------------------------------------------------
 
 
@@ -718,6 +735,7 @@ FIGURES: dict[str, Callable[[Canvas], Path]] = {
     "rnnlm_perplexity.png": rnnlm_perplexity,
     "word_vectors_svd.png": word_vectors_svd,
     "simple_cbow_loss.png": simple_cbow_loss,
+    "word2vec_loss.png": word2vec_loss,
     "seq2seq_accuracy.png": seq2seq_accuracy,
     "attention_map.png": attention_map,
 }
