@@ -84,8 +84,8 @@ class Canvas:
         ``History.plot`` draws at 100 dpi; another ``dpi`` resizes its picture.
         """
         with tempfile.TemporaryDirectory() as tmp:
-            with Image.open(history.plot(Path(tmp) / name, **plot_args)) as image:
-                image.load()
+            with Image.open(history.plot(Path(tmp) / name, **plot_args)) as drawn:
+                image = drawn.copy()
         if self.dpi != HISTORY_DPI:
             size = (round(image.width * self.dpi / HISTORY_DPI), round(image.height * self.dpi / HISTORY_DPI))
             image = image.resize(size, Image.Resampling.LANCZOS)
@@ -392,17 +392,18 @@ def precision(canvas: Canvas) -> Path:
     """``examples/precision.py``'s network trained from the same weights in float64, float32 and float16."""
     from examples.precision import model
 
-    (x, t), (x_test, t_test) = mnist()
     size = canvas.steps(1000, 100)
+    (x, t), (x_test, t_test) = mnist()
+    x, t, x_test, t_test = (fnn.to_numpy(a[:size]) for a in (x, t, x_test, t_test))  # cast per dtype below
     figure = new_figure(5.5, 3.6)
     ax = figure.subplots()
     for dtype, style in (("float64", "-"), ("float32", "--"), ("float16", ":")):
         b = fnn.backend("numpy", dtype)
         _, _, history = fnn.fit(
             model(), fnn.losses.softmax_cross_entropy, fnn.optim.sgd(0.2),
-            model().init(fnn.random.key(0), (784,), b), b.asarray(x[:size]), t[:size],
+            model().init(fnn.random.key(0), (784,), b), b.asarray(x), t,
             key=fnn.random.key(1), epochs=canvas.steps(10), batch_size=100,
-            eval_data=(b.asarray(x_test[:size]), t_test[:size]),
+            eval_data=(b.asarray(x_test), t_test),
         )  # fmt: skip
         ax.plot(
             range(1, history.epochs + 1), history.eval_accuracy, style, marker="o", markersize=3, label=dtype
@@ -484,7 +485,7 @@ def overfitting(canvas: Canvas) -> Path:
         ("no regularization", network(), sgd, params),
         ("weight decay λ = 0.1", network(), decayed, params),
         ("dropout 0.2", network(0.2), sgd, with_dropout(params)),
-    )  # fmt: skip
+    )
     figure = new_figure(10, 3.3)
     for ax, (name, model, optimizer, start) in zip(figure.subplots(1, len(runs), sharey=True), runs):
         _, _, history = fnn.fit(
@@ -541,7 +542,7 @@ def simple_convnet(canvas: Canvas) -> Path:
         key=fnn.random.key(1), epochs=canvas.steps(8), batch_size=100,
         eval_data=(x_test[:size], t_test[:size]), train_accuracy=True,
     )  # fmt: skip
-    title = f"SimpleConvNet, {size} training images (Adam)"
+    title = f"SimpleConvNet, {size:,} training images (Adam)"
     return canvas.save_history(history, "simple_convnet.png", title=title)
 
 
