@@ -43,6 +43,7 @@ matplotlib.use("Agg")
 
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import fnn  # noqa: E402
@@ -687,6 +688,25 @@ def seq2seq_accuracy(canvas: Canvas) -> Path:
     return canvas.save(figure, "seq2seq_accuracy.png")
 
 
+def attention_accuracy(canvas: Canvas) -> Path:
+    """The attention seq2seq trained on dates (``dlfs2_ch08_attention.py``): test accuracy per epoch."""
+    from examples import dlfs2_ch08_attention
+
+    epochs = canvas.steps(4, 1)
+    short = ["--epochs", str(epochs), "--max-iters", str(canvas.steps(351, 2)), "--maps", "1"]
+    with tempfile.TemporaryDirectory() as tmp, quiet():
+        run = dlfs2_ch08_attention.main([*short, "--test-size", str(canvas.steps(1000, 20)), "--out", tmp])
+    figure = new_figure(5.5, 3.6)
+    ax = figure.subplots()
+    ax.plot(range(1, epochs + 1), [100 * a for a in run["accuracies"]], marker="o")
+    ax.set(
+        xlabel="epoch", ylabel="exact-match accuracy (%)", ylim=(0, 102), title="Attention seq2seq on dates"
+    )
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    return canvas.save(figure, "attention_accuracy.png")
+
+
 def attention_map(canvas: Canvas) -> Path:
     """The book's trained attention model on one date: each answer character's weights over the question."""
     from examples.dlfs2_ch07_seq2seq import load
@@ -738,6 +758,7 @@ FIGURES: dict[str, Callable[[Canvas], Path]] = {
     "simple_cbow_loss.png": simple_cbow_loss,
     "word2vec_loss.png": word2vec_loss,
     "seq2seq_accuracy.png": seq2seq_accuracy,
+    "attention_accuracy.png": attention_accuracy,
     "attention_map.png": attention_map,
 }
 """Each figure's function, by the file it writes."""
