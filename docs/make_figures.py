@@ -547,6 +547,25 @@ def simple_convnet(canvas: Canvas) -> Path:
     return canvas.save_history(history, "simple_convnet.png", title=title)
 
 
+def deep_convnet(canvas: Canvas) -> Path:
+    """DeepConvNet trained with Adam on 2,000 images (``examples/deep_convnet.py``): ``History.plot``."""
+    from examples import deep_convnet as example
+
+    size = canvas.steps(2000, 20)
+    short = [
+        "--epochs",
+        str(canvas.steps(3, 1)),
+        "--train-size",
+        str(size),
+        "--test-size",
+        str(canvas.steps(1000, 20)),
+    ]
+    with tempfile.TemporaryDirectory() as tmp, quiet():
+        history = example.main([*short, "--no-pretrained", "--train-accuracy", "--out", tmp])["history"]
+    title = f"DeepConvNet, {size:,} training images (Adam)"
+    return canvas.save_history(history, "deep_convnet.png", title=title)
+
+
 # Chapter 10 ------------------------------------------------------------------------------------
 
 
@@ -750,6 +769,7 @@ FIGURES: dict[str, Callable[[Canvas], Path]] = {
     "overfitting.png": overfitting,
     "conv_filters.png": conv_filters,
     "simple_convnet.png": simple_convnet,
+    "deep_convnet.png": deep_convnet,
     "encoder_decoder_loss.png": encoder_decoder_loss,
     "simple_rnnlm_perplexity.png": simple_rnnlm_perplexity,
     "gradient_flow.png": gradient_flow,
