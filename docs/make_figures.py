@@ -14,8 +14,8 @@ colours, which keeps each under about 60 KB at 100 dpi.
 
 Training runs are short versions of the examples' that still show the book's point
 (the examples have the full settings): seconds each on one core, except the seq2seq
-curves (12 epochs of three models, several minutes) and the LSTM language model
-(300 windows, about a minute).
+and attention curves (12 epochs of three models, 4 epochs of one: minutes each),
+DeepConvNet, the LSTM language model and the PTB CBOW (about a minute each).
 """
 
 from __future__ import annotations
