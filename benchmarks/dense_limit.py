@@ -27,7 +27,11 @@ after their last call, so every turn starts after a 0.15 s pause.
 
 Run: ``OPENBLAS_NUM_THREADS=2 python benchmarks/dense_limit.py`` (``--rounds``,
 ``--calls``; ``--no-jax`` to skip JAX). PyTorch gets the same thread count
-(``others.load``). It prints one table per workload: median milliseconds per call and
+(``others.load``; with ``1`` XLA is made single-threaded too). On a machine that other
+jobs load, multi-threaded timings mean nothing (OpenBLAS's and PyTorch's threads wait for
+each other at every product while a job holds one of the cores: 10–60× slower, and XLA
+suffers far less); run with ``OPENBLAS_NUM_THREADS=1 … --cpu-time`` there, which times
+each library on one core by the CPU time it got. It prints one table per workload: median milliseconds per call and
 the median over rounds of each row's time over the fastest of PyTorch and JAX in the
 same round.
 """
@@ -129,17 +133,19 @@ Row = tuple[str, Callable[[], object], bool]
 """``(name, call, is_reference)``: a reference row is PyTorch or JAX, the fastest of which sets the ratios."""
 
 
-def timed_rows(rows: list[Row], rounds: int, calls: int) -> list[tuple[str, float, float]]:
+def timed_rows(
+    rows: list[Row], rounds: int, calls: int, clock: Callable[[], float] = time.perf_counter
+) -> list[tuple[str, float, float]]:
     """``(name, median ms per call, median over rounds of time / fastest reference)`` for every row."""
     times: dict[str, list[float]] = {name: [] for name, _, _ in rows}
     for _ in range(rounds):
         for name, call, _ in rows:
             time.sleep(PAUSE)
             call()
-            start = time.perf_counter()
+            start = clock()
             for _ in range(calls):
                 call()
-            times[name].append((time.perf_counter() - start) / calls)
+            times[name].append((clock() - start) / calls)
     references = [name for name, _, ref in rows if ref]
     fastest = [min(times[r][i] for r in references) for i in range(rounds)] if references else None
     out = []
@@ -197,12 +203,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--calls", type=int, default=10, help="calls per turn")
     parser.add_argument("--no-jax", action="store_true", help="time PyTorch only")
+    parser.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="time with the process's CPU time: with one thread, it leaves out the time other jobs hold the core",
+    )
     args = parser.parse_args(argv)
+    clock = time.process_time if args.cpu_time else time.perf_counter
     for name in ("torch",) + (() if args.no_jax else ("jax",)):
         reason = others.load(name)[1]
         if reason:
             raise SystemExit(reason)
-    print(f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}, {others.versions()}")
+    settings = ", ".join(f"{k}={os.environ.get(k)}" for k in ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE"))
+    print(f"{settings}, {others.versions()}")
     tables = [
         ("W3 step (784-1024-1024-10, batch 256)", w3_rows),
         ("W5a inference (W1 net, 10,000 samples)", w5a_rows),
@@ -210,7 +223,7 @@ def main(argv: list[str] | None = None) -> None:
     ]
     for title, rows in tables:
         print(f"\n{title}\n\n| implementation | ms | × fastest of PyTorch/JAX |\n|---|---|---|")
-        for name, ms, ratio in timed_rows(rows(not args.no_jax), args.rounds, args.calls):
+        for name, ms, ratio in timed_rows(rows(not args.no_jax), args.rounds, args.calls, clock):
             print(f"| {name} | {ms:.2f} | {ratio:.2f} |")
     print(f"\nload average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
