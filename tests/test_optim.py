@@ -886,3 +886,23 @@ def test_fused_adam_refuses_a_state_of_one_part() -> None:
         r"expected a tuple of 2 states",
     ):
         opt.update(b.ones((1,)), (opt.init(b.ones((1,)))[0],))  # type: ignore[arg-type]
+
+
+def test_adam_makes_three_arrays_per_leaf_and_no_more() -> None:
+    # The new m, v and the update: on megabyte leaves every further array is a pass over memory
+    # and fresh pages (the chain scale_by_adam → scale_by_learning_rate held four at its peak).
+    if f32().name != "numpy":
+        pytest.skip("tracemalloc sees NumPy's allocations only")
+    import tracemalloc
+
+    leaf = np.zeros((500, 400), np.float32)
+    params, grads = {"w": leaf}, {"w": np.full_like(leaf, 0.5)}
+    opt = optim.adam(1e-3)
+    state = opt.update(grads, opt.init(params), params)[1]
+    tracemalloc.start()
+    try:
+        updates, state = opt.update(grads, state, params)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert 3 * leaf.nbytes <= peak < 3.1 * leaf.nbytes
