@@ -37,6 +37,7 @@ processes alternating between the code before (3e4bae3) and after the fused Adam
                  fnn ms/step   torch ms/step   fnn / torch   fnn page faults/step
     before       28.7–44.9     19.3–28.5       1.28–1.59     2,400–4,200   (5 processes)
     after        16.1–21.0     19.0–27.8       0.74–0.98     40–790        (7 processes)
+    + embedding  10.6–12.1     14.6–15.7       0.68–0.83     40–600        (2, load 6)
 
 The book's code took 3.4–3.9× fnn's time after (1.8–2.4× before). The same comparison in
 process CPU time (``time.process_time``, which leaves out the time other jobs hold the
@@ -56,7 +57,10 @@ place. With the allocator told to keep freed memory (``MALLOC_MMAP_THRESHOLD_=10
 MALLOC_TRIM_THRESHOLD_=4294967296``, a documented option: fnn never sets it) fnn has no
 faults to speak of (about 100 a step) and takes the same 0.8–0.9× of PyTorch's time.
 
-Of fnn's step measured part by part (CPU time, one thread): ``value_and_grad`` 1.2 ms,
+The last row adds the embedding gradient that copies the rows of ids seen once and sums
+only repeated ids' rows (``value_and_grad`` 1.34–1.46 → 0.80–0.93 ms of CPU time).
+
+Of fnn's step measured part by part (CPU time, one thread): ``value_and_grad`` 0.8 ms,
 Adam's ``update`` 3.0 ms (it was 3.5 ms, and more with the faults; over every entry of the
 two dense ``(10000, 100)`` matrices, as PyTorch with ``sparse=False`` and the book do,
 although a batch touches few rows: Adam's moments decay on every row, so only a dense
