@@ -50,7 +50,7 @@ every step allocates new ``(10000, 100)`` arrays (4 MB each: Adam's moments, the
 the new weights, the dense gradients), and glibc hands such arrays back to the OS or
 keeps them depending on its dynamic thresholds in that process; each page it gives back
 is faulted in again on the next step. The chain ``scale_by_adam`` → ``scale_by_learning_rate``
-made five fresh arrays per matrix in 14 passes; the fused rule makes three (new ``m``,
+made four fresh arrays per matrix in 12 passes; the fused rule makes three (new ``m``,
 ``v`` and the update, ``−η`` folded into its arithmetic) in 11 in-place passes, and the
 faults fell from 2,400–4,200 to 40–790 a step. PyTorch updates its weights and moments in
 place. With the allocator told to keep freed memory (``MALLOC_MMAP_THRESHOLD_=1073741824
