@@ -28,33 +28,49 @@ updated matrices to 1e-6 absolute, a thousandth of Adam's first step); otherwise
 Run: ``OPENBLAS_NUM_THREADS=1 python benchmarks/bench_word2vec.py`` (``--steps``,
 ``--rounds`` to change the timed steps per round and the rounds).
 
-Recorded (2026-11-29, the 2-core shared box, load average about 2, torch 2.13.0+cpu, one
-BLAS and one torch thread, best of 5 (or 10) rounds × 20 steps, ten fresh processes)::
+Recorded (2026-11-29, the 2-core shared box under a load average of 11–18 from other
+jobs, torch 2.13.0+cpu, one BLAS and one torch thread, best of 5 rounds × 10 steps, fresh
+processes alternating between the code before (3e4bae3) and after the fused Adam)::
 
     agreement after one step: loss rel 0, max |ΔW_in| 8.8e-08, max |ΔW_out| 2.9e-07
 
-    fnn  5.6–6.1 ms/step  or  8.4–9.7 ms/step (the process's allocator, see below)
-    book 20.3–22.2 ms/step: 3.4–3.9x fnn, or 2.1–2.5x
-    torch 6.0–7.2 ms/step: fnn is 0.86–0.95x PyTorch, or 1.26–1.62x
+                 fnn ms/step   torch ms/step   fnn / torch   fnn page faults/step
+    before       28.7–44.9     19.3–28.5       1.28–1.59     2,400–4,200   (5 processes)
+    after        16.1–21.0     19.0–27.8       0.74–0.98     40–790        (7 processes)
+    + embedding  10.6–12.1     14.6–15.7       0.68–0.83     40–600        (2, load 6)
 
-Targets: fnn is at least 2× faster than the book's code in every process. It is within 1.3×
-of PyTorch (in fact slightly faster) in half of the fresh processes and not in the others
-(1.33–1.62× in five of ten). The difference is page faults: fnn's update is functional,
-so every step allocates new ``(10000, 100)`` arrays (4 MB each: Adam's moments, the updates,
-the new weights, the dense gradients); glibc serves them with ``mmap`` or trims them back to
-the OS, depending on its dynamic thresholds in that process, and then each step faults in
-1,800–5,400 fresh pages (3–4 ms). PyTorch updates its weights and moments in place. With the
-allocator told to keep freed memory (``MALLOC_MMAP_THRESHOLD_=1073741824
-MALLOC_TRIM_THRESHOLD_=4294967296``), fnn had no faults and took 5.5–6.0 ms against
-PyTorch's 6.3–7.1 ms (0.85–0.92x) in every process tried (five).
+The book's code took 3.4–3.9× fnn's time after (1.8–2.4× before). The same comparison in
+process CPU time (``time.process_time``, which leaves out the time other jobs hold the
+core): fnn 9.9–12.6 → 6.8–7.0 ms a step, fnn / torch 1.06–1.43 → 0.77–0.93.
 
-Of fnn's 5.4 ms step measured part by part: ``value_and_grad`` 1.3 ms, Adam's ``update``
-3.5 ms (over every entry of the two dense ``(10000, 100)`` matrices, as in the book,
-although a batch touches few rows), ``apply_updates`` 0.5 ms. A PTB epoch is 9,295 steps:
-about 110 s with fnn on one core (11.8 ms a step over 1,500 steps of
-``examples/dlfs2_ch04_word2vec.py --epochs 1 --max-iters 1500``, extrapolated; 10 epochs in
-about 18 minutes) (the book's "half a day" for 10 epochs is its per-row sampler and
-add.at-based layers on an older machine).
+Targets: at least 2× faster than the book's code, and within 1.3× of PyTorch: both met in
+every process tried. What changed is Adam (``fnn.optim.adam`` is one fused transform,
+:func:`fnn.optim.transforms.adam_with_learning_rate`): fnn's update is functional, so
+every step allocates new ``(10000, 100)`` arrays (4 MB each: Adam's moments, the updates,
+the new weights, the dense gradients), and glibc hands such arrays back to the OS or
+keeps them depending on its dynamic thresholds in that process; each page it gives back
+is faulted in again on the next step. The chain ``scale_by_adam`` → ``scale_by_learning_rate``
+made four fresh arrays per matrix in 12 passes; the fused rule makes three (new ``m``,
+``v`` and the update, ``−η`` folded into its arithmetic) in 11 in-place passes, and the
+faults fell from 2,400–4,200 to 40–790 a step. PyTorch updates its weights and moments in
+place. With the allocator told to keep freed memory (``MALLOC_MMAP_THRESHOLD_=1073741824
+MALLOC_TRIM_THRESHOLD_=4294967296``, a documented option: fnn never sets it) fnn has no
+faults to speak of (about 100 a step) and takes the same 0.8–0.9× of PyTorch's time.
+
+The last row adds the embedding gradient that copies the rows of ids seen once and sums
+only repeated ids' rows (``value_and_grad`` 1.34–1.46 → 0.80–0.93 ms of CPU time).
+
+Of fnn's step measured part by part (CPU time, one thread): ``value_and_grad`` 0.8 ms,
+Adam's ``update`` 3.0 ms (it was 3.5 ms, and more with the faults; over every entry of the
+two dense ``(10000, 100)`` matrices, as PyTorch with ``sparse=False`` and the book do,
+although a batch touches few rows: Adam's moments decay on every row, so only a dense
+update gives Adam's answer), ``apply_updates`` 0.4 ms. A PTB epoch is 9,295 steps: about
+110 s with fnn on one core before this change on a quiet machine (11.8 ms a step over 1,500
+steps of ``examples/dlfs2_ch04_word2vec.py --epochs 1 --max-iters 1500``, extrapolated; 10
+epochs in about 18 minutes); at the 6.8–7.0 ms of CPU time a benchmark step now takes, the
+steps of an epoch need about 65 s (the example's own timing on the loaded box, 26 ms a
+step, was the other jobs' share of the core) (the book's "half a day" for 10 epochs is its
+per-row sampler and add.at-based layers on an older machine).
 """
 
 from __future__ import annotations

@@ -153,3 +153,28 @@ def test_params_of_another_embedding_are_refused() -> None:
         fnn.Embedding(6, 2).apply(params, ids)
     with pytest.raises(fnn.StructureError, match=r"Embedding\(vocab=5, dim=2\): expected params of type EmbeddingParams, as init returns, got DenseParams"):
         fnn.Embedding(5, 2).apply(fnn.DenseParams(params.w, None), ids)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [[7, 2, 9, 2, 0, 2, 5, 9], [3], [4, 4, 4], [0, 1, 2, 3], []],
+    ids=["once-and-repeated", "one", "one-id-repeated", "all-once", "none"],
+)
+def test_scatter_add_rows_sums_each_ids_rows_in_order(ids: list[int]) -> None:
+    # Rows of ids seen once are copied, runs of a repeated id summed by reduceat: the same
+    # bits as reduceat over every run (the earlier implementation), and the exact sums.
+    rng = np.random.default_rng(0)
+    ids_array = np.array(ids, dtype=np.int64)
+    rows = rng.standard_normal((len(ids), 3)).astype(np.float32)
+    dw = scatter_add_rows(ids_array, rows, 10)
+    expected = np.zeros((10, 3))
+    for i, v in enumerate(ids):
+        expected[v] += rows[i]
+    assert dw.dtype == np.float32
+    np.testing.assert_allclose(dw, expected, rtol=1e-6, atol=1e-7)
+    if ids:
+        order = ids_array.argsort(kind="stable")
+        runs = np.flatnonzero(np.diff(ids_array[order], prepend=-1))
+        every_run = np.zeros((10, 3), np.float32)
+        every_run[ids_array[order][runs]] = np.add.reduceat(rows[order], runs, axis=0)
+        np.testing.assert_array_equal(dw, every_run)

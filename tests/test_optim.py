@@ -819,3 +819,90 @@ def test_a_growing_exponential_schedule_that_passes_the_largest_float_is_an_erro
             s(count)
     with pytest.raises(ValueError, match="at step count 30 passes the largest float"):
         optim.exponential_decay(1e300, decay_rate=2.0, staircase=True)(30)  # 2³⁰ is finite, the product not
+
+
+# --- the fused Adam (adam_with_learning_rate) against the chain it replaces ---------------------
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(
+    "learning_rate", [0.01, optim.warmup_cosine_decay(0.05, 3, 10)], ids=["float", "schedule-from-0"]
+)
+def test_fused_adam_equals_the_chain_of_scale_by_adam_and_the_learning_rate(
+    dtype: str, learning_rate: Any
+) -> None:
+    b = fnn.backend(dtype=dtype)
+    rng = np.random.default_rng(0)
+    params: Any = {"w": b.asarray(rng.standard_normal((3, 4))), "s": b.asarray(0.5), "none": None}
+    fused = optim.adam(learning_rate, b1=0.8, b2=0.99, eps=1e-6)
+    chain = optim.chain(optim.scale_by_adam(0.8, 0.99, 1e-6), optim.scale_by_learning_rate(learning_rate))
+    s_fused, s_chain = fused.init(params), chain.init(params)
+    assert fnn.tree.structure(s_fused) == fnn.tree.structure(s_chain)
+    rtol = 1e-5 if dtype == "float32" else 1e-12
+    for step in range(4):
+        grads = fnn.tree.map(lambda p: b.asarray(rng.standard_normal(np.shape(p))) * 10.0 ** (step - 2), params)
+        u_fused, s_fused = fused.update(grads, s_fused, params)
+        u_chain, s_chain = chain.update(grads, s_chain, params)
+        for mine, theirs in zip(fnn.tree.leaves((u_fused, s_fused)), fnn.tree.leaves((u_chain, s_chain))):
+            assert getattr(mine, "dtype", None) == getattr(theirs, "dtype", None)
+            assert_allclose(host(mine), host(theirs), rtol=rtol, atol=0)
+        if step == 0 and callable(learning_rate):  # η(0) = 0: no step, but the moments advance
+            assert all(not np.any(host(u)) for u in fnn.tree.leaves(u_fused))
+            assert np.any(host(s_fused[0].mu["w"]))
+    assert s_fused[0].count == 4 and s_fused[1] == s_chain[1]
+
+
+def test_fused_adam_matches_the_paper_formula_on_large_and_tiny_values() -> None:
+    # u = −η m̂ / (√v̂ + ε), in float64 from Python floats, for gradients across 40 decades
+    # (folding the corrections into scalars must neither overflow nor lose the ε term).
+    lr, b1, b2, eps = 1e-5, 0.9, 0.999, 1e-8
+    g_values = [1e-20, -3e-9, 1e-8, 0.5, -7.0, 1e15, -3e18]
+    theta = [1.0] * len(g_values)
+    expected = textbook_adam(theta, [g_values, [v / 3 for v in g_values]], lr, b1, b2, eps)
+    opt = optim.adam(lr, b1=b1, b2=b2, eps=eps)
+    b = f32()
+    params = b.asarray(theta)
+    state = opt.init(params)
+    for grads in ([g_values], [[v / 3 for v in g_values]]):
+        updates, state = opt.update(b.asarray(grads[0]), state, params)
+        params = optim.apply_updates(params, updates)
+    assert_allclose(host(params), expected, rtol=1e-6)
+
+
+def test_fused_adam_passes_nan_through_at_a_zero_learning_rate() -> None:
+    opt = optim.adam(optim.linear_warmup(0.1, 10))
+    b = f32()
+    params = b.asarray([1.0, 2.0])
+    updates, _ = opt.update(b.asarray([float("nan"), 1.0]), opt.init(params), params)
+    assert np.isnan(host(updates)[0]) and host(updates)[1] == 0
+
+
+def test_fused_adam_refuses_a_state_of_one_part() -> None:
+    opt = optim.adam(0.1)
+    b = f32()
+    with pytest.raises(
+        fnn.StateError,
+        match=r"^adam: chain of 2 transforms: the optimizer state is a tuple of \(ScaleByAdamState\), "
+        r"expected a tuple of 2 states",
+    ):
+        opt.update(b.ones((1,)), (opt.init(b.ones((1,)))[0],))  # type: ignore[arg-type]
+
+
+def test_adam_makes_three_arrays_per_leaf_and_no_more() -> None:
+    # The new m, v and the update: on megabyte leaves every further array is a pass over memory
+    # and fresh pages (the chain scale_by_adam → scale_by_learning_rate held four at its peak).
+    if f32().name != "numpy":
+        pytest.skip("tracemalloc sees NumPy's allocations only")
+    import tracemalloc
+
+    leaf = np.zeros((500, 400), np.float32)
+    params, grads = {"w": leaf}, {"w": np.full_like(leaf, 0.5)}
+    opt = optim.adam(1e-3)
+    state = opt.update(grads, opt.init(params), params)[1]
+    tracemalloc.start()
+    try:
+        updates, state = opt.update(grads, state, params)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert 3 * leaf.nbytes <= peak < 3.1 * leaf.nbytes

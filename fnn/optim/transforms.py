@@ -41,6 +41,7 @@ from fnn.optim.base import (
     LeafMismatch,
     ScalarOrSchedule,
     Schedule,
+    check_chain_state,
     check_number,
     check_state,
     mismatch_error,
@@ -57,6 +58,7 @@ __all__ = [
     "ScaleByRssState",
     "ScaleByScheduleState",
     "TraceState",
+    "adam_with_learning_rate",
     "add_decayed_weights",
     "clip",
     "clip_by_global_norm",
@@ -114,13 +116,15 @@ _STATE_FIX = (
 )
 
 
-def _map_state(owner: str, rule: Callable[[Array, Array], Array], state_tree: Any, grads: Any) -> Any:
-    """``tree.map(rule, state_tree, grads)``, where ``rule`` raises :class:`LeafMismatch` on a shape mismatch.
+def _map_state(owner: str, rule: Callable[..., Any], state_tree: Any, grads: Any, *more_state: Any) -> Any:
+    """``tree.map(rule, state_tree, grads, *more_state)``; ``rule`` raises :class:`LeafMismatch` on a shape mismatch.
 
-    Errors name ``owner`` and the leaf; the rule's check is one shape comparison per leaf.
+    Errors name ``owner`` and the leaf of ``grads`` that does not fit ``state_tree``; the rule's
+    check is one shape comparison per leaf. ``more_state`` are further state trees made with
+    ``state_tree`` (Adam's second moments along with its first).
     """
     try:
-        return tree.map(rule, state_tree, grads)
+        return tree.map(rule, state_tree, grads, *more_state)
     except StructureError as error:
         raise structure_error(owner, error, _STATE_NAMES) from None
     except LeafMismatch:
@@ -193,14 +197,20 @@ def scale_by_schedule(schedule: Schedule) -> GradientTransformation[ScaleBySched
     def update(
         grads: G, state: ScaleByScheduleState, params: PyTree = None
     ) -> tuple[G, ScaleByScheduleState]:
-        check_state("scale_by_schedule", state, ScaleByScheduleState)
-        count = _count(state.count)
-        alpha = float(schedule(count))
-        if not math.isfinite(alpha):
-            raise ValueError(f"the schedule gave {alpha} at step count {count}")
-        return tree.map(lambda g: g * alpha, grads), ScaleByScheduleState(count + 1)
+        alpha, new_state = _schedule_factor(schedule, state)
+        return tree.map(lambda g: g * alpha, grads), new_state
 
     return GradientTransformation(init, update)
+
+
+def _schedule_factor(schedule: Schedule, state: ScaleByScheduleState) -> tuple[float, ScaleByScheduleState]:
+    """``(s(t − 1), state with the count advanced)``: the factor of :func:`scale_by_schedule` at this step."""
+    check_state("scale_by_schedule", state, ScaleByScheduleState)
+    count = _count(state.count)
+    alpha = float(schedule(count))
+    if not math.isfinite(alpha):
+        raise ValueError(f"the schedule gave {alpha} at step count {count}")
+    return alpha, ScaleByScheduleState(count + 1)
 
 
 LearningRateState: TypeAlias = Union[EmptyState, "ScaleByScheduleState"]
@@ -224,19 +234,48 @@ def scale_by_learning_rate(learning_rate: ScalarOrSchedule) -> GradientTransform
     array([-0.2])
     """
     if callable(learning_rate):
-        schedule = learning_rate
-
-        def negated(count: int) -> float:
-            eta = float(schedule(count))
-            if not (math.isfinite(eta) and eta >= 0):
-                raise ValueError(
-                    f"the learning-rate schedule gave {eta} at step count {count}; "
-                    "learning rates must be finite and >= 0"
-                )
-            return -eta
-
-        return scale_by_schedule(negated)
+        return scale_by_schedule(_descent(learning_rate))
     return scale(-check_number("learning_rate", learning_rate, low=0.0))
+
+
+def _descent(schedule: Schedule) -> Schedule:
+    """The schedule ``−η(count)``, refusing learning rates that are negative or not finite."""
+
+    def negated(count: int) -> float:
+        eta = float(schedule(count))
+        if not (math.isfinite(eta) and eta >= 0):
+            raise ValueError(
+                f"the learning-rate schedule gave {eta} at step count {count}; "
+                "learning rates must be finite and >= 0"
+            )
+        return -eta
+
+    return negated
+
+
+def _learning_rate_factor(
+    learning_rate: ScalarOrSchedule,
+) -> tuple[Callable[[PyTree], LearningRateState], Callable[[Any], tuple[float, LearningRateState]]]:
+    """``(init, factor)`` of :func:`scale_by_learning_rate` as a scalar: ``factor(state) -> (−η, new_state)``.
+
+    The state is the one :func:`scale_by_learning_rate` keeps (empty, or the count of a schedule),
+    so a transform that folds the learning rate into its own arithmetic keeps the state of the
+    chain it replaces.
+    """
+    if callable(learning_rate):
+        negated = _descent(learning_rate)
+
+        def schedule_factor(state: Any) -> tuple[float, LearningRateState]:
+            return _schedule_factor(negated, state)
+
+        return (lambda params: ScaleByScheduleState(0)), schedule_factor
+    alpha = -check_number("learning_rate", learning_rate, low=0.0)
+
+    def constant_factor(state: Any) -> tuple[float, LearningRateState]:
+        check_state("scale", state, EmptyState)
+        return alpha, state
+
+    return (lambda params: EmptyState()), constant_factor
 
 
 @attrs.frozen(eq=False)
@@ -405,6 +444,11 @@ def scale_by_adam(
         m̂ = m / (1 − β₁ᵗ),   v̂ = v / (1 − β₂ᵗ)
         u = m̂ / (√v̂ + ε)
 
+    Computed as ``u = m / (c √v + c₁ ε)`` with ``c = c₁ / √c₂``, ``cₖ = 1 − βₖᵗ`` (the
+    bias corrections folded into two scalars), each new array (``m``, ``v``, ``u``)
+    allocated once and built in place: the leaves are often megabytes, so the number of
+    passes over memory and of fresh arrays is most of the cost.
+
     Args:
         b1: ``β₁`` in ``[0, 1)``.
         b2: ``β₂`` in ``[0, 1)``.
@@ -419,50 +463,115 @@ def scale_by_adam(
     >>> u.round(6), s.count
     (array([ 1., -1.]), 1)
     """
-    beta1, beta2 = _check_unit("b1", b1), _check_unit("b2", b2)
-    epsilon = check_number("eps", eps, low=0.0)
-
-    def init(params: PyTree) -> ScaleByAdamState:
-        return ScaleByAdamState(0, tree.map(_zeros_like, params), tree.map(_zeros_like, params))
+    rule = _AdamRule(_check_unit("b1", b1), _check_unit("b2", b2), check_number("eps", eps, low=0.0))
 
     def update(grads: G, state: ScaleByAdamState, params: PyTree = None) -> tuple[G, ScaleByAdamState]:
-        check_state("scale_by_adam", state, ScaleByAdamState)
-        count = _count(state.count) + 1
-        c1, c2 = 1 - beta1**count, 1 - beta2**count
-        # Each rule allocates one array and updates it in place (no temporaries: the
-        # leaves are megabytes, so fewer passes and fresh pages is most of the cost).
+        return rule.update(grads, state, 1.0)
 
-        def first_moment(m: Array, g: Array) -> Array:
-            if m.shape != g.shape:
-                raise LeafMismatch
-            new: Array = m - g  # β₁m + (1 − β₁)g = β₁(m − g) + g
-            new *= beta1
-            new += g
-            return _keep_dtype(new, m)
+    return GradientTransformation(rule.init, update)
 
-        def second_moment(g: Array, v: Array) -> Array:
-            g = _widen(g, v)
-            new: Array = g * g  # β₂v + (1 − β₂)g² = (1 − β₂)(g² − v) + v
-            new -= v
-            new *= 1 - beta2
-            new += v
-            return _keep_dtype(new, v)
 
-        def rule(m: Array, v: Array) -> Array:
-            # m̂ / (√v̂ + ε) = m / (√(v·c₁²/c₂) + c₁ε), built in one array
-            xp = array_module(v)
-            u: Array = xp.asarray(v * (c1 * c1 / c2))  # asarray: 0-d leaves give NumPy scalars
-            xp.sqrt(u, out=u)
-            u += c1 * epsilon
-            xp.divide(m, u, out=u)
-            return u
+def adam_with_learning_rate(
+    b1: float, b2: float, eps: float, learning_rate: ScalarOrSchedule
+) -> GradientTransformation[tuple[ScaleByAdamState, LearningRateState]]:
+    """``chain(scale_by_adam(b1, b2, eps), scale_by_learning_rate(learning_rate))``, fused.
 
-        mu = _map_state("scale_by_adam", first_moment, state.mu, grads)
-        nu = tree.map(second_moment, grads, state.nu)
+    The same rule and the same state as the chain (a :class:`ScaleByAdamState`, then the
+    learning rate's), with ``−η`` folded into Adam's arithmetic: ``u = −η m̂ / (√v̂ + ε)``
+    comes out of the rule's last operation, so no second array of updates is made and no
+    pass multiplies by ``−η`` (see :func:`scale_by_adam`). Results equal the chain's to
+    float rounding. :func:`fnn.optim.adam` is this transform.
 
-        return tree.map(rule, mu, nu), ScaleByAdamState(count, mu, nu)
+    Args:
+        b1: ``β₁`` in ``[0, 1)``.
+        b2: ``β₂`` in ``[0, 1)``.
+        eps: ``ε > 0``.
+        learning_rate: ``η > 0`` or a schedule.
+
+    Raises:
+        ValueError: an argument out of its range.
+        StateError: (at update) the state is not a tuple of Adam's and the learning rate's.
+
+    >>> import numpy as np
+    >>> t = adam_with_learning_rate(0.9, 0.999, 1e-8, 0.1)
+    >>> t.update(np.array([0.5, -2.0]), t.init(np.zeros(2)))[0].round(6)
+    array([-0.1,  0.1])
+    """
+    rule = _AdamRule(_check_unit("b1", b1), _check_unit("b2", b2), check_number("eps", eps, low=0.0))
+    lr_init, lr_factor = _learning_rate_factor(learning_rate)
+
+    def init(params: PyTree) -> tuple[ScaleByAdamState, LearningRateState]:
+        return rule.init(params), lr_init(params)
+
+    def update(
+        grads: G, state: tuple[ScaleByAdamState, LearningRateState], params: PyTree = None
+    ) -> tuple[G, tuple[ScaleByAdamState, LearningRateState]]:
+        check_chain_state(2, state)
+        check_state("scale_by_adam", state[0], ScaleByAdamState)
+        step_size, lr_state = lr_factor(state[1])
+        updates, adam_state = rule.update(grads, state[0], step_size)
+        return updates, (adam_state, lr_state)
 
     return GradientTransformation(init, update)
+
+
+class _AdamLeaf:
+    """One leaf's new first and second moments and its update (not a pytree node: a leaf of one)."""
+
+    __slots__ = ("mu", "nu", "update")
+
+    def __init__(self, mu: Array, nu: Array, update: Array) -> None:
+        self.mu, self.nu, self.update = mu, nu, update
+
+
+@attrs.frozen
+class _AdamRule:
+    """Adam's arithmetic, shared by :func:`scale_by_adam` and :func:`adam_with_learning_rate`."""
+
+    beta1: float
+    beta2: float
+    eps: float
+
+    def init(self, params: PyTree) -> ScaleByAdamState:
+        return ScaleByAdamState(0, tree.map(_zeros_like, params), tree.map(_zeros_like, params))
+
+    def update(self, grads: G, state: ScaleByAdamState, step_size: float) -> tuple[G, ScaleByAdamState]:
+        """``(α m̂ / (√v̂ + ε), new state)`` for every leaf, ``α = step_size``."""
+        check_state("scale_by_adam", state, ScaleByAdamState)
+        count = _count(state.count) + 1
+        c1, c2 = 1 - self.beta1**count, 1 - self.beta2**count
+        # α m̂ / (√v̂ + ε) = m / d with d = (c₁ / (α √c₂)) √v + c₁ ε / α: the update is made
+        # in place from √v in three passes. α = 0 (a schedule's zero learning rate) takes
+        # α = 1 and multiplies by 0 afterwards (NaN stays NaN).
+        alpha = step_size if step_size != 0 else 1.0
+        scale, shift = c1 / (alpha * math.sqrt(c2)), c1 * self.eps / alpha
+        beta1, beta2 = self.beta1, self.beta2
+
+        def leaf(m: Array, g: Array, v: Array) -> _AdamLeaf:
+            if m.shape != g.shape:
+                raise LeafMismatch
+            xp = array_module(m)
+            g = _widen(g, m)  # float16 grads of float32 moments are squared in float32
+            # Each new array is allocated once and built in place; u serves as the scratch.
+            u: Array = xp.multiply(g, 1 - beta1, out=xp.empty_like(m))
+            mu: Array = xp.multiply(m, beta1, out=xp.empty_like(m))
+            mu += u  # β₁ m + (1 − β₁) g
+            xp.multiply(g, g, out=u)
+            u *= 1 - beta2
+            nu: Array = xp.multiply(v, beta2, out=xp.empty_like(v))
+            nu += u  # β₂ v + (1 − β₂) g²
+            xp.sqrt(nu, out=u)
+            u *= scale
+            u += shift
+            xp.divide(mu, u, out=u)
+            if step_size == 0:
+                u *= 0.0
+            return _AdamLeaf(mu, nu, u)
+
+        new = _map_state("scale_by_adam", leaf, state.mu, grads, state.nu)
+        mu = tree.map(lambda r: r.mu, new)
+        nu = tree.map(lambda r: r.nu, new)
+        return tree.map(lambda r: r.update, new), ScaleByAdamState(count, mu, nu)
 
 
 def add_decayed_weights(weight_decay: float, mask: Mask | None = None) -> GradientTransformation[EmptyState]:
