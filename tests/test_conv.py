@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import fnn
+from fnn.layers import conv as conv_module
 from fnn.layers.conv import col2im, pad2d, sliding_windows
 from tests.helpers import assert_allclose, assert_array_equal, host
 
@@ -102,6 +103,30 @@ def test_float32_stays_float32_and_strided_input_works() -> None:
     assert dparams.b is not None
     assert dx.dtype == dparams.w.dtype == dparams.b.dtype == np.float32
     assert_allclose(y, layer.apply(params, x.copy()), rtol=1e-6)
+
+
+@pytest.mark.parametrize("config", [dict(kernel_size=3, padding=1), dict(kernel_size=(2, 3), stride=2)])
+def test_column_chunks_give_the_one_chunk_results(config: dict[str, Any], monkeypatch: Any) -> None:
+    """With ``col`` built one image at a time, forward, apply and all gradients are unchanged."""
+    layer = fnn.Conv2D(3, **config)
+    b = f64()
+    params = layer.init(fnn.random.key(0), (2, 7, 6), b)
+    params = fnn.Conv2DParams(params.w, b.asarray(np.random.default_rng(2).standard_normal(3)))
+    x = fnn.random.normal(fnn.random.key(1), (5, 2, 7, 6), b)
+    y, residuals = layer.forward(params, x)
+    dy = fnn.random.normal(fnn.random.key(2), y.shape, b)
+    dparams, dx = layer.grad(params, residuals, dy)
+    monkeypatch.setattr(conv_module, "COL_CHUNK_BYTES", 1)
+    assert len(layer._batches(residuals[0], y.shape[2:])) == 5
+    y_chunked, residuals_chunked = layer.forward(params, x)
+    assert_allclose(y_chunked, y, rtol=1e-12, atol=1e-12)
+    assert_allclose(layer.apply(params, x), y, rtol=1e-12, atol=1e-12)
+    dparams_chunked, dx_chunked = layer.grad(params, residuals_chunked, dy)
+    assert dparams.b is not None and dparams_chunked.b is not None
+    assert_allclose(dparams_chunked.w, dparams.w, rtol=1e-12, atol=1e-12)
+    assert_allclose(dparams_chunked.b, dparams.b, rtol=1e-12, atol=1e-12)
+    assert_allclose(dx_chunked, dx, rtol=1e-12, atol=1e-12)
+    assert_allclose(y, conv_reference(x, params.w, params.b, layer.stride, layer.padding), atol=1e-12)
 
 
 def test_default_init_is_he_normal_with_conv_fans() -> None:

@@ -29,6 +29,11 @@ __all__ = ["Conv2D", "Conv2DParams"]  # the im2col helpers below are shared with
 Pair = tuple[int, int]
 PairLike = Union[int, Sequence[int]]
 
+COL_CHUNK_BYTES = 1 << 22
+"""Conv2D builds ``col`` for this many bytes of images at a time (at least one image): 4 MiB
+stays in cache while the product reads it. Gathering all 1,000 images of an inference batch
+of the SimpleConvNet at once (a 60 MB ``col``) took 23.6 ms against 18.6 ms in chunks."""
+
 
 def to_pair(value: PairLike) -> Pair:
     """``n`` as ``(n, n)``; a pair as a tuple (validated by :func:`positive_pair`)."""
@@ -170,7 +175,8 @@ class Conv2D(Layer[Conv2DParams]):
     (any layout of ``x``), its last row ones, and ``yₙ = [W | b] colₙ`` with ``W`` reshaped to
     ``(F, C·kh·kw)``: one batched product whose ``(N, F, OH·OW)`` result is already NCHW and
     C-contiguous, bias included (no separate pass over the output). Without a bias there
-    is no ones row.
+    is no ones row. ``col`` is built for a chunk of the batch at a time
+    (:data:`COL_CHUNK_BYTES`), so it stays in cache while the product reads it.
 
     **Backward (VJP)**: ``yₙ`` is linear in ``[W | b]`` and in ``colₙ``, so with ``dYₙ`` the
     ``(F, OH·OW)`` matrix of ``dyₙ``: ``[dW | db] = Σₙ dYₙ colₙᵀ`` (one batched product; the
@@ -278,30 +284,43 @@ class Conv2D(Layer[Conv2DParams]):
         matrix: Array = array_module(w).concatenate([w, params.b[:, None]], axis=1)
         return matrix
 
-    def _affine(self, params: Conv2DParams, col: Array, size: Pair) -> Array:
-        y: Array = (self._kernel_matrix(params) @ col).reshape(col.shape[0], self.filters, *size)
-        return y
+    def _batches(self, xpad: Array, size: Pair) -> list[slice]:
+        """Slices of the batch whose ``col`` takes about :data:`COL_CHUNK_BYTES` each."""
+        rows = xpad.shape[1] * self.kernel_size[0] * self.kernel_size[1] + 1
+        step = max(1, COL_CHUNK_BYTES // (rows * size[0] * size[1] * xpad.itemsize))
+        return [slice(start, start + step) for start in range(0, xpad.shape[0], step)]
+
+    def _affine(self, params: Conv2DParams, xpad: Array, size: Pair) -> Array:
+        """``y = [W | b] col``, chunk by chunk of the batch (see :data:`COL_CHUNK_BYTES`)."""
+        xp = array_module(xpad)
+        matrix = self._kernel_matrix(params)
+        n = xpad.shape[0]
+        y: Array = xp.empty((n, self.filters, size[0] * size[1]), dtype=xpad.dtype)
+        for batch in self._batches(xpad, size):
+            xp.matmul(matrix, self._col(params, xpad[batch]), out=y[batch])
+        return y.reshape(n, self.filters, *size)
 
     def _size(self, x: Array) -> Pair:
         return output_size((int(x.shape[2]), int(x.shape[3])), self.kernel_size, self.stride, self.padding)
 
     def apply(self, params: Conv2DParams, x: Array) -> Array:
-        return self._affine(params, self._col(params, self._checked(params, x)), self._size(x))
+        return self._affine(params, self._checked(params, x), self._size(x))
 
     def forward(self, params: Conv2DParams, x: Array) -> tuple[Array, tuple[Array, Shape]]:
         xpad = self._checked(params, x)
-        col = self._col(params, xpad)
-        return self._affine(params, col, self._size(x)), (xpad, tuple(x.shape))
+        return self._affine(params, xpad, self._size(x)), (xpad, tuple(x.shape))
 
     def _dw(self, params: Conv2DParams, residuals: tuple[Array, Shape], dy: Array) -> Conv2DParams:
-        """``dW`` and ``db`` by one batched product ``Σₙ dYₙ colₙᵀ`` (``db`` from the ones row)."""
+        """``dW`` and ``db`` by batched products ``Σₙ dYₙ colₙᵀ`` (``db`` from the ones row), chunk by chunk."""
         xpad, in_shape = residuals
         self._check_params(params, channels=in_shape[1])
-        col = self._col(params, xpad)
         xp = array_module(dy)
         n, f, oh, ow = dy.shape
         k = params.w[0].size
-        dwb = (dy.reshape(n, f, oh * ow) @ col.transpose(0, 2, 1)).sum(axis=0)
+        dy_matrix = dy.reshape(n, f, oh * ow)
+        dwb = xp.zeros((f, k + (params.b is not None)), dtype=dy.dtype)
+        for batch in self._batches(xpad, (oh, ow)):
+            dwb += (dy_matrix[batch] @ self._col(params, xpad[batch]).transpose(0, 2, 1)).sum(axis=0)
         dw: Array = xp.ascontiguousarray(dwb[:, :k]).reshape(params.w.shape)
         return Conv2DParams(dw, None if params.b is None else xp.ascontiguousarray(dwb[:, k]))
 
