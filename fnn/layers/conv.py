@@ -311,7 +311,7 @@ class Conv2D(Layer[Conv2DParams]):
         return self._affine(params, xpad, self._size(x)), (xpad, tuple(x.shape))
 
     def _dw(self, params: Conv2DParams, residuals: tuple[Array, Shape], dy: Array) -> Conv2DParams:
-        """``dW`` and ``db`` by batched products ``Σₙ dYₙ colₙᵀ`` (``db`` from the ones row), chunk by chunk."""
+        """``dW`` and ``db`` as ``Σₙ dYₙ colₙᵀ`` (``db`` from the ones row), chunk by chunk of the batch."""
         xpad, in_shape = residuals
         self._check_params(params, channels=in_shape[1])
         xp = array_module(dy)
