@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from typing import Any
 
 import numpy as np
@@ -143,6 +144,53 @@ def test_in_a_model_with_value_and_grad() -> None:
     x = fnn.random.normal(fnn.random.key(1), (4, 1, 6, 6), b)
     t = b.asarray([0, 1, 2, 1], dtype="int64")
     fnn.check_grads(model, params, x, loss=fnn.losses.softmax_cross_entropy, t=t)
+
+
+def test_a_sequential_gives_the_layer_by_layer_results_with_relu_in_place() -> None:
+    """ReLU overwrites Conv2D's output inside a sequential: the same numbers, the inputs intact."""
+    model = fnn.sequential(fnn.Conv2D(3, 3), fnn.relu, fnn.MaxPool2D(2), fnn.Flatten(), fnn.Dense(2))
+    b = f64()
+    params = model.init(fnn.random.key(0), (2, 6, 6), b)
+    x = fnn.random.normal(fnn.random.key(1), (4, 2, 6, 6), b)
+    x_before = x.copy()
+    h, residuals = x, []
+    for layer, p in zip(model.layers, params):
+        h, r = layer.forward(p, h)
+        residuals.append(r)
+    dy = fnn.random.normal(fnn.random.key(2), h.shape, b)
+    grads: list[Any] = []
+    d = dy
+    for layer, p, r in zip(model.layers[::-1], params[::-1], residuals[::-1]):
+        g, d = layer.grad(p, r, d)
+        grads.insert(0, g)
+    assert_array_equal(model.apply(params, x), h)
+    y, model_residuals = model.forward(params, x)
+    assert_array_equal(y, h)
+    model_grads, dx = model.grad(params, model_residuals, dy)
+    assert_array_equal(dx, d)
+    for mine, theirs in zip(fnn.tree.leaves(model_grads), fnn.tree.leaves(tuple(grads))):
+        assert_array_equal(mine, theirs)
+    assert_array_equal(x, x_before)
+    dy_before = dy.copy()
+    model.grad(params, model.forward(params, x)[1], dy)
+    assert_array_equal(dy, dy_before)
+
+
+def test_relu_after_conv_in_a_sequential_makes_no_second_output_array() -> None:
+    """Conv2D's output is ReLU's: the peak is one output, not the two of a separate ReLU."""
+    if fnn.backend().xp.__name__ != "numpy":
+        pytest.skip("tracemalloc sees NumPy's host memory only")
+    model = fnn.sequential(fnn.Conv2D(64, 1), fnn.relu)
+    params = model.init(fnn.random.key(0), (1, 16, 16))
+    x = fnn.random.normal(fnn.random.key(1), (32, 1, 16, 16))
+    model.apply(params, x)  # warm up
+    tracemalloc.start()
+    try:
+        y = model.apply(params, x)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert y.nbytes <= peak < 1.5 * y.nbytes
 
 
 @pytest.mark.parametrize(

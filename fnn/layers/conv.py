@@ -217,6 +217,7 @@ class Conv2D(Layer[Conv2DParams]):
     """
 
     holds_no_layers = True
+    fresh_output = True
 
     filters: int = attrs.field()
     kernel_size: Pair = attrs.field(converter=to_pair, validator=positive_pair)

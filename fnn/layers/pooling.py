@@ -40,6 +40,7 @@ class _Pool2D(ParameterFreeLayer):
     """Shared hyperparameters and shape logic of :class:`MaxPool2D` and :class:`AvgPool2D`."""
 
     holds_no_layers = True
+    fresh_output = True
 
     window: Pair = attrs.field(converter=to_pair, validator=positive_pair)
     stride_: Optional[Pair] = attrs.field(
