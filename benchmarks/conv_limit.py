@@ -27,6 +27,16 @@ spinning worker threads do not take a core from the next one.
 Run from the project root, with the thread count every library gets:
 ``OPENBLAS_NUM_THREADS=2 python benchmarks/conv_limit.py`` (PyTorch gets as many threads,
 see :func:`benchmarks.others.load`; ``--rounds R``, ``--quick`` for a smoke run).
+
+Recorded (2026-11-29, the 2-core development box while other jobs kept its load at 6-15,
+so wall-clock times are inflated and only the in-round ratios mean much; fnn at 8a27f0b):
+with one thread the fastest NumPy step took 0.79× fnn's step (0.71-0.87 over four runs)
+and PyTorch's step 1.5× fnn's; with two threads every library's time was dominated by
+threads waiting for a core (a 2-thread OpenBLAS product of the step took 0.6 ms in one
+run and 28 ms in the next), so no 2-thread ratio from that day is worth recording.
+What two threads change is known from the products' table: NumPy runs every pass but
+the products on one core, so the fastest step's elementwise work (about half of it on
+one thread) does not shrink, while PyTorch spreads its whole step over both cores.
 """
 
 from __future__ import annotations
