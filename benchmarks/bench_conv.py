@@ -39,6 +39,21 @@ conv1's in-benchmark regression is page faults (~2000 per call, glibc trimming t
 between calls; measured with getrusage): in a fresh process the same call takes
 8.7 ms against 9.9 ms before. col2im for stride 1 is now one contiguous run per
 kernel offset (1.3 ms instead of 5.5 ms for conv3); the GEMMs are ~70% of the rest.
+
+Compact im2col with the bias as a ones row, ``col`` in 4 MiB chunks (issue 22; 2026-11,
+same command, load 10-15 on the 2 cores, two runs of each tree one after the other,
+best of 5x3 CPU time)::
+
+    layer                          fnn fwd 3e4bae3 -> now       fnn fwd+bwd 3e4bae3 -> now
+    SimpleConvNet conv1 5x5        2.20, 2.24 -> 1.38, 1.56 ms    11.4, 11.0 -> 9.8, 11.1 ms
+    DeepConvNet conv3 3x3 pad 1    3.48, 3.40 -> 2.89, 3.10 ms    11.6, 11.7 -> 10.4, 11.0 ms
+    stride 2                       1.78, 1.92 -> 1.78, 1.75 ms     6.9,  7.4 ->  7.3,  6.6 ms
+    MaxPool2D 2x2                                                  3.27, 3.13 -> 3.24, 2.90 ms
+
+The output now comes out C-contiguous with its bias (no pass over the grid, no
+``dy`` copied onto the grid for ``dW``), so the layers after it read contiguous memory;
+the gain shows most in whole steps (``benchmarks/conv_limit.py``) and in large
+inference batches, where a 60 MB ``col`` no longer leaves the cache before its product.
 """
 
 from __future__ import annotations

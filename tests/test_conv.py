@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from typing import Any
 
 import numpy as np
 import pytest
 
 import fnn
+from fnn.layers import conv as conv_module
 from fnn.layers.conv import col2im, pad2d, sliding_windows
 from tests.helpers import assert_allclose, assert_array_equal, host
 
@@ -104,6 +106,30 @@ def test_float32_stays_float32_and_strided_input_works() -> None:
     assert_allclose(y, layer.apply(params, x.copy()), rtol=1e-6)
 
 
+@pytest.mark.parametrize("config", [dict(kernel_size=3, padding=1), dict(kernel_size=(2, 3), stride=2)])
+def test_column_chunks_give_the_one_chunk_results(config: dict[str, Any], monkeypatch: Any) -> None:
+    """With ``col`` built one image at a time, forward, apply and all gradients are unchanged."""
+    layer = fnn.Conv2D(3, **config)
+    b = f64()
+    params = layer.init(fnn.random.key(0), (2, 7, 6), b)
+    params = fnn.Conv2DParams(params.w, b.asarray(np.random.default_rng(2).standard_normal(3)))
+    x = fnn.random.normal(fnn.random.key(1), (5, 2, 7, 6), b)
+    y, residuals = layer.forward(params, x)
+    dy = fnn.random.normal(fnn.random.key(2), y.shape, b)
+    dparams, dx = layer.grad(params, residuals, dy)
+    monkeypatch.setattr(conv_module, "COL_CHUNK_BYTES", 1)
+    assert len(layer._batches(residuals[0], y.shape[2:])) == 5
+    y_chunked, residuals_chunked = layer.forward(params, x)
+    assert_allclose(y_chunked, y, rtol=1e-12, atol=1e-12)
+    assert_allclose(layer.apply(params, x), y, rtol=1e-12, atol=1e-12)
+    dparams_chunked, dx_chunked = layer.grad(params, residuals_chunked, dy)
+    assert dparams.b is not None and dparams_chunked.b is not None
+    assert_allclose(dparams_chunked.w, dparams.w, rtol=1e-12, atol=1e-12)
+    assert_allclose(dparams_chunked.b, dparams.b, rtol=1e-12, atol=1e-12)
+    assert_allclose(dx_chunked, dx, rtol=1e-12, atol=1e-12)
+    assert_allclose(y, conv_reference(x, params.w, params.b, layer.stride, layer.padding), atol=1e-12)
+
+
 def test_default_init_is_he_normal_with_conv_fans() -> None:
     params = fnn.Conv2D(64, 3).init(fnn.random.key(0), (32, 8, 8), f64())
     assert params.w.shape == (64, 32, 3, 3)
@@ -118,6 +144,53 @@ def test_in_a_model_with_value_and_grad() -> None:
     x = fnn.random.normal(fnn.random.key(1), (4, 1, 6, 6), b)
     t = b.asarray([0, 1, 2, 1], dtype="int64")
     fnn.check_grads(model, params, x, loss=fnn.losses.softmax_cross_entropy, t=t)
+
+
+def test_a_sequential_gives_the_layer_by_layer_results_with_relu_in_place() -> None:
+    """ReLU overwrites Conv2D's output inside a sequential: the same numbers, the inputs intact."""
+    model = fnn.sequential(fnn.Conv2D(3, 3), fnn.relu, fnn.MaxPool2D(2), fnn.Flatten(), fnn.Dense(2))
+    b = f64()
+    params = model.init(fnn.random.key(0), (2, 6, 6), b)
+    x = fnn.random.normal(fnn.random.key(1), (4, 2, 6, 6), b)
+    x_before = x.copy()
+    h, residuals = x, []
+    for layer, p in zip(model.layers, params):
+        h, r = layer.forward(p, h)
+        residuals.append(r)
+    dy = fnn.random.normal(fnn.random.key(2), h.shape, b)
+    grads: list[Any] = []
+    d = dy
+    for layer, p, r in zip(model.layers[::-1], params[::-1], residuals[::-1]):
+        g, d = layer.grad(p, r, d)
+        grads.insert(0, g)
+    assert_array_equal(model.apply(params, x), h)
+    y, model_residuals = model.forward(params, x)
+    assert_array_equal(y, h)
+    model_grads, dx = model.grad(params, model_residuals, dy)
+    assert_array_equal(dx, d)
+    for mine, theirs in zip(fnn.tree.leaves(model_grads), fnn.tree.leaves(tuple(grads))):
+        assert_array_equal(mine, theirs)
+    assert_array_equal(x, x_before)
+    dy_before = dy.copy()
+    model.grad(params, model.forward(params, x)[1], dy)
+    assert_array_equal(dy, dy_before)
+
+
+def test_relu_after_conv_in_a_sequential_makes_no_second_output_array() -> None:
+    """Conv2D's output is ReLU's: the peak is one output, not the two of a separate ReLU."""
+    if fnn.backend().xp.__name__ != "numpy":
+        pytest.skip("tracemalloc sees NumPy's host memory only")
+    model = fnn.sequential(fnn.Conv2D(64, 1), fnn.relu)
+    params = model.init(fnn.random.key(0), (1, 16, 16))
+    x = fnn.random.normal(fnn.random.key(1), (32, 1, 16, 16))
+    model.apply(params, x)  # warm up
+    tracemalloc.start()
+    try:
+        y = model.apply(params, x)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert y.nbytes <= peak < 1.5 * y.nbytes
 
 
 @pytest.mark.parametrize(

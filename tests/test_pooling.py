@@ -119,6 +119,15 @@ def test_check_grads_with_ties_where_the_gradient_is_defined(config: dict[str, A
     fnn.check_grads(layer, None, x)
 
 
+def test_max_pool_of_a_1x1_window_is_the_identity() -> None:
+    layer = fnn.MaxPool2D(1)
+    x = f64().asarray(np.random.default_rng(0).standard_normal((2, 3, 4, 5)))
+    y, residuals = layer.forward(None, x)
+    assert_array_equal(y, x)
+    dy = f64().asarray(np.random.default_rng(1).standard_normal(x.shape))
+    assert_array_equal(layer.grad(None, residuals, dy)[1], dy)
+
+
 def test_global_avg_pool() -> None:
     x = f64().asarray(np.random.default_rng(0).standard_normal((2, 3, 4, 5)))
     layer = fnn.GlobalAvgPool2D()

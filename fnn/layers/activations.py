@@ -14,13 +14,13 @@ array([[0.105, 0.235]])
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
 from fnn import functional as F
 from fnn import random
-from fnn.backend import Backend, resolve
+from fnn.backend import Backend, array_module, resolve
 from fnn.layers.core import (
     Layer,
     ParameterFreeLayer,
@@ -67,10 +67,19 @@ class Activation(ParameterFreeLayer):
 
     keeps: str = "y"
 
+    in_place: ClassVar[bool] = False
+    """Whether :meth:`call_in_place` is implemented. A :class:`~fnn.layers.sequential.Sequential`
+    calls it on an output that the layer before made and shares with nothing
+    (:attr:`fnn.layers.core.Layer.fresh_output`), saving a new array and its page faults."""
+
     def call(self, x: Array) -> Array:
         raise NotImplementedError
 
     def vjp(self, residual: Array, dy: Array) -> Array:
+        raise NotImplementedError
+
+    def call_in_place(self, x: Array) -> Array:
+        """:meth:`call` written into ``x`` itself (which the caller owns and gives up); returns ``x``."""
         raise NotImplementedError
 
     def __call__(self, x: Array) -> Array:
@@ -162,11 +171,18 @@ class ReLU(Activation):
 
     __repr__ = _named("relu")
 
+    in_place = True
+
     def call(self, x: Array) -> Array:
         return F.relu(x)
 
     def vjp(self, residual: Array, dy: Array) -> Array:
         return F.relu_grad(residual, dy)
+
+    def call_in_place(self, x: Array) -> Array:
+        check_float_input(self, x)
+        y: Array = array_module(x).maximum(x, 0, out=x)
+        return y
 
 
 @attrs.frozen(repr=False)

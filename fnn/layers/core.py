@@ -76,6 +76,12 @@ class Layer(abc.ABC, Generic[P]):
     integer_input: ClassVar[bool] = False
     """Whether the layer takes integer ids (an embedding); the gradient of its input is then ``None``."""
 
+    fresh_output: ClassVar[bool] = False
+    """Whether :meth:`apply` and :meth:`forward` return a new array that neither the input nor
+    the residuals share: a :class:`~fnn.layers.sequential.Sequential` may then let the next
+    layer overwrite it (an in-place activation, see
+    :attr:`fnn.layers.activations.Activation.in_place`)."""
+
     @abc.abstractmethod
     def init(self, key: Key, in_shape: ShapeTree, backend: Backend | None = None) -> P:
         """New parameters for inputs of shape ``(N, *in_shape)`` (a tuple of shapes for tuple inputs)."""

@@ -40,6 +40,7 @@ class _Pool2D(ParameterFreeLayer):
     """Shared hyperparameters and shape logic of :class:`MaxPool2D` and :class:`AvgPool2D`."""
 
     holds_no_layers = True
+    fresh_output = True
 
     window: Pair = attrs.field(converter=to_pair, validator=positive_pair)
     stride_: Optional[Pair] = attrs.field(
@@ -117,15 +118,23 @@ class MaxPool2D(_Pool2D):
     """
 
     def _max(self, x: Array, track: bool) -> tuple[Array, Array | None]:
-        """The window maxima and (with ``track``) the first winner's offset, by a loop over offsets."""
+        """The window maxima and (with ``track``) the first winner's offset, by a loop over offsets.
+
+        The first two offsets make the new arrays (``maximum`` and ``>``), the others update
+        them in place: no copy of the first offset and no zero fill.
+        """
         windows = self._windows(x, float("-inf"))
         xp = array_module(x)
         kh, kw = self.window
-        y: Array = windows[:, :, 0, 0].copy()
+        offsets = [windows[:, :, k // kw, k % kw] for k in range(kh * kw)]
         index = xp.int8 if kh * kw <= 127 else xp.int32
-        winner = xp.zeros(y.shape, dtype=index) if track else None
-        for k in range(1, kh * kw):
-            v = windows[:, :, k // kw, k % kw]
+        if len(offsets) == 1:
+            y: Array = offsets[0].copy()
+            return y, xp.zeros(y.shape, dtype=index) if track else None
+        winner = (offsets[1] > offsets[0]).astype(index) if track else None
+        y = xp.maximum(offsets[0], offsets[1])
+        for k in range(2, kh * kw):
+            v = offsets[k]
             if winner is not None:
                 # The winner is the last offset that beats the running maximum strictly (so on
                 # ties the earlier offset stays): the largest k with `better`, hence a maximum.
@@ -148,8 +157,11 @@ class MaxPool2D(_Pool2D):
         xp = array_module(dy)
         (kh, kw), (sh, sw), (ph, pw) = self.window, self.stride, self.padding
         oh, ow = dy.shape[2:]
-        dx = xp.zeros((*in_shape[:2], in_shape[2] + 2 * ph, in_shape[3] + 2 * pw), dtype=dy.dtype)
+        padded = (*in_shape[:2], in_shape[2] + 2 * ph, in_shape[3] + 2 * pw)
         disjoint = sh >= kh and sw >= kw  # no element lies in two windows
+        # Windows that tile the padded input exactly write every element of dx once: no zero fill.
+        tiled = (sh, sw) == (kh, kw) and (oh * sh, ow * sw) == padded[2:]
+        dx = xp.empty(padded, dtype=dy.dtype) if tiled else xp.zeros(padded, dtype=dy.dtype)
         for k in range(kh * kw):
             i, j = divmod(k, kw)
             slab = dx[:, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw]
