@@ -1,9 +1,10 @@
 """fnn's benchmark suite: every workload, every implementation, side by side in one process.
 
 Run from the project root: ``python benchmarks/suite.py`` (``--quick`` for a smoke run,
-``--rounds R``, ``--only W1,W4,adam,rnnlm``; ``--help``). It prints the machine, the versions
-and the thread settings, then checks that all implementations compute the same thing,
-then times them and prints one table of medians and ratios (markdown).
+``--rounds R``, ``--only W1,W4,adam,rnnlm``, ``--threads N``; ``--help``). It prints the
+machine, the versions and the threads each library uses, checks that all implementations
+compute the same thing, times them, prints one markdown table of medians and ratios, and
+then times every PyTorch and JAX column again alone in a fresh process (the cross-check).
 
 **Agreement.** Before timing, each training workload runs one step from the same
 parameters in every implementation: the losses must agree to ``1e-5`` (relative) and
@@ -12,23 +13,39 @@ of different summation orders). Inference compares the logits; Adam the updated
 parameters; ``fit`` must give exactly the parameters of the bare loop. The GEMM floor
 computes only products, so it is not part of the check.
 
+**Fairness** (:mod:`benchmarks.fairness`). Every library computes on ``--threads`` threads
+(default: every CPU the process may use), set before NumPy, PyTorch or JAX is imported and
+read back from each library before timing; a library that uses another count stops the
+suite. At every switch from one library's turn to another's (NumPy-based columns, PyTorch,
+JAX), the suite waits, untimed, until no other thread of the process is running: the
+previous library's workers spin for up to about 0.1 s after its last call and would
+otherwise take the next library's cores. ``--no-pause`` turns the wait off, to show what
+it changes.
+
 **Timing.** Implementations run interleaved, ``A B C A B C …``, for ``--rounds`` rounds,
 each turn repeating its call for about ``--min-time`` seconds (with the garbage
 collector off, as ``timeit`` does), so that drift of the machine hits all alike. The
-table gives the median time per call and, for the others, the median over rounds of
-the ratio ``time / fnn's time in the same round`` (``> 1``: slower than fnn).
+table gives each column's median time per call and the median over rounds of its
+ratio to the row's fastest library (fnn, PyTorch or JAX) in the same round, and each
+row's targets (issue 22's against PyTorch and JAX, and the earlier ones against the
+GEMM floor or the textbook code).
+
+**Cross-check** (:mod:`benchmarks.alone`). Each PyTorch and JAX time of the table must
+agree within 15% with the same call timed alone in a fresh process with the same threads;
+the suite prints one line per row and library with both times and ``agree`` or
+``DISAGREE`` (``--no-crosscheck`` skips it).
 
 Workloads (float32, see :mod:`benchmarks.workloads`): W1–W3 MLP training steps, W4
 the SimpleConvNet step, W5 inference over 10,000 samples in batches of 1,000 (W1
-and W4 networks), the Adam update alone over W3's parameters, and ``fnn.fit``'s
-overhead per step on W1. ``rnnlm`` (see :mod:`benchmarks.rnnlm`) is the second book's chapter 6
-LSTM language model: its truncated-BPTT training step (clip + SGD) and its perplexity over
-the PTB test set, against the book-style NumPy code of :mod:`benchmarks.textbook_rnnlm` and
-PyTorch; its timing waits ``--pause`` seconds before each turn so that OpenBLAS threads
-spinning after NumPy's products do not slow PyTorch's turn. ``seq2seq`` and ``attention``
-(see :mod:`benchmarks.seq2seq_steps`) are the second book's chapter 7-8 training steps
-(addition, H = 128; dates with attention, H = 256; batch 128; SGD), against the book-style
-NumPy layers of :mod:`benchmarks.bench_seq2seq` and PyTorch, with the same pause.
+and W4 networks), the Adam update alone over W3's parameters (PyTorch's
+``torch.optim.Adam``; JAX's ``optax.adam`` when optax is installed, else the same update
+written out, jitted), and ``fnn.fit``'s overhead per step on W1. ``rnnlm`` (see
+:mod:`benchmarks.rnnlm`) is the second book's chapter 6 LSTM language model: its
+truncated-BPTT training step (clip + SGD) and its perplexity over the PTB test set, against
+the book-style NumPy code of :mod:`benchmarks.textbook_rnnlm` and PyTorch. ``seq2seq`` and
+``attention`` (see :mod:`benchmarks.seq2seq_steps`) are the second book's chapter 7-8
+training steps (addition, H = 128; dates with attention, H = 256; batch 128; SGD), against
+the book-style NumPy layers of :mod:`benchmarks.bench_seq2seq` and PyTorch.
 """
 
 from __future__ import annotations
