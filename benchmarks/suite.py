@@ -908,6 +908,23 @@ def pause_summary(waits: list[float], cap: float) -> str:
     )
 
 
+def load_warning(load: float, cpus: int) -> str:
+    """A warning when the 1-minute load average exceeds 1.5 × the CPUs (the suite's own threads
+    count in it, so more means other processes competed), else ``""``.
+
+    >>> load_warning(2.9, 2)
+    ''
+    >>> load_warning(3.5, 2)
+    'WARNING: load average 3.50 on 2 CPUs: other processes competed for the cores; not a measurement'
+    """
+    if load <= cpus * 1.5:
+        return ""
+    return (
+        f"WARNING: load average {load:.2f} on {cpus} CPUs: other processes competed for the cores; "
+        "not a measurement"
+    )
+
+
 def main(argv: list[str] | None = None) -> list[Row]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds (default 15)")
@@ -945,6 +962,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
     def wanted(name: str) -> bool:
         return not only or name in only
 
+    start_load = os.getloadavg()[0]
     for line in machine():
         print(line)
     print(check_threads(args.threads))
@@ -998,6 +1016,9 @@ def main(argv: list[str] | None = None) -> list[Row]:
     print(render(rows))
     print("\n" + pause_summary([w for row in rows for w in row.waits], timing.cap))
     print("load average (1, 5, 15 min) at the end: " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
+    warning = load_warning(max(start_load, os.getloadavg()[0]), fairness.available_cpus())
+    if warning:
+        print(warning)
     if not args.no_crosscheck:
         tolerance = f"±{CROSSCHECK_TOLERANCE:.0%}"
         print(f"\ncross-check: PyTorch and JAX in the suite against the same call alone ({tolerance}):")
