@@ -1016,7 +1016,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
     print(render(rows))
     print("\n" + pause_summary([w for row in rows for w in row.waits], timing.cap))
     print("load average (1, 5, 15 min) at the end: " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
-    warning = load_warning(max(start_load, os.getloadavg()[0]), fairness.available_cpus())
+    warning = load_warning(max(start_load, os.getloadavg()[0]), os.cpu_count() or 1)  # the whole machine's
     if warning:
         print(warning)
     if not args.no_crosscheck:
