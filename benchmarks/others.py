@@ -1,8 +1,9 @@
 """The same workloads in PyTorch (eager, CPU) and JAX (``jit``, CPU), when they are importable.
 
 Install them with the ``bench`` extra (``pip install -e '.[bench]'``). With
-``OPENBLAS_NUM_THREADS`` set, PyTorch gets as many threads, and with ``1`` XLA is made
-single-threaded too, so that every column computes on the same number of cores. Each is loaded
+``OPENBLAS_NUM_THREADS`` set, PyTorch gets as many threads; the suite sets it, and pins the
+process to as many CPUs for XLA, before anything loads (:func:`benchmarks.fairness.limit_threads`),
+so that every column computes on the same number of cores. Each is loaded
 by :func:`load`, which returns the module or the reason it is missing; the suite
 prints that reason and skips the column. Both libraries are typed loosely (``Any``)
 so that this file type-checks with or without them.
@@ -33,6 +34,8 @@ __all__ = [
     "JaxInference",
     "TorchAdam",
     "JaxAdam",
+    "optax_module",
+    "jax_block",
     "TorchRnnlmStep",
     "TorchPerplexity",
 ]
@@ -47,9 +50,6 @@ def load(name: str) -> tuple[Any, str]:
     if name not in _loaded:
         threads = os.environ.get("OPENBLAS_NUM_THREADS")
         try:
-            if name == "jax" and threads == "1":  # single-threaded XLA, as NumPy's BLAS is told to be
-                flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-                os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + flags).strip()
             module: Any = importlib.import_module(name)
             if name == "torch" and threads:  # as many threads as NumPy's BLAS
                 module.set_num_threads(int(threads))
@@ -352,8 +352,18 @@ class JaxInference:
         return [np.asarray(o.block_until_ready()) for o in outs]
 
 
+def optax_module() -> Any:
+    """``optax`` when it imports (not part of the ``bench`` extra), else ``None``."""
+    try:
+        return importlib.import_module("optax")
+    except ImportError:
+        return None
+
+
 class JaxAdam:
-    """Adam (the paper's update, as ``torch.optim.Adam``) as one jitted function over all leaves."""
+    """Adam as one jitted function ``(params, state, grads) -> (params, state)``: ``optax.adam`` when
+    optax is installed, else the paper's update written out as ``torch.optim.Adam`` computes it
+    (:attr:`how` says which)."""
 
     name = "jax"
 
@@ -362,25 +372,42 @@ class JaxAdam:
         assert jax is not None, reason
         jnp = jax.numpy
         b1, b2, eps = 0.9, 0.999, 1e-8
-
-        def update(p: list[Any], m: list[Any], v: list[Any], count: Any, g: list[Any]) -> Any:
-            count = count + 1
-            c1, c2 = 1 - b1**count, 1 - b2**count
-            m = [b1 * mi + (1 - b1) * gi for mi, gi in zip(m, g)]
-            v = [b2 * vi + (1 - b2) * gi * gi for vi, gi in zip(v, g)]
-            p = [pi - lr * (mi / c1) / (jnp.sqrt(vi / c2) + eps) for pi, mi, vi in zip(p, m, v)]
-            return p, m, v, count
-
-        self.fn = jax.jit(update)
         self.params = [jnp.asarray(p) for p in params]
-        self.m = [jnp.zeros_like(p) for p in self.params]
-        self.v = [jnp.zeros_like(p) for p in self.params]
-        self.count = jnp.asarray(0, dtype=jnp.float32)
         self.grads = [jnp.asarray(g) for g in grads]
+        optax = optax_module()
+        self.how = "optax.adam" if optax is not None else "hand-written Adam"
+        if optax is not None:
+            optimizer = optax.adam(lr, b1=b1, b2=b2, eps=eps)
+
+            def update(p: list[Any], state: Any, g: list[Any]) -> tuple[list[Any], Any]:
+                updates, state = optimizer.update(g, state, p)
+                return optax.apply_updates(p, updates), state
+
+            self.state: Any = optimizer.init(self.params)
+        else:
+
+            def update(p: list[Any], state: Any, g: list[Any]) -> tuple[list[Any], Any]:
+                m, v, count = state
+                count = count + 1
+                c1, c2 = 1 - b1**count, 1 - b2**count
+                m = [b1 * mi + (1 - b1) * gi for mi, gi in zip(m, g)]
+                v = [b2 * vi + (1 - b2) * gi * gi for vi, gi in zip(v, g)]
+                p = [pi - lr * (mi / c1) / (jnp.sqrt(vi / c2) + eps) for pi, mi, vi in zip(p, m, v)]
+                return p, (m, v, count)
+
+            zeros = [jnp.zeros_like(p) for p in self.params]
+            self.state = (zeros, zeros, jnp.asarray(0, dtype=jnp.float32))
+        self.fn = jax.jit(update)
 
     def step(self) -> None:
-        self.params, self.m, self.v, self.count = self.fn(self.params, self.m, self.v, self.count, self.grads)
-        self.params[0].block_until_ready()
+        self.params, self.state = self.fn(self.params, self.state, self.grads)
+        jax_block(self.params)
 
     def result(self) -> list[NDArray]:
         return [np.asarray(p) for p in self.params]
+
+
+def jax_block(arrays: list[Any]) -> None:
+    """Wait until every one of ``arrays`` (JAX arrays) is computed."""
+    for a in arrays:
+        a.block_until_ready()

@@ -1,9 +1,10 @@
 """fnn's benchmark suite: every workload, every implementation, side by side in one process.
 
 Run from the project root: ``python benchmarks/suite.py`` (``--quick`` for a smoke run,
-``--rounds R``, ``--only W1,W4,adam,rnnlm``; ``--help``). It prints the machine, the versions
-and the thread settings, then checks that all implementations compute the same thing,
-then times them and prints one table of medians and ratios (markdown).
+``--rounds R``, ``--only W1,W4,adam,rnnlm``, ``--threads N``; ``--help``). It prints the
+machine, the versions and the threads each library uses, checks that all implementations
+compute the same thing, times them, prints one markdown table of medians and ratios, and
+then times every PyTorch and JAX column again alone in a fresh process (the cross-check).
 
 **Agreement.** Before timing, each training workload runs one step from the same
 parameters in every implementation: the losses must agree to ``1e-5`` (relative) and
@@ -12,23 +13,39 @@ of different summation orders). Inference compares the logits; Adam the updated
 parameters; ``fit`` must give exactly the parameters of the bare loop. The GEMM floor
 computes only products, so it is not part of the check.
 
+**Fairness** (:mod:`benchmarks.fairness`). Every library computes on ``--threads`` threads
+(default: every CPU the process may use), set before NumPy, PyTorch or JAX is imported and
+read back from each library before timing; a library that uses another count stops the
+suite. At every switch from one library's turn to another's (NumPy-based columns, PyTorch,
+JAX), the suite waits, untimed, until no other thread of the process is running: the
+previous library's workers spin for up to about 0.1 s after its last call and would
+otherwise take the next library's cores. ``--no-pause`` turns the wait off, to show what
+it changes.
+
 **Timing.** Implementations run interleaved, ``A B C A B C …``, for ``--rounds`` rounds,
 each turn repeating its call for about ``--min-time`` seconds (with the garbage
 collector off, as ``timeit`` does), so that drift of the machine hits all alike. The
-table gives the median time per call and, for the others, the median over rounds of
-the ratio ``time / fnn's time in the same round`` (``> 1``: slower than fnn).
+table gives each column's median time per call and the median over rounds of its
+ratio to the row's fastest library (fnn, PyTorch or JAX) in the same round, and each
+row's targets (issue 22's against PyTorch and JAX, and the earlier ones against the
+GEMM floor or the textbook code).
+
+**Cross-check** (:mod:`benchmarks.alone`). Each PyTorch and JAX time of the table must
+agree within 15% with the same call timed alone in a fresh process with the same threads;
+the suite prints one line per row and library with both times and ``agree`` or
+``DISAGREE`` (``--no-crosscheck`` skips it).
 
 Workloads (float32, see :mod:`benchmarks.workloads`): W1–W3 MLP training steps, W4
 the SimpleConvNet step, W5 inference over 10,000 samples in batches of 1,000 (W1
-and W4 networks), the Adam update alone over W3's parameters, and ``fnn.fit``'s
-overhead per step on W1. ``rnnlm`` (see :mod:`benchmarks.rnnlm`) is the second book's chapter 6
-LSTM language model: its truncated-BPTT training step (clip + SGD) and its perplexity over
-the PTB test set, against the book-style NumPy code of :mod:`benchmarks.textbook_rnnlm` and
-PyTorch; its timing waits ``--pause`` seconds before each turn so that OpenBLAS threads
-spinning after NumPy's products do not slow PyTorch's turn. ``seq2seq`` and ``attention``
-(see :mod:`benchmarks.seq2seq_steps`) are the second book's chapter 7-8 training steps
-(addition, H = 128; dates with attention, H = 256; batch 128; SGD), against the book-style
-NumPy layers of :mod:`benchmarks.bench_seq2seq` and PyTorch, with the same pause.
+and W4 networks), the Adam update alone over W3's parameters (PyTorch's
+``torch.optim.Adam``; JAX's ``optax.adam`` when optax is installed, else the same update
+written out, jitted), and ``fnn.fit``'s overhead per step on W1. ``rnnlm`` (see
+:mod:`benchmarks.rnnlm`) is the second book's chapter 6 LSTM language model: its
+truncated-BPTT training step (clip + SGD) and its perplexity over the PTB test set, against
+the book-style NumPy code of :mod:`benchmarks.textbook_rnnlm` and PyTorch. ``seq2seq`` and
+``attention`` (see :mod:`benchmarks.seq2seq_steps`) are the second book's chapter 7-8
+training steps (addition, H = 128; dates with attention, H = 256; batch 128; SGD), against
+the book-style NumPy layers of :mod:`benchmarks.bench_seq2seq` and PyTorch.
 """
 
 from __future__ import annotations
@@ -50,18 +67,30 @@ from typing import Any, Callable, Protocol
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable from the project root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+if __name__ == "__main__":  # before NumPy, PyTorch or XLA size their thread pools
+    from benchmarks.fairness import limit_threads, threads_argument
+
+    try:
+        limit_threads(threads_argument(sys.argv[1:]))
+    except ValueError as error:
+        raise SystemExit(f"suite: {error}") from None
+
 import numpy as np  # noqa: E402
 
 import fnn  # noqa: E402
-from benchmarks import others, rnnlm, seq2seq_steps, textbook  # noqa: E402
+from benchmarks import alone, fairness, others, rnnlm, seq2seq_steps, textbook  # noqa: E402
 from benchmarks.floor import Floor, InferenceFloor  # noqa: E402
 from benchmarks.workloads import (  # noqa: E402
+    ADAM_LR,
+    INFER_BATCH,
+    INFER_SAMPLES,
     LR,
     MLP_WORKLOADS,
     W1,
     W3,
     W4,
     Workload,
+    adam_inputs,
     fnn_model,
     fnn_params,
     init_params,
@@ -72,8 +101,6 @@ from benchmarks.workloads import (  # noqa: E402
 NDArray = np.ndarray[Any, Any]
 Params = list[NDArray]
 
-INFER_SAMPLES, INFER_BATCH = 10_000, 1_000
-ADAM_LR = 1e-3
 FIT_SAMPLES, FIT_EPOCHS = 1_000, 3
 SEQ2SEQ_WORKLOADS = (seq2seq_steps.ADDITION, seq2seq_steps.DATES)
 
@@ -341,13 +368,6 @@ def _adam_others() -> list[tuple[str, Callable[..., Any]]]:
     return [("torch", others.TorchAdam), ("jax", others.JaxAdam)]
 
 
-def adam_inputs(w: Workload) -> tuple[Params, Params]:
-    params = init_params(w)
-    rng = np.random.default_rng(4)
-    grads = [rng.standard_normal(p.shape, dtype=np.float32) * np.float32(1e-2) for p in params]
-    return params, grads
-
-
 def check_adam(w: Workload, steps: int = 3) -> dict[str, float]:
     params, grads = adam_inputs(w)
     ref = FnnAdam(params, grads, ADAM_LR)
@@ -439,30 +459,72 @@ def check_fit(w: Workload) -> float:
 # ----------------------------------------------------------------------------- timing
 
 
-def interleaved(
-    calls: dict[str, Callable[[], Any]], rounds: int, min_time: float, pause: float = 0.0
-) -> tuple[dict[str, float], dict[str, float]]:
-    """``(median seconds per call, median per-round ratio to "fnn")`` over ``rounds`` interleaved rounds.
+LIBRARIES = ("fnn", "torch", "jax")
+"""The libraries of the race: each row's ratios are taken against the fastest of these present."""
 
-    ``pause`` seconds of sleep (untimed) precede each turn: BLAS threads left spinning by
-    the previous turn then no longer compete with this one.
+PEERS = ("torch", "jax")
+
+
+def library_of(name: str) -> str:
+    """Whose worker threads a column's calls run on: ``"torch"``, ``"jax"`` or ``"numpy"`` (the rest)."""
+    return name if name in PEERS else "numpy"
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How :func:`interleaved` times.
+
+    Attributes:
+        rounds: Interleaved rounds.
+        min_time: Seconds each turn repeats its call for, at least.
+        pause: Whether to wait, at each switch of library, until the previous library's
+            workers stop spinning (:func:`benchmarks.fairness.wait_until_quiet`).
+        cap: The longest such wait, in seconds.
+    """
+
+    rounds: int
+    min_time: float
+    pause: bool = True
+    cap: float = 0.5
+
+
+@dataclass
+class Measured:
+    """Seconds per call of each column, one entry per round, and the seconds waited at each switch."""
+
+    times: dict[str, list[float]]
+    waits: list[float]
+
+
+def interleaved(calls: dict[str, Callable[[], Any]], timing: Timing) -> Measured:
+    """Time ``calls`` in turns ``A B C A B C …`` for ``timing.rounds`` rounds.
+
+    Each call runs three times first (jit compiles, the allocator settles), which also sizes
+    its turn: as many calls as fill ``timing.min_time``. The garbage collector is off while
+    timing. With ``timing.pause``, a turn whose library differs from the previous turn's
+    starts only when no other thread of the process is running (at most ``timing.cap``
+    seconds later); the wait is not timed.
     """
     repeats: dict[str, int] = {}
     for name, call in calls.items():
-        call()  # warm up (jit compiles, allocator settles)
+        call()
         call()
         start = time.perf_counter()
         call()
         once = time.perf_counter() - start
-        repeats[name] = max(1, math.ceil(min_time / max(once, 1e-9)))
+        repeats[name] = max(1, math.ceil(timing.min_time / max(once, 1e-9)))
     times: dict[str, list[float]] = {name: [] for name in calls}
+    waits: list[float] = []
+    previous = library_of(list(calls)[-1])
     enabled = gc.isenabled()
     gc.disable()
     try:
-        for _ in range(rounds):
+        for _ in range(timing.rounds):
             for name, call in calls.items():
+                if timing.pause and library_of(name) != previous:
+                    waits.append(fairness.wait_until_quiet(timing.cap))
+                previous = library_of(name)
                 n = repeats[name]
-                time.sleep(pause)
                 start = time.perf_counter()
                 for _ in range(n):
                     call()
@@ -470,22 +532,65 @@ def interleaved(
     finally:
         if enabled:
             gc.enable()
-    medians = {name: statistics.median(ts) for name, ts in times.items()}
-    ratios = {name: statistics.median(a / b for a, b in zip(ts, times["fnn"])) for name, ts in times.items()}
-    return medians, ratios
+    return Measured(times, waits)
+
+
+def ratio(times: dict[str, list[float]], name: str, reference: str | tuple[str, ...]) -> float:
+    """The median over rounds of ``name``'s time over ``reference``'s in the same round.
+
+    ``reference`` may name several columns: the fastest of them in each round.
+
+    >>> ratio({"a": [2.0, 3.0, 9.0], "b": [1.0, 2.0, 3.0], "c": [4.0, 1.0, 1.0]}, "a", ("b", "c"))
+    3.0
+    """
+    refs = (reference,) if isinstance(reference, str) else reference
+    fastest_reference = [min(ts) for ts in zip(*(times[r] for r in refs))]
+    return float(statistics.median(t / r for t, r in zip(times[name], fastest_reference)))
 
 
 @dataclass
 class Row:
+    """One row of the table: per-round times of each column, the target's verdict and the pauses' lengths."""
+
+    key: str
     workload: str
     what: str
-    medians: dict[str, float]
-    ratios: dict[str, float]
+    times: dict[str, list[float]]
     target: str = ""
-    note: str = ""
+    waits: list[float] = field(default_factory=list)
+
+    @property
+    def medians(self) -> dict[str, float]:
+        return {name: statistics.median(ts) for name, ts in self.times.items()}
+
+    @property
+    def fastest(self) -> str | None:
+        """The fastest of :data:`LIBRARIES` in this row, ``None`` with fewer than two.
+
+        Chosen by the median per-round ratio to fnn, the statistic the table shows: under
+        drifting load the fastest by median time can be slower in most rounds.
+        """
+        present = [n for n in LIBRARIES if n in self.times]
+        return min(present, key=lambda n: ratio(self.times, n, "fnn")) if len(present) > 1 else None
 
 
 COLUMNS = ["fnn", "floor", "textbook", "torch", "jax"]
+
+PEER_LIMITS = {"W1": 1.0, "W2": 1.0, "W3": 1.05, "W4": 1.3, "W5-W1": 1.05, "W5-W4": 1.05, "adam": 1.5}
+"""Issue 22's targets: fnn's time at most this many times the fastest of PyTorch and JAX (Adam: PyTorch)."""
+
+
+def peer_target(key: str, times: dict[str, list[float]]) -> str:
+    """Issue 22's target for the row ``key``, measured: ``"fnn/min(torch, jax) 0.93 ≤ 1.05: met"``.
+
+    ``""`` when the row has no such target or neither library ran.
+    """
+    peers = [n for n in (("torch",) if key == "adam" else PEERS) if n in times]
+    if key not in PEER_LIMITS or not peers:
+        return ""
+    over, limit = ratio(times, "fnn", tuple(peers)), PEER_LIMITS[key]
+    against = peers[0] if len(peers) == 1 else f"min({', '.join(peers)})"
+    return f"fnn/{against} {over:.2f} ≤ {limit:g}: {_verdict(over <= limit)}"
 
 
 def _fmt_time(seconds: float) -> str:
@@ -497,18 +602,20 @@ def _fmt_time(seconds: float) -> str:
 
 
 def render(rows: list[Row]) -> str:
-    head = ["workload", "what"] + ["fnn" if c == "fnn" else f"{c} (×fnn)" for c in COLUMNS] + ["target"]
+    """The markdown table: median times, each with its median per-round ratio to the row's fastest library."""
+    head = ["workload", "what"] + [f"{c} (×fastest)" for c in COLUMNS] + ["fastest", "target"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
+        fastest, medians = row.fastest, row.medians
         cells = [row.workload, row.what]
         for c in COLUMNS:
-            if c not in row.medians:
+            if c not in row.times:
                 cells.append("–")
-            elif c == "fnn":
-                cells.append(_fmt_time(row.medians[c]))
+            elif fastest is None:
+                cells.append(_fmt_time(medians[c]))
             else:
-                cells.append(f"{_fmt_time(row.medians[c])} ({row.ratios[c]:.2f})")
-        cells.append(row.target)
+                cells.append(f"{_fmt_time(medians[c])} ({ratio(row.times, c, fastest):.2f})")
+        cells += [fastest or "–", row.target]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -517,7 +624,11 @@ def _verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
 
-def bench_training(w: Workload, rounds: int, min_time: float) -> Row:
+def _targets(*targets: str) -> str:
+    return "; ".join(t for t in targets if t)
+
+
+def bench_training(w: Workload, timing: Timing) -> Row:
     params = init_params(w)
     x, t = make_data(w)
     impls: list[Stepper] = [
@@ -526,17 +637,19 @@ def bench_training(w: Workload, rounds: int, min_time: float) -> Row:
         TextbookStep(w, params, x, t),
     ]
     impls += [f(w, params, x, t) for n, f in TRAIN_OTHERS if not available(n)]
-    medians, ratios = interleaved({i.name: i.step for i in impls}, rounds, min_time)
+    measured = interleaved({i.name: i.step for i in impls}, timing)
+    times = measured.times
     if w.kind == "cnn":
-        speedup = ratios["textbook"]
+        speedup = ratio(times, "textbook", "fnn")
         target = f"textbook/fnn {speedup:.2f} ≥ 3: {_verdict(speedup >= 3)}"
     else:
-        over = 1 / ratios["floor"]
+        over = ratio(times, "fnn", "floor")
         target = f"fnn/floor {over:.2f} ≤ 1.3: {_verdict(over <= 1.3)}"
-    return Row(w.name, w.describe() + ", SGD step", medians, ratios, target)
+    what = w.describe() + ", SGD step"
+    return Row(w.name, w.name, what, times, _targets(peer_target(w.name, times), target), measured.waits)
 
 
-def bench_inference(w: Workload, rounds: int, min_time: float, x_all: NDArray) -> Row:
+def bench_inference(w: Workload, timing: Timing, x_all: NDArray) -> Row:
     params = init_params(w)
     impls: list[Any] = [
         FnnInference(w, params, x_all, INFER_BATCH),
@@ -545,19 +658,19 @@ def bench_inference(w: Workload, rounds: int, min_time: float, x_all: NDArray) -
     ]
     impls += [f(w, params, x_all, INFER_BATCH) for n, f in _infer_others() if not available(n)]
     calls = {("floor" if isinstance(i, InferenceFloor) else i.name): i.run for i in impls}
-    medians, ratios = interleaved(calls, rounds, min_time)
+    measured = interleaved(calls, timing)
+    times, key = measured.times, f"W5-{w.name}"
     if w.kind == "cnn":
-        target = f"textbook/fnn {ratios['textbook']:.2f} ≥ 3: {_verdict(ratios['textbook'] >= 3)}"
+        speedup = ratio(times, "textbook", "fnn")
+        target = f"textbook/fnn {speedup:.2f} ≥ 3: {_verdict(speedup >= 3)}"
     else:
-        over = 1 / ratios["floor"]
+        over = ratio(times, "fnn", "floor")
         target = f"fnn/floor {over:.2f} ≤ 1.2: {_verdict(over <= 1.2)}"
     what = f"inference, {x_all.shape[0]:,} samples in batches of {INFER_BATCH:,} ({w.name} net)"
-    return Row("W5", what, medians, ratios, target)
+    return Row(key, "W5", what, times, _targets(peer_target(key, times), target), measured.waits)
 
 
-def bench_rnnlm_training(
-    w: rnnlm.RnnlmWorkload, corpus: NDArray, rounds: int, min_time: float, pause: float
-) -> Row:
+def bench_rnnlm_training(w: rnnlm.RnnlmWorkload, corpus: NDArray, timing: Timing) -> Row:
     params = rnnlm.init_params(w)
     xs, ts = rnnlm.make_window(w, corpus)
     impls: list[Any] = [
@@ -565,41 +678,39 @@ def bench_rnnlm_training(
         rnnlm.RnnlmFloor(w, params, xs, ts),
         *_rnnlm_steppers(w, params, xs, ts),
     ]
-    medians, ratios = interleaved({i.name: i.step for i in impls}, rounds, min_time, pause)
+    measured = interleaved({i.name: i.step for i in impls}, timing)
     what = (
         f"{w.describe()}, batch {w.batch} × time {w.time}, carried state, "
         f"clip {rnnlm.MAX_NORM} + SGD {rnnlm.LR:g} step"
     )
-    return Row("rnnlm", what, medians, ratios, _rnnlm_target(ratios))
+    return Row("rnnlm-step", "rnnlm", what, measured.times, _rnnlm_target(measured.times), measured.waits)
 
 
-def bench_rnnlm_inference(
-    w: rnnlm.RnnlmWorkload, corpus: NDArray, rounds: int, min_time: float, pause: float
-) -> Row:
+def bench_rnnlm_inference(w: rnnlm.RnnlmWorkload, corpus: NDArray, timing: Timing) -> Row:
     params = rnnlm.init_params(w)
     impls = [rnnlm.PerplexityFloor(w, params, corpus), *_rnnlm_evaluators(w, params, corpus)]
-    medians, ratios = interleaved({i.name: i.run for i in impls}, rounds, min_time, pause)
+    measured = interleaved({i.name: i.run for i in impls}, timing)
     windows = (len(corpus) - 1) // (w.eval_batch * w.time)
     what = (
         f"perplexity over PTB test ({len(corpus):,} ids: {windows} windows of batch {w.eval_batch} × "
         f"time {w.time}, carried state)"
     )
-    return Row("rnnlm", what, medians, ratios, _rnnlm_target(ratios))
+    return Row("rnnlm-ppl", "rnnlm", what, measured.times, _rnnlm_target(measured.times), measured.waits)
 
 
-def bench_seq2seq_training(
-    w: seq2seq_steps.Seq2seqWorkload, rounds: int, min_time: float, pause: float
-) -> Row:
+def bench_seq2seq_training(w: seq2seq_steps.Seq2seqWorkload, timing: Timing) -> Row:
     impls = seq2seq_steps.steppers(w)[1]
-    medians, ratios = interleaved({i.name: i.step for i in impls}, rounds, min_time, pause)
-    target = f"textbook/fnn {ratios['textbook']:.2f} ≥ 2: {_verdict(ratios['textbook'] >= 2)}"
-    return Row(w.name, w.describe(), medians, ratios, target)
+    measured = interleaved({i.name: i.step for i in impls}, timing)
+    speedup = ratio(measured.times, "textbook", "fnn")
+    target = f"textbook/fnn {speedup:.2f} ≥ 2: {_verdict(speedup >= 2)}"
+    return Row(w.name, w.name, w.describe(), measured.times, target, measured.waits)
 
 
-def _rnnlm_target(ratios: dict[str, float]) -> str:
-    target = f"textbook/fnn {ratios['textbook']:.2f} ≥ 2: {_verdict(ratios['textbook'] >= 2)}"
-    if "torch" in ratios:
-        over = 1 / ratios["torch"]
+def _rnnlm_target(times: dict[str, list[float]]) -> str:
+    speedup = ratio(times, "textbook", "fnn")
+    target = f"textbook/fnn {speedup:.2f} ≥ 2: {_verdict(speedup >= 2)}"
+    if "torch" in times:
+        over = ratio(times, "fnn", "torch")
         target += f"; fnn/torch {over:.2f} ≤ 1.3: {_verdict(over <= 1.3)}"
     return target
 
@@ -642,26 +753,28 @@ def inference_memory(w: Workload, x_all: NDArray) -> str:
     )
 
 
-def bench_adam(w: Workload, rounds: int, min_time: float) -> Row:
+def bench_adam(w: Workload, timing: Timing) -> Row:
     params, grads = adam_inputs(w)
     impls: list[Any] = [FnnAdam(params, grads, ADAM_LR), TextbookAdam(params, grads, ADAM_LR)]
     impls += [f(params, grads, ADAM_LR) for n, f in _adam_others() if not available(n)]
-    medians, ratios = interleaved({i.name: i.step for i in impls}, rounds, min_time)
+    measured = interleaved({i.name: i.step for i in impls}, timing)
     count = sum(p.size for p in params)
-    return Row("Adam", f"update + apply over {w.name}'s {count:,} parameters", medians, ratios)
+    how = "".join(f"; {i.name}: {i.how}" for i in impls if hasattr(i, "how"))
+    what = f"update + apply over {w.name}'s {count:,} parameters (torch: torch.optim.Adam{how})"
+    return Row("adam", "Adam", what, measured.times, peer_target("adam", measured.times), measured.waits)
 
 
-def bench_fit(w: Workload, rounds: int, min_time: float) -> Row:
+def bench_fit(w: Workload, timing: Timing) -> Row:
     run = FitRun(w)
-    medians, ratios = interleaved({"fnn": run.fit, "bare": run.bare}, rounds, min_time)
-    per_step = {k: v / run.steps for k, v in medians.items()}
-    overhead = per_step["fnn"] - per_step["bare"]
+    measured = interleaved({"fnn": run.fit, "bare": run.bare}, timing)
+    per_step = {k: [t / run.steps for t in ts] for k, ts in measured.times.items()}
+    fit, bare = statistics.median(per_step["fnn"]), statistics.median(per_step["bare"])
     what = (
         f"fnn.fit per step ({FIT_SAMPLES} samples, batch {w.batch}, {FIT_EPOCHS} epochs) vs the bare loop "
-        f"of the same steps: bare {_fmt_time(per_step['bare'])}, overhead {_fmt_time(overhead)}/step "
-        f"({(ratios['fnn'] / ratios['bare'] - 1) * 100:.1f}%)"
+        f"of the same steps: bare {_fmt_time(bare)}, overhead {_fmt_time(fit - bare)}/step "
+        f"({(ratio(per_step, 'fnn', 'bare') - 1) * 100:.1f}%)"
     )
-    return Row("fit", what, {"fnn": per_step["fnn"]}, {"fnn": 1.0})
+    return Row("fit", "fit", what, {"fnn": per_step["fnn"]})
 
 
 # ----------------------------------------------------------------------------- machine
@@ -693,17 +806,14 @@ def machine() -> list[str]:
         ).stdout.strip()
     except OSError:
         commit = ""
-    threads = ", ".join(
-        f"{v}={os.environ.get(v, 'unset')}"
-        for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-    )
+    threads = ", ".join(f"{v}={os.environ.get(v, 'unset')}" for v in fairness.THREAD_VARIABLES)
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     lines = [
-        f"load average (1, 5, 15 min) at the start: {load} (other processes skew 2-thread BLAS badly)",
-        f"machine: {platform.machine()} {cpu}, {os.cpu_count()} logical CPUs, "
-        f"{platform.system()} {platform.release()}",
+        f"load average (1, 5, 15 min) at the start: {load} (other processes skew multi-thread timings badly)",
+        f"machine: {platform.machine()} {cpu}, {os.cpu_count()} logical CPUs "
+        f"({fairness.available_cpus()} usable by this process), {platform.system()} {platform.release()}",
         f"python {platform.python_version()}, numpy {np.__version__} ({blas}), fnn {commit or '?'}",
-        f"threads: {threads} (unset: OpenBLAS uses one thread per CPU)",
+        f"thread settings: {threads}",
     ]
     for name, version in others.versions().items():
         lines.append(f"{name} {version}")
@@ -725,6 +835,96 @@ def _ptb_corpora() -> tuple[NDArray, NDArray] | None:
     return train, test
 
 
+def check_threads(threads: int) -> str:
+    """Each loaded library's thread count, read back after a first computation in each.
+
+    Raises:
+        SystemExit: a library uses another count than ``threads`` (it was loaded before
+            :func:`benchmarks.fairness.limit_threads` ran, or ignores the settings).
+    """
+    torch, jax = others.load("torch")[0], others.load("jax")[0]
+    if jax is not None:
+        jax.numpy.ones(8).block_until_ready()  # XLA starts its pool with its first computation
+    counts = fairness.thread_counts(torch, jax is not None)
+    wrong = fairness.thread_mismatches(threads, counts)
+    if wrong:
+        raise SystemExit(
+            f"suite: every library must use --threads {threads}, but " + ", ".join(wrong) + "; run the suite "
+            "as a script (python benchmarks/suite.py), which sets the thread counts before the imports"
+        )
+    return "threads in use: " + ", ".join(f"{n} {c}" for n, c in counts.items() if c is not None)
+
+
+CROSSCHECK_TOLERANCE = 0.15
+"""How far (relative) the suite's time of a PyTorch or JAX column may be from the same call timed alone."""
+
+
+def agreement_line(label: str, library: str, in_suite: float, alone_time: float) -> str:
+    """One line of the cross-check (markdown list item): both times and whether they agree.
+
+    >>> agreement_line("W1", "torch", 345e-6, 330e-6)
+    '- W1 torch: suite 345 µs, alone in a fresh process 330 µs (suite/alone 1.05): agree'
+    >>> agreement_line("W4", "jax", 0.050, 0.040)
+    '- W4 jax: suite 50.0 ms, alone in a fresh process 40.0 ms (suite/alone 1.25): DISAGREE (beyond ±15%)'
+    """
+    over = in_suite / alone_time
+    verdict = (
+        "agree" if abs(over - 1) <= CROSSCHECK_TOLERANCE else f"DISAGREE (beyond ±{CROSSCHECK_TOLERANCE:.0%})"
+    )
+    return (
+        f"- {label} {library}: suite {_fmt_time(in_suite)}, alone in a fresh process {_fmt_time(alone_time)} "
+        f"(suite/alone {over:.2f}): {verdict}"
+    )
+
+
+def crosscheck(rows: list[Row], threads: int, timing: Timing) -> list[str]:
+    """Every PyTorch and JAX time of ``rows`` against the same call timed alone (:mod:`benchmarks.alone`)."""
+    lines = []
+    for row in rows:
+        for library in PEERS:
+            if row.key not in alone.ROWS or library not in row.times:
+                continue
+            try:
+                seconds = alone.run_alone(row.key, library, threads, min(timing.rounds, 7), timing.min_time)
+            except RuntimeError as error:
+                lines.append(f"- {row.key} {library}: {error}")
+                continue
+            lines.append(agreement_line(row.key, library, row.medians[library], seconds))
+    return lines
+
+
+def pause_summary(waits: list[float], cap: float) -> str:
+    """The pauses at switches of library: how many, how long, how many gave up at ``cap``.
+
+    >>> pause_summary([0.1, 0.004, 0.5], 0.5)
+    'pauses at switches of library: 3, median 100.0 ms, longest 500.0 ms, 1 at the 0.5 s cap'
+    """
+    if not waits:
+        return "pauses at switches of library: none"
+    capped = sum(w >= cap for w in waits)
+    return (
+        f"pauses at switches of library: {len(waits)}, median {_fmt_time(statistics.median(waits))}, "
+        f"longest {_fmt_time(max(waits))}, {capped} at the {cap:g} s cap"
+    )
+
+
+def load_warning(load: float, cpus: int) -> str:
+    """A warning when the 1-minute load average exceeds 1.5 × the CPUs (the suite's own threads
+    count in it, so more means other processes competed), else ``""``.
+
+    >>> load_warning(2.9, 2)
+    ''
+    >>> load_warning(3.5, 2)
+    'WARNING: load average 3.50 on 2 CPUs: other processes competed for the cores; not a measurement'
+    """
+    if load <= cpus * 1.5:
+        return ""
+    return (
+        f"WARNING: load average {load:.2f} on {cpus} CPUs: other processes competed for the cores; "
+        "not a measurement"
+    )
+
+
 def main(argv: list[str] | None = None) -> list[Row]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds (default 15)")
@@ -734,21 +934,38 @@ def main(argv: list[str] | None = None) -> list[Row]:
         "--only", default="", help="comma-separated subset of W1,W2,W3,W4,W5,adam,fit,rnnlm,seq2seq,attention"
     )
     parser.add_argument(
-        "--pause",
+        "--threads",
+        type=int,
+        default=fairness.available_cpus(),
+        help="threads for every library (default: all CPUs this process may use)",
+    )
+    parser.add_argument(
+        "--no-pause",
+        action="store_true",
+        help="do not wait for the previous library's workers at switches (to show what the pause changes)",
+    )
+    parser.add_argument(
+        "--pause-cap",
         type=float,
-        default=0.1,
-        help="seconds of sleep before each rnnlm, seq2seq and attention turn (default 0.1)",
+        default=0.5,
+        help="longest wait at a switch of library, seconds (default 0.5)",
     )
     parser.add_argument("--no-check", action="store_true", help="skip the agreement check")
+    parser.add_argument(
+        "--no-crosscheck", action="store_true", help="skip timing PyTorch and JAX alone in fresh processes"
+    )
     args = parser.parse_args(argv)
     rounds, min_time = (3, 0.01) if args.quick else (args.rounds, args.min_time)
+    timing = Timing(rounds, min_time, pause=not args.no_pause, cap=args.pause_cap)
     only = {s.strip() for s in args.only.split(",") if s.strip()}
 
     def wanted(name: str) -> bool:
         return not only or name in only
 
+    start_load = os.getloadavg()[0]
     for line in machine():
         print(line)
+    print(check_threads(args.threads))
     x_all = {w.name: make_data(w, INFER_SAMPLES, seed=6)[0] for w in (W1, W4)} if wanted("W5") else {}
     ptb = _ptb_corpora() if wanted("rnnlm") else None
     if not args.no_check:
@@ -778,22 +995,35 @@ def main(argv: list[str] | None = None) -> list[Row]:
     rows: list[Row] = []
     for w in (*MLP_WORKLOADS, W4):
         if wanted(w.name):
-            rows.append(bench_training(w, rounds, min_time))
+            rows.append(bench_training(w, timing))
     for name, xs in x_all.items():
-        rows.append(bench_inference(W1 if name == "W1" else W4, rounds, min_time, xs))
+        rows.append(bench_inference(W1 if name == "W1" else W4, timing, xs))
     if wanted("adam"):
-        rows.append(bench_adam(W3, rounds, min_time))
+        rows.append(bench_adam(W3, timing))
     if wanted("fit"):
-        rows.append(bench_fit(W1, rounds, min_time))
+        rows.append(bench_fit(W1, timing))
     if ptb is not None:
-        rows.append(bench_rnnlm_training(rnnlm.CH6, ptb[0], rounds, min_time, args.pause))
-        rows.append(bench_rnnlm_inference(rnnlm.CH6, ptb[1], rounds, min_time, args.pause))
+        rows.append(bench_rnnlm_training(rnnlm.CH6, ptb[0], timing))
+        rows.append(bench_rnnlm_inference(rnnlm.CH6, ptb[1], timing))
     for sw in SEQ2SEQ_WORKLOADS:
         if wanted(sw.name):
-            rows.append(bench_seq2seq_training(sw, rounds, min_time, args.pause))
-    print(f"\nmedians over {rounds} interleaved rounds; (×fnn) = median per-round ratio time / fnn's time:\n")
+            rows.append(bench_seq2seq_training(sw, timing))
+    pause = f"paused at each switch of library (cap {timing.cap:g} s)" if timing.pause else "no pauses"
+    print(
+        f"\n{args.threads} threads per library, {pause}; medians over {rounds} interleaved rounds; "
+        "(×fastest) = median per-round ratio of the time to the fastest of fnn, torch and jax in that row:\n"
+    )
     print(render(rows))
-    print("\nload average (1, 5, 15 min) at the end: " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
+    print("\n" + pause_summary([w for row in rows for w in row.waits], timing.cap))
+    print("load average (1, 5, 15 min) at the end: " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
+    warning = load_warning(max(start_load, os.getloadavg()[0]), os.cpu_count() or 1)  # the whole machine's
+    if warning:
+        print(warning)
+    if not args.no_crosscheck:
+        tolerance = f"±{CROSSCHECK_TOLERANCE:.0%}"
+        print(f"\ncross-check: PyTorch and JAX in the suite against the same call alone ({tolerance}):")
+        for line in crosscheck(rows, args.threads, timing):
+            print(line)
     if x_all:
         print("\nW5 memory (tracemalloc peaks):")
         for name, xs in x_all.items():

@@ -37,10 +37,20 @@ __all__ = [
     "fnn_model",
     "fnn_params",
     "to_canonical",
+    "INFER_SAMPLES",
+    "INFER_BATCH",
+    "ADAM_LR",
+    "adam_inputs",
 ]
 
 LR = 0.01
 """The SGD learning rate of every training step."""
+
+INFER_SAMPLES, INFER_BATCH = 10_000, 1_000
+"""W5: inference over this many samples, in batches of this size."""
+
+ADAM_LR = 1e-3
+"""The Adam row's learning rate."""
 
 Params = list[np.ndarray[Any, Any]]
 
@@ -179,3 +189,11 @@ def fnn_params(w: Workload, params: Params) -> tuple[Any, ...]:
 def to_canonical(w: Workload, tree: Any) -> Params:
     """fnn params back to the canonical flat list (NumPy copies)."""
     return [np.array(to_numpy(leaf)) for leaf in fnn.tree.leaves(tree)]
+
+
+def adam_inputs(w: Workload) -> tuple[Params, Params]:
+    """The Adam row's inputs: ``w``'s shared parameters and fixed float32 gradients (normal, scale 0.01)."""
+    params = init_params(w)
+    rng = np.random.default_rng(4)
+    grads = [rng.standard_normal(p.shape, dtype=np.float32) * np.float32(1e-2) for p in params]
+    return params, grads

@@ -7,11 +7,15 @@ step from the same parameters; losses and updates must agree to float32 precisio
 from __future__ import annotations
 
 import dataclasses
+import doctest
+import os
+from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
 
-from benchmarks import rnnlm, seq2seq_steps, suite
+from benchmarks import alone, fairness, rnnlm, seq2seq_steps, suite
 from benchmarks.floor import Floor, InferenceFloor
 from benchmarks.workloads import MLP_WORKLOADS, W1, W2, W4, Workload, init_params, make_data
 
@@ -116,3 +120,126 @@ def test_seq2seq_steps_agree(w: seq2seq_steps.Seq2seqWorkload) -> None:
     errors = suite.check_seq2seq_training(w, names)
     assert sorted(errors) == sorted(names)
     assert all(loss < 1e-5 and update < 1e-3 for loss, update in errors.values())
+
+
+# ----------------------------------------------------------------------------- fairness of the timing
+
+
+def test_limit_threads_sets_every_librarys_variable() -> None:
+    env: dict[str, str] = {}
+    fairness.limit_threads(fairness.available_cpus(), env)
+    assert env == {v: str(fairness.available_cpus()) for v in fairness.THREAD_VARIABLES}
+    with pytest.raises(ValueError, match=r"--threads: expected 1 to \d+ .*got 0"):
+        fairness.limit_threads(0, env)
+
+
+def test_threads_argument_reads_only_threads() -> None:
+    assert fairness.threads_argument(["--only", "W1", "--threads", "1", "--quick"]) == 1
+    assert fairness.threads_argument(["--rounds", "3"]) == fairness.available_cpus()
+
+
+def test_openblas_reports_its_thread_count() -> None:
+    """NumPy's OpenBLAS answers through its own entry point (found with ctypes), as the variable says."""
+    count = fairness.openblas_threads()
+    assert count is not None and count >= 1
+    if "OPENBLAS_NUM_THREADS" in os.environ:
+        assert count == int(os.environ["OPENBLAS_NUM_THREADS"])
+
+
+def test_thread_mismatches_names_the_odd_library() -> None:
+    assert fairness.thread_mismatches(2, {"OpenBLAS": 2, "torch": 2, "XLA": None}) == []
+    assert fairness.thread_mismatches(2, {"OpenBLAS": 1, "torch": 2, "XLA": 16}) == [
+        "OpenBLAS uses 1",
+        "XLA uses 16",
+    ]
+
+
+def _fake_tasks(root: Path, threads: dict[int, tuple[str, str]]) -> Path:
+    """A stand-in for /proc/self/task: ``{tid: (command name, state)}``."""
+    for tid, (comm, state) in threads.items():
+        (root / str(tid)).mkdir(parents=True)
+        (root / str(tid) / "stat").write_text(f"{tid} ({comm}) {state} 1 {tid} {tid} 0 -1 4194560 0 0\n")
+        (root / str(tid) / "comm").write_text(comm + "\n")
+    return root
+
+
+def test_busy_threads_reads_the_state_after_the_command_name(tmp_path: Path) -> None:
+    tasks = _fake_tasks(
+        tmp_path,
+        {101: ("python", "R"), 102: ("odd ) R name", "S"), 103: ("python", "R"), 104: ("tf_XLAEigen", "S")},
+    )
+    stats = {int(t.name): (t / "stat").read_text() for t in tasks.iterdir()}
+    assert fairness.busy_threads(stats, caller=101) == [103]
+    assert fairness.busy_threads(stats, caller=103) == [101]
+    assert fairness.xla_threads(tasks) == 1
+
+
+def test_wait_until_quiet_waits_for_a_spinning_thread_up_to_the_cap(tmp_path: Path) -> None:
+    busy = _fake_tasks(tmp_path / "busy", {1: ("python", "S"), 2: ("python", "R")})
+    quiet = _fake_tasks(tmp_path / "quiet", {1: ("python", "S"), 2: ("python", "S")})
+    assert fairness.wait_until_quiet(0.05, busy, poll=0.001) >= 0.05  # gave up at the cap
+    assert fairness.wait_until_quiet(30.0, quiet, poll=0.001) < 30.0  # three quiet polls suffice
+
+
+def test_interleaved_pauses_at_each_switch_of_library_only() -> None:
+    calls = {"fnn": lambda: None, "floor": lambda: None, "torch": lambda: None, "jax": lambda: None}
+    paused = suite.interleaved(calls, suite.Timing(rounds=2, min_time=0.0, cap=0.01))
+    # numpy → torch → jax → numpy per round (fnn and floor share OpenBLAS): three switches a round
+    assert len(paused.waits) == 6
+    assert {name: len(ts) for name, ts in paused.times.items()} == dict.fromkeys(calls, 2)
+    assert suite.interleaved(calls, suite.Timing(rounds=2, min_time=0.0, pause=False)).waits == []
+
+
+def test_ratios_and_the_fastest_library_are_per_round() -> None:
+    """By median time torch (3 ms) beats fnn (4 ms), but fnn is faster in two rounds of three."""
+    ms = {"fnn": [1.0, 4.0, 5.0], "floor": [0.5, 2.0, 2.5], "torch": [2.0, 5.0, 3.0]}
+    times = {name: [t * 1e-3 for t in ts] for name, ts in ms.items()}
+    row = suite.Row("W3", "W3", "an MLP", times, suite.peer_target("W3", times))
+    assert row.fastest == "fnn"
+    assert row.target == "fnn/torch 0.80 ≤ 1.05: met"
+    assert suite.render([row]).splitlines()[2] == (
+        "| W3 | an MLP | 4.00 ms (1.00) | 2.00 ms (0.50) | – | 3.00 ms (1.25) | – | fnn | fnn/torch 0.80 ≤ 1.05: met |"
+    )
+
+
+def test_peer_targets() -> None:
+    times = {"fnn": [3.0], "torch": [2.0], "jax": [4.0]}
+    assert suite.peer_target("W4", times) == "fnn/min(torch, jax) 1.50 ≤ 1.3: NOT met"
+    assert suite.peer_target("adam", times) == "fnn/torch 1.50 ≤ 1.5: met"
+    assert suite.peer_target("fit", times) == ""
+    assert suite.peer_target("W1", {"fnn": [1.0]}) == ""
+
+
+def test_agreement_line_gives_both_times_and_the_verdict() -> None:
+    assert suite.agreement_line("W5-W1", "jax", 0.0115, 0.010) == (
+        "- W5-W1 jax: suite 11.5 ms, alone in a fresh process 10.0 ms (suite/alone 1.15): agree"
+    )
+    assert suite.agreement_line("adam", "torch", 2.0e-3, 2.5e-3) == (
+        "- adam torch: suite 2.00 ms, alone in a fresh process 2.50 ms (suite/alone 0.80): DISAGREE (beyond ±15%)"
+    )
+
+
+def test_pause_summary() -> None:
+    assert suite.pause_summary([], 0.5) == "pauses at switches of library: none"
+    assert suite.pause_summary([0.002, 0.12, 0.5, 0.6], 0.5) == (
+        "pauses at switches of library: 4, median 310.0 ms, longest 600.0 ms, 2 at the 0.5 s cap"
+    )
+
+
+def test_alone_reports_a_failed_process() -> None:
+    with pytest.raises(ValueError, match="row 'seq2seq' has no 'jax' column"):
+        alone.build("seq2seq", "jax")
+    with pytest.raises(RuntimeError, match=r"(?s)alone seq2seq jax failed \(exit 1\).*no 'jax' column"):
+        alone.run_alone("seq2seq", "jax", threads=1, rounds=1, min_time=0.0)
+
+
+def test_time_alone_counts_every_call() -> None:
+    calls: list[int] = []
+    seconds = alone.time_alone(lambda: calls.append(1), rounds=3, min_time=0.0)
+    assert seconds >= 0.0 and len(calls) == 3 + 3  # three warm-ups, three blocks of one call
+
+
+@pytest.mark.parametrize("module", [fairness, suite], ids=lambda m: m.__name__)
+def test_docstring_examples_hold(module: ModuleType) -> None:
+    failed, tried = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert tried > 0 and failed == 0
