@@ -15,7 +15,7 @@ colours, which keeps each under about 60 KB at 100 dpi.
 Training runs are short versions of the examples' that still show the book's point
 (the examples have the full settings): seconds each on one core, except the seq2seq
 and attention curves (12 epochs of three models, 4 epochs of one: minutes each),
-DeepConvNet, the LSTM language model and the PTB CBOW (about a minute each).
+DeepConvNet, the two LSTM language models and the PTB CBOW (about a minute each).
 """
 
 from __future__ import annotations
@@ -582,6 +582,35 @@ def encoder_decoder_loss(canvas: Canvas) -> Path:
     return canvas.save(figure, "encoder_decoder_loss.png")
 
 
+def residual_convnet(canvas: Canvas) -> Path:
+    """The residual convnet trained with Adam on 2,000 images (``residual_convnet.py``): ``History.plot``."""
+    from examples import residual_convnet as example
+
+    size = canvas.steps(2000, 20)
+    short = ["--epochs", str(canvas.steps(4, 1)), "--train-size", str(size)]
+    with tempfile.TemporaryDirectory() as tmp, quiet():
+        run = example.main([*short, "--test-size", str(canvas.steps(1000, 20)), "--out", tmp])
+    title = f"Residual convnet, {size:,} training images (Adam)"
+    return canvas.save_history(run["history"], "residual_convnet.png", title=title)
+
+
+# Chapter 11 ------------------------------------------------------------------------------------
+
+
+def training_loop(canvas: Canvas) -> Path:
+    """Chapter 11's spiral run, longer, with a validation set and training accuracy: ``History.plot``."""
+    b = fnn.backend(dtype="float32")
+    x, t = fnn.datasets.spiral(fnn.random.key(0), n_per_class=100, backend=b)
+    x_val, t_val = fnn.datasets.spiral(fnn.random.key(7), n_per_class=30, backend=b)
+    model = fnn.sequential(fnn.Dense(10), fnn.sigmoid, fnn.Dense(3))
+    _, _, history = fnn.fit(
+        model, fnn.losses.softmax_cross_entropy, fnn.optim.sgd(1.0), model.init(fnn.random.key(1), (2,), b),
+        x, t, key=fnn.random.key(2), epochs=canvas.steps(300), batch_size=30, eval_data=(x_val, t_val),
+        train_accuracy=True,
+    )  # fmt: skip
+    return canvas.save_history(history, "training_loop.png", title="The spiral, SGD 1.0, batches of 30")
+
+
 # Chapter 12 ------------------------------------------------------------------------------------
 
 
@@ -619,6 +648,33 @@ def rnnlm_perplexity(canvas: Canvas) -> Path:
     ax.semilogy([20 * i + 1 for i in range(len(logged))], logged, marker="o", markersize=3)
     ax.set(xlabel="window", ylabel="training perplexity", title="Rnnlm on PTB: the first windows")
     return canvas.save(figure, "rnnlm_perplexity.png")
+
+
+#: The short run of ``dlfs2_ch06_better_rnnlm.py`` that :func:`better_rnnlm_perplexity` draws, and its
+#: ``--quick`` version (the validation words must fill one window of 10 × 35).
+BETTER_RNNLM_RUN = {"epochs": 6, "max-iters": 50, "hidden": 100, "eval-words": 3000}
+BETTER_RNNLM_QUICK = {"epochs": 1, "max-iters": 2, "hidden": 8, "eval-words": 400}
+
+
+def better_rnnlm_perplexity(canvas: Canvas) -> Path:
+    """A short run of the improved LSTM language model (``dlfs2_ch06_better_rnnlm.py``): valid perplexity."""
+    from examples import dlfs2_ch06_better_rnnlm
+
+    settings = BETTER_RNNLM_QUICK if canvas.quick else BETTER_RNNLM_RUN
+    short = [str(a) for name, value in settings.items() for a in (f"--{name}", value)]
+    with tempfile.TemporaryDirectory() as tmp, quiet():
+        run = dlfs2_ch06_better_rnnlm.main([*short, "--out", tmp])
+    perplexities, epochs = run["valid_perplexities"], range(1, len(run["valid_perplexities"]) + 1)
+    figure = new_figure(5.5, 3.6)
+    ax = figure.subplots()
+    ax.plot(epochs, perplexities, marker="o")
+    for epoch, perplexity, lr in zip(epochs, perplexities, run["learning_rates"]):
+        ax.annotate(f"lr {lr:g}", (epoch, perplexity), xytext=(4, 4), textcoords="offset points", fontsize=8)
+    ax.set(xlabel="epoch", ylabel="validation perplexity")
+    ax.set_title(f"BetterRnnlm, H = {settings['hidden']}, {settings['max-iters']} windows per epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    return canvas.save(figure, "better_rnnlm_perplexity.png")
 
 
 def gradient_flow(canvas: Canvas) -> Path:
@@ -771,9 +827,12 @@ FIGURES: dict[str, Callable[[Canvas], Path]] = {
     "simple_convnet.png": simple_convnet,
     "deep_convnet.png": deep_convnet,
     "encoder_decoder_loss.png": encoder_decoder_loss,
+    "residual_convnet.png": residual_convnet,
+    "training_loop.png": training_loop,
     "simple_rnnlm_perplexity.png": simple_rnnlm_perplexity,
     "gradient_flow.png": gradient_flow,
     "rnnlm_perplexity.png": rnnlm_perplexity,
+    "better_rnnlm_perplexity.png": better_rnnlm_perplexity,
     "word_vectors_svd.png": word_vectors_svd,
     "simple_cbow_loss.png": simple_cbow_loss,
     "word2vec_loss.png": word2vec_loss,
