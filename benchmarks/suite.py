@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import math
 import os
 import platform
@@ -78,7 +79,7 @@ if __name__ == "__main__":  # before NumPy, PyTorch or XLA size their thread poo
 import numpy as np  # noqa: E402
 
 import fnn  # noqa: E402
-from benchmarks import alone, fairness, others, rnnlm, seq2seq_steps, textbook  # noqa: E402
+from benchmarks import alone, bench_word2vec, fairness, others, rnnlm, seq2seq_steps, textbook  # noqa: E402
 from benchmarks.floor import Floor, InferenceFloor  # noqa: E402
 from benchmarks.workloads import (  # noqa: E402
     ADAM_LR,
@@ -97,6 +98,7 @@ from benchmarks.workloads import (  # noqa: E402
     make_data,
     to_canonical,
 )
+from fnn.text import UnigramSampler  # noqa: E402
 
 NDArray = np.ndarray[Any, Any]
 Params = list[NDArray]
@@ -706,6 +708,47 @@ def bench_seq2seq_training(w: seq2seq_steps.Seq2seqWorkload, timing: Timing) -> 
     return Row(w.name, w.name, w.describe(), measured.times, target, measured.waits)
 
 
+def check_word2vec_training() -> dict[str, float]:
+    """fnn's CBOW negative-sampling step against PyTorch's after one step from the same weights and
+    negatives (:func:`benchmarks.bench_word2vec.agreement`): the loss's relative difference and each
+    updated matrix's largest absolute difference. Empty without PyTorch."""
+    if available("torch"):
+        return {}
+    corpus, contexts, target, w_in, w_out = bench_word2vec.workload()
+    sampler = UnigramSampler.from_corpus(
+        corpus, bench_word2vec.NEGATIVES, vocab=bench_word2vec.VOCAB
+    )
+    ids, labels = sampler.pairs(fnn.random.key(0), target)
+    return bench_word2vec.agreement(w_in, w_out, contexts, ids, labels)
+
+
+def _numbered(step: Callable[[int], float]) -> Callable[[], float]:
+    """``step`` called with 1, 2, 3, …: each call draws its own negatives (key ``i``)."""
+    counter = itertools.count(1)
+    return lambda: step(next(counter))
+
+
+def bench_word2vec_training(timing: Timing) -> Row:
+    """The second book's CBOW negative-sampling step (PTB-sized, :mod:`benchmarks.bench_word2vec`):
+    fnn, the book-style NumPy code and PyTorch, each drawing a new batch of negatives per call."""
+    data = bench_word2vec.workload()
+    makers = {"fnn": bench_word2vec.fnn_stepper, "textbook": bench_word2vec.book_stepper}
+    if not available("torch"):
+        makers["torch"] = bench_word2vec.torch_stepper
+    calls = {name: _numbered(make(*data)) for name, make in makers.items()}
+    measured = interleaved(calls, timing)
+    speedup = ratio(measured.times, "textbook", "fnn")
+    targets = [f"textbook/fnn {speedup:.2f} ≥ 2: {_verdict(speedup >= 2)}"]
+    if "torch" in measured.times:
+        behind = ratio(measured.times, "fnn", "torch")
+        targets.append(f"fnn/torch {behind:.2f} ≤ 1.3: {_verdict(behind <= 1.3)}")
+    what = (
+        f"CBOW V={bench_word2vec.VOCAB:,}, window {bench_word2vec.WINDOW}, H={bench_word2vec.HIDDEN}, "
+        f"batch {bench_word2vec.BATCH}, {bench_word2vec.NEGATIVES} negatives, Adam step"
+    )
+    return Row("word2vec", "word2vec", what, measured.times, _targets(*targets), measured.waits)
+
+
 def _rnnlm_target(times: dict[str, list[float]]) -> str:
     speedup = ratio(times, "textbook", "fnn")
     target = f"textbook/fnn {speedup:.2f} ≥ 2: {_verdict(speedup >= 2)}"
@@ -931,7 +974,9 @@ def main(argv: list[str] | None = None) -> list[Row]:
     parser.add_argument("--min-time", type=float, default=0.05, help="seconds per turn (default 0.05)")
     parser.add_argument("--quick", action="store_true", help="3 rounds of 0.01 s: a smoke run")
     parser.add_argument(
-        "--only", default="", help="comma-separated subset of W1,W2,W3,W4,W5,adam,fit,rnnlm,seq2seq,attention"
+        "--only",
+        default="",
+        help="comma-separated subset of W1,W2,W3,W4,W5,adam,fit,rnnlm,word2vec,seq2seq,attention",
     )
     parser.add_argument(
         "--threads",
@@ -988,6 +1033,11 @@ def main(argv: list[str] | None = None) -> list[Row]:
             print(f"  rnnlm (2 steps, state carried, the second clipped): {pairs}")
             errors_ppl = check_rnnlm_inference(rnnlm.CH6, ptb[1])
             print("  rnnlm PTB test perplexity: " + ", ".join(f"{n} {e:.1e}" for n, e in errors_ppl.items()))
+        if wanted("word2vec"):
+            w2v = check_word2vec_training()
+            if w2v:
+                line = "loss {loss:.1e} / W_in {w_in:.1e} / W_out {w_out:.1e}".format(**w2v)
+                print(f"  word2vec (fnn vs torch): {line}")
         for sw in SEQ2SEQ_WORKLOADS:
             if wanted(sw.name):
                 errors = check_seq2seq_training(sw)
@@ -1005,6 +1055,8 @@ def main(argv: list[str] | None = None) -> list[Row]:
     if ptb is not None:
         rows.append(bench_rnnlm_training(rnnlm.CH6, ptb[0], timing))
         rows.append(bench_rnnlm_inference(rnnlm.CH6, ptb[1], timing))
+    if wanted("word2vec"):
+        rows.append(bench_word2vec_training(timing))
     for sw in SEQ2SEQ_WORKLOADS:
         if wanted(sw.name):
             rows.append(bench_seq2seq_training(sw, timing))

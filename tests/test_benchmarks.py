@@ -243,3 +243,14 @@ def test_time_alone_counts_every_call() -> None:
 def test_docstring_examples_hold(module: ModuleType) -> None:
     failed, tried = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert tried > 0 and failed == 0
+
+
+def test_word2vec_row_numbers_each_call_so_each_draws_its_own_negatives() -> None:
+    seen: list[int] = []
+
+    def step(i: int) -> float:
+        seen.append(i)
+        return float(i)
+
+    call = suite._numbered(step)
+    assert [call(), call(), call()] == [1.0, 2.0, 3.0] and seen == [1, 2, 3]
