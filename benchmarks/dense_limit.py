@@ -1,4 +1,4 @@
-"""What NumPy can do at best on W3, W5a and Adam over W3's params, against PyTorch (and JAX): issue 22's bound.
+"""What NumPy can do at best on W3, W5a and Adam over W3's params, against PyTorch and JAX (issue 22).
 
 The targets (float32, 2 threads each): fnn's W3 training step and W5a inference within
 1.05× of the fastest of PyTorch and JAX, and fnn's Adam over W3's parameters within 1.5×
@@ -87,8 +87,8 @@ import numpy as np  # noqa: E402
 from benchmarks import others  # noqa: E402
 from benchmarks.floor import Floor, InferenceFloor  # noqa: E402
 from benchmarks.numpy_limit import FastestStep  # noqa: E402
-from benchmarks.suite import ADAM_LR, INFER_BATCH, INFER_SAMPLES, FnnAdam, FnnInference, FnnStep  # noqa: E402
-from benchmarks.workloads import W1, W3, init_params, make_data  # noqa: E402
+from benchmarks.suite import FnnAdam, FnnInference, FnnStep  # noqa: E402
+from benchmarks.workloads import ADAM_LR, INFER_BATCH, INFER_SAMPLES, W1, W3, init_params, make_data  # noqa: E402
 
 NDArray = np.ndarray[Any, Any]
 PAUSE = 0.15
@@ -130,7 +130,7 @@ class InPlaceAdam:
 
 
 class TorchProducts:
-    """The products of ``floor.Floor`` (training) or ``floor.InferenceFloor`` in PyTorch, ``torch.mm(out=)``."""
+    """The products of ``floor.Floor`` or ``floor.InferenceFloor`` in PyTorch (``torch.mm(out=)``)."""
 
     def __init__(self, floor: Floor | InferenceFloor) -> None:
         torch, reason = others.load("torch")
@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--cpu-time",
         action="store_true",
-        help="time with the process's CPU time: with one thread, it leaves out the time other jobs hold the core",
+        help="time with the process's CPU time (one thread: leaves out the time other jobs hold the core)",
     )
     args = parser.parse_args(argv)
     clock = time.process_time if args.cpu_time else time.perf_counter

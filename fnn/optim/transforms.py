@@ -117,7 +117,8 @@ _STATE_FIX = (
 
 
 def _map_state(owner: str, rule: Callable[..., Any], state_tree: Any, grads: Any, *more_state: Any) -> Any:
-    """``tree.map(rule, state_tree, grads, *more_state)``; ``rule`` raises :class:`LeafMismatch` on a shape mismatch.
+    """``tree.map(rule, state_tree, grads, *more_state)``; ``rule`` raises :class:`LeafMismatch` on a
+    shape mismatch.
 
     Errors name ``owner`` and the leaf of ``grads`` that does not fit ``state_tree``; the rule's
     check is one shape comparison per leaf. ``more_state`` are further state trees made with
