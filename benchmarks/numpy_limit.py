@@ -43,6 +43,27 @@ NDArray = np.ndarray[Any, Any]
 TARGET = 1.3
 
 
+def softmax_loss_into_dz(
+    z: NDArray, flat: NDArray, lr: float, ones_k: NDArray, m: NDArray, s: NDArray
+) -> float:
+    """The mean softmax cross entropy of logits ``z`` ``(N, K)`` at the flat indices ``flat`` of the
+    labels, with ``z`` overwritten by ``η (softmax(z) − onehot(t)) / N`` (the update's ``dz``).
+
+    ``m`` ``(N, 1)`` and ``s`` ``(N,)`` are scratch arrays; ``ones_k`` is ``(K,)`` ones.
+    """
+    n: int = z.shape[0]
+    np.maximum.reduce(z, axis=1, keepdims=True, out=m)
+    np.subtract(z, m, out=z)
+    picked = z.reshape(-1)[flat]
+    np.exp(z, out=z)
+    np.matmul(z, ones_k, out=s)
+    loss = float(np.log(s).sum() - picked.sum()) / n
+    np.multiply(s, n / lr, out=s)
+    np.divide(z, s.reshape(n, 1), out=z)
+    z.reshape(-1)[flat] -= lr / n
+    return loss
+
+
 class FastestStep:
     """One SGD step of an MLP workload in preallocated buffers; ``step()`` returns the loss.
 
@@ -66,7 +87,7 @@ class FastestStep:
         self.new = [np.empty_like(p) for p in params]
 
     def step(self) -> float:
-        x, h, n = self.x, self.h, self.x.shape[0]
+        x, h = self.x, self.h
         a = x
         for i, (wi, bi, hi) in enumerate(zip(self.ws, self.bs, h)):
             np.matmul(a, wi, out=hi)
@@ -74,17 +95,8 @@ class FastestStep:
             if i < len(self.activations):
                 _activate(self.activations[i], hi)
             a = hi
-        z, m, s = h[-1], self.row_max, self.row_sum
-        np.maximum.reduce(z, axis=1, keepdims=True, out=m)
-        np.subtract(z, m, out=z)
-        picked = z.reshape(-1)[self.flat]
-        np.exp(z, out=z)
-        np.matmul(z, self.ones_k, out=s)
-        loss: float = float(np.log(s).sum() - picked.sum()) / n
-        np.multiply(s, n / self.lr, out=s)  # dz = η (softmax(z) − onehot(t)) / N
-        np.divide(z, s.reshape(n, 1), out=z)
-        z.reshape(-1)[self.flat] -= self.lr / n
-        dz = z
+        dz = z = h[-1]
+        loss = softmax_loss_into_dz(z, self.flat, self.lr, self.ones_k, self.row_max, self.row_sum)
         for i in range(len(self.ws) - 1, -1, -1):
             inputs = x if i == 0 else h[i - 1]
             np.matmul(inputs.T, dz, out=self.dw[i])

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import functools
+import http.server
+import threading
+from pathlib import Path
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -24,3 +29,24 @@ def assert_allclose(actual: Any, desired: Any, **kwargs: Any) -> None:
 def assert_array_equal(actual: Any, desired: Any, **kwargs: Any) -> None:
     """``numpy.testing.assert_array_equal`` on host copies of ``actual`` and ``desired``."""
     np.testing.assert_array_equal(host(actual), host(desired), **kwargs)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serving(directory: Path) -> Iterator[str]:
+    """A local HTTP server of ``directory`` (no log lines) for download tests: yields its base URL."""
+    httpd = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(directory))
+    )
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()

@@ -24,13 +24,10 @@ from __future__ import annotations
 
 import ast
 import doctest
-import functools
-import http.server
 import importlib.util
 import os
 import re
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -40,6 +37,7 @@ import pytest
 from nbclient import NotebookClient
 
 import fnn
+from tests.helpers import serving
 from tests.test_docs import LINK, python_blocks, student_checkout
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,18 +141,8 @@ def book_repositories(tmp_path: Path) -> Iterator[str]:
                 (site / folder / url.removeprefix(book)).parent.mkdir(parents=True, exist_ok=True)
                 (site / folder / url.removeprefix(book)).symlink_to(DATA / path)
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(site) as url:
+        yield url
 
 
 def test_every_chapter_in_english_and_korean_has_its_notebook_folder() -> None:

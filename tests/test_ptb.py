@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +12,7 @@ import pytest
 import fnn
 from fnn import DataError
 from fnn.datasets import PTB_FILES, PTB_SHA256, load_ptb, ptb_root, sha256_of
-from tests.helpers import host
+from tests.helpers import host, serving
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ptb"
 
@@ -122,19 +119,8 @@ def mirrors(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         body[len(body) // 2] ^= 0x01
         (site / "bad" / name).write_bytes(bytes(body))
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
+    with serving(site) as url:
+        yield url
 
 
 def test_download_verifies_the_digest_and_falls_back_to_the_next_mirror(mirrors: str, tmp_path: Path) -> None:
