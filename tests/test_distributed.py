@@ -500,3 +500,19 @@ def test_the_fit_overhead_benchmark_runs() -> None:
 
     result = fit_overhead(2)
     assert set(result) == {"without_us", "single_us", "ratio"} and all(v > 0 for v in result.values())
+
+
+def test_bad_weights_shards_and_batches_are_refused() -> None:
+    values = {"a": np.ones(3, np.float32)}
+    for weight in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=r"distributed.mean: `weight` must be a finite count of samples >= 0"):
+            fnn.distributed.mean(SINGLE_PROCESS, values, weight=weight)
+    for n, rank, size in ((10, 2, 2), (10, -1, 2), (-1, 0, 1), (3, 0, 0)):
+        with pytest.raises(ValueError, match=rf"shard_rows: need .* got n={n}, rank={rank}, size={size}"):
+            shard_rows(n, rank, size)
+
+    def program(comm: threads.ThreadCommunicator) -> object:
+        return fnn.distributed.shard(comm, (np.arange(5), np.arange(4)))
+
+    with pytest.raises(fnn.ShapeError, match=r"distributed.shard: every array of the batch .* got \[4, 5\]"):
+        run_in_threads(2, program)

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Any, Sequence, TypeVar
 
 import numpy as np
@@ -52,7 +53,12 @@ def mean(comm: Communicator, values: T, weight: float = 1.0) -> T:
     Raises:
         DTypeError: a leaf is not a float array.
         DistributedError: every rank's weight is 0.
+        ValueError: ``weight`` is negative or not finite.
     """
+    if not 0.0 <= weight < math.inf:
+        raise ValueError(
+            f"distributed.mean: `weight` must be a finite count of samples >= 0, got {weight!r}"
+        )
     if comm.size == 1:
         return values
     leaves, structure = tree.flatten(values)

@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from fnn import tree
 from fnn.distributed.communicator import Communicator
+from fnn.errors import ShapeError
 
 __all__ = ["shard", "shard_rows"]
 
@@ -24,7 +25,19 @@ T = TypeVar("T")
 
 
 def shard_rows(n: int, rank: int, size: int) -> slice:
-    """The rows of a global batch of ``n`` rows that rank ``rank`` of ``size`` takes."""
+    """The rows of a global batch of ``n`` rows that rank ``rank`` of ``size`` takes:
+    ``[⌊rank·n/size⌋, ⌊(rank+1)·n/size⌋)``, so the ranks' rows are disjoint and cover the batch.
+
+    Raises:
+        ValueError: ``n < 0``, ``size < 1`` or ``rank`` outside ``0 .. size − 1``.
+
+    >>> [shard_rows(5, r, 2) for r in range(2)]
+    [slice(0, 2, None), slice(2, 5, None)]
+    """
+    if n < 0 or size < 1 or not 0 <= rank < size:
+        raise ValueError(
+            f"shard_rows: need n >= 0, size >= 1 and 0 <= rank < size, got n={n}, rank={rank}, size={size}"
+        )
     return slice(rank * n // size, (rank + 1) * n // size)
 
 
@@ -43,7 +56,13 @@ def shard(comm: Communicator, batch: T) -> T:
     """
     if comm.size == 1:
         return batch
-    n = int(tree.leaves(batch)[0].shape[0])
+    lengths = {int(leaf.shape[0]) for leaf in tree.leaves(batch)}
+    if len(lengths) != 1:
+        raise ShapeError(
+            "distributed.shard: every array of the batch must have the same number of rows, "
+            f"got {sorted(lengths)}"
+        )
+    n = lengths.pop()
     rows = shard_rows(n, comm.rank, comm.size)
     result: T = tree.map(lambda a: a[rows], batch)
     return result
