@@ -50,7 +50,8 @@ TUTORIALS = {DOCS / "tutorial": NOTEBOOKS, DOCS / "ko" / "tutorial": NOTEBOOKS /
 """Each folder of chapters and the folder of their notebooks."""
 
 REPOSITORY = "https://github.com/fnn-course/fnn"
-"""Where Colab clones fnn from."""
+"""Where Colab clones fnn from unless ``FNN_REPOSITORY`` names another git URL (a fork, a course
+mirror); a failed clone tells the student to upload a checkout to ``/content/fnn`` or set it."""
 FILES = REPOSITORY + "/raw/main/"
 """Where the notebooks' images are shown from: the repository's files on its main branch."""
 
@@ -161,8 +162,13 @@ from pathlib import Path
 
 if "google.colab" in sys.modules:
     if not Path("/content/fnn").is_dir():
-        repository = "{repository}"
-        subprocess.run(["git", "clone", "--quiet", "--depth=1", repository, "/content/fnn"], check=True)
+        repository = os.environ.get("FNN_REPOSITORY", "{repository}")
+        cloned = subprocess.run(["git", "clone", "--quiet", "--depth=1", repository, "/content/fnn"])
+        if cloned.returncode != 0:
+            raise RuntimeError(
+                f"could not clone fnn from {{repository}}: upload your fnn checkout to /content/fnn, "
+                "or set os.environ['FNN_REPOSITORY'] to its git URL, then run this cell again"
+            )
     os.chdir("/content/fnn")
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--editable", "."], check=True)
 {fetch}else:
