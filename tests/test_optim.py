@@ -877,6 +877,17 @@ def test_fused_adam_passes_nan_through_at_a_zero_learning_rate() -> None:
     assert np.isnan(host(updates)[0]) and host(updates)[1] == 0
 
 
+def test_fused_adam_with_a_tiny_learning_rate_gives_tiny_updates_not_nan() -> None:
+    # Folding η = 1e-40 into √v would scale it by ~1e41: inf in float32, and inf · 0 = NaN
+    # for a parameter whose gradient is 0.
+    b = f32()
+    params = b.asarray([1.0, 2.0, 3.0])
+    grads = b.asarray([0.0, 1.0, -1.0])
+    for eta in (1e-12, 1e-40):
+        updates, _ = optim.adam(eta).update(grads, optim.adam(eta).init(params), params)
+        assert_allclose(host(updates), [0.0, -eta, eta], rtol=1e-5, atol=0)
+
+
 def test_fused_adam_refuses_a_state_of_one_part() -> None:
     opt = optim.adam(0.1)
     b = f32()

@@ -516,6 +516,12 @@ def adam_with_learning_rate(
     return GradientTransformation(init, update)
 
 
+_MAX_FOLDED_SCALE = 1e10
+"""The largest ``c₁ / (|α| √c₂)`` Adam folds into ``√v``: below it, ``√v`` up to about 3e28
+(float32) cannot overflow; above it (learning rates under about 1e-10) ``α`` is applied in a
+separate pass."""
+
+
 class _AdamLeaf:
     """One leaf's new first and second moments and its update (not a pytree node: a leaf of one)."""
 
@@ -542,9 +548,11 @@ class _AdamRule:
         count = _count(state.count) + 1
         c1, c2 = 1 - self.beta1**count, 1 - self.beta2**count
         # α m̂ / (√v̂ + ε) = m / d with d = (c₁ / (α √c₂)) √v + c₁ ε / α: the update is made
-        # in place from √v in three passes. α = 0 (a schedule's zero learning rate) takes
-        # α = 1 and multiplies by 0 afterwards (NaN stays NaN).
-        alpha = step_size if step_size != 0 else 1.0
+        # in place from √v in three passes. When folding α in would make the scale huge (a
+        # tiny or zero α: c₁ / (α √c₂) times √v could overflow to inf, and inf · 0 is NaN),
+        # the rule takes α = 1 and multiplies by α afterwards, one more pass (NaN stays NaN).
+        late = step_size == 0 or c1 / (abs(step_size) * math.sqrt(c2)) > _MAX_FOLDED_SCALE
+        alpha = 1.0 if late else step_size
         scale, shift = c1 / (alpha * math.sqrt(c2)), c1 * self.eps / alpha
         beta1, beta2 = self.beta1, self.beta2
 
@@ -565,8 +573,8 @@ class _AdamRule:
             u *= scale
             u += shift
             xp.divide(mu, u, out=u)
-            if step_size == 0:
-                u *= 0.0
+            if late:
+                u *= step_size
             return _AdamLeaf(mu, nu, u)
 
         new = _map_state("scale_by_adam", leaf, state.mu, grads, state.nu)
