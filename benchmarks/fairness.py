@@ -37,6 +37,7 @@ __all__ = [
     "threads_argument",
     "limit_threads",
     "openblas_threads",
+    "openblas_kernels",
     "xla_threads",
     "thread_counts",
     "thread_mismatches",
@@ -120,6 +121,28 @@ def openblas_threads() -> int | None:
                 counts.append(int(getter()))
                 break
     return max(counts) if counts else None
+
+
+def openblas_kernels() -> str | None:
+    """The CPU kernels the loaded OpenBLAS runs (``openblas_get_corename``, e.g. ``"Haswell"``,
+    ``"SkylakeX"``, ``"Zen"``), or ``None`` when no OpenBLAS is loaded.
+
+    ``OPENBLAS_CORETYPE`` overrides OpenBLAS's own choice: some machines set it to an older
+    core (AVX2 kernels on an AVX-512 CPU) for old builds, which slows a current NumPy's
+    products, so a benchmark prints which kernels ran.
+    """
+    names = []
+    for path in _loaded_libraries():
+        if "openblas" not in Path(path).name.lower():
+            continue
+        library = ctypes.CDLL(path)
+        for name in ("openblas_get_corename", "scipy_openblas_get_corename64_", "openblas_get_corename64_"):
+            getter = getattr(library, name, None)
+            if getter is not None:
+                getter.restype = ctypes.c_char_p
+                names.append(getter().decode())
+                break
+    return ", ".join(names) if names else None
 
 
 def _thread_names(task_dir: Path = TASK_DIR) -> list[str]:

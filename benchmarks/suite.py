@@ -479,6 +479,10 @@ class Timing:
     Attributes:
         rounds: Interleaved rounds.
         min_time: Seconds each turn repeats its call for, at least.
+        warmup: Seconds each turn first runs its call untimed, at least: after a pause a
+            library's workers have gone to sleep and its caches hold another library's data,
+            and it takes some 50–100 ms of calls to return to the speed it keeps when it runs
+            alone (JAX's W1 step: about 240 µs over its first 300 calls, 165 µs after).
         pause: Whether to wait, at each switch of library, until the previous library's
             workers stop spinning (:func:`benchmarks.fairness.wait_until_quiet`).
         cap: The longest such wait, in seconds.
@@ -486,6 +490,7 @@ class Timing:
 
     rounds: int
     min_time: float
+    warmup: float = 0.1
     pause: bool = True
     cap: float = 0.5
 
@@ -502,12 +507,13 @@ def interleaved(calls: dict[str, Callable[[], Any]], timing: Timing) -> Measured
     """Time ``calls`` in turns ``A B C A B C …`` for ``timing.rounds`` rounds.
 
     Each call runs three times first (jit compiles, the allocator settles), which also sizes
-    its turn: as many calls as fill ``timing.min_time``. The garbage collector is off while
-    timing. With ``timing.pause``, a turn whose library differs from the previous turn's
-    starts only when no other thread of the process is running (at most ``timing.cap``
-    seconds later); the wait is not timed.
+    its turn: as many calls as fill ``timing.min_time``, after as many untimed ones as fill
+    ``timing.warmup``. The garbage collector is off while timing. With ``timing.pause``, a
+    turn whose library differs from the previous turn's starts only when no other thread of
+    the process is running (at most ``timing.cap`` seconds later); the wait is not timed.
     """
     repeats: dict[str, int] = {}
+    warmups: dict[str, int] = {}
     for name, call in calls.items():
         call()
         call()
@@ -515,6 +521,7 @@ def interleaved(calls: dict[str, Callable[[], Any]], timing: Timing) -> Measured
         call()
         once = time.perf_counter() - start
         repeats[name] = max(1, math.ceil(timing.min_time / max(once, 1e-9)))
+        warmups[name] = math.ceil(timing.warmup / max(once, 1e-9))
     times: dict[str, list[float]] = {name: [] for name in calls}
     waits: list[float] = []
     previous = library_of(list(calls)[-1])
@@ -526,6 +533,8 @@ def interleaved(calls: dict[str, Callable[[], Any]], timing: Timing) -> Measured
                 if timing.pause and library_of(name) != previous:
                     waits.append(fairness.wait_until_quiet(timing.cap))
                 previous = library_of(name)
+                for _ in range(warmups[name]):
+                    call()
                 n = repeats[name]
                 start = time.perf_counter()
                 for _ in range(n):
@@ -850,6 +859,8 @@ def machine() -> list[str]:
     except OSError:
         commit = ""
     threads = ", ".join(f"{v}={os.environ.get(v, 'unset')}" for v in fairness.THREAD_VARIABLES)
+    coretype = os.environ.get("OPENBLAS_CORETYPE", "unset")
+    kernels = f"OpenBLAS kernels: {fairness.openblas_kernels()} (OPENBLAS_CORETYPE={coretype})"
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     lines = [
         f"load average (1, 5, 15 min) at the start: {load} (other processes skew multi-thread timings badly)",
@@ -857,6 +868,7 @@ def machine() -> list[str]:
         f"({fairness.available_cpus()} usable by this process), {platform.system()} {platform.release()}",
         f"python {platform.python_version()}, numpy {np.__version__} ({blas}), fnn {commit or '?'}",
         f"thread settings: {threads}",
+        kernels,
     ]
     for name, version in others.versions().items():
         lines.append(f"{name} {version}")
@@ -972,7 +984,10 @@ def main(argv: list[str] | None = None) -> list[Row]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds (default 15)")
     parser.add_argument("--min-time", type=float, default=0.05, help="seconds per turn (default 0.05)")
-    parser.add_argument("--quick", action="store_true", help="3 rounds of 0.01 s: a smoke run")
+    parser.add_argument(
+        "--warmup", type=float, default=0.1, help="untimed seconds at the start of each turn (default 0.1)"
+    )
+    parser.add_argument("--quick", action="store_true", help="3 rounds of 0.01 s, no warm-up: a smoke run")
     parser.add_argument(
         "--only",
         default="",
@@ -1000,8 +1015,8 @@ def main(argv: list[str] | None = None) -> list[Row]:
         "--no-crosscheck", action="store_true", help="skip timing PyTorch and JAX alone in fresh processes"
     )
     args = parser.parse_args(argv)
-    rounds, min_time = (3, 0.01) if args.quick else (args.rounds, args.min_time)
-    timing = Timing(rounds, min_time, pause=not args.no_pause, cap=args.pause_cap)
+    rounds, min_time, warmup = (3, 0.01, 0.0) if args.quick else (args.rounds, args.min_time, args.warmup)
+    timing = Timing(rounds, min_time, warmup, pause=not args.no_pause, cap=args.pause_cap)
     only = {s.strip() for s in args.only.split(",") if s.strip()}
 
     def wanted(name: str) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import doctest
 import os
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -146,6 +147,13 @@ def test_openblas_reports_its_thread_count() -> None:
         assert count == int(os.environ["OPENBLAS_NUM_THREADS"])
 
 
+def test_openblas_reports_its_kernels_as_the_core_type_sets_them() -> None:
+    kernels = fairness.openblas_kernels()
+    assert kernels  # NumPy's OpenBLAS is loaded
+    if "OPENBLAS_CORETYPE" in os.environ:
+        assert kernels.lower() == os.environ["OPENBLAS_CORETYPE"].lower()
+
+
 def test_thread_mismatches_names_the_odd_library() -> None:
     assert fairness.thread_mismatches(2, {"OpenBLAS": 2, "torch": 2, "XLA": None}) == []
     assert fairness.thread_mismatches(2, {"OpenBLAS": 1, "torch": 2, "XLA": 16}) == [
@@ -183,11 +191,25 @@ def test_wait_until_quiet_waits_for_a_spinning_thread_up_to_the_cap(tmp_path: Pa
 
 def test_interleaved_pauses_at_each_switch_of_library_only() -> None:
     calls = {"fnn": lambda: None, "floor": lambda: None, "torch": lambda: None, "jax": lambda: None}
-    paused = suite.interleaved(calls, suite.Timing(rounds=2, min_time=0.0, cap=0.01))
+    paused = suite.interleaved(calls, suite.Timing(rounds=2, min_time=0.0, warmup=0.0, cap=0.01))
     # numpy → torch → jax → numpy per round (fnn and floor share OpenBLAS): three switches a round
     assert len(paused.waits) == 6
     assert {name: len(ts) for name, ts in paused.times.items()} == dict.fromkeys(calls, 2)
-    assert suite.interleaved(calls, suite.Timing(rounds=2, min_time=0.0, pause=False)).waits == []
+    assert suite.interleaved(calls, suite.Timing(rounds=2, min_time=0.0, warmup=0.0, pause=False)).waits == []
+
+
+def test_each_turn_warms_up_untimed_before_its_timed_calls() -> None:
+    """A call that takes 10 ms: 0.05 s of warm-up is 5 calls, 0.02 s of timing 2, on top of 3 sizing calls."""
+    made = []
+
+    def call() -> None:
+        made.append(1)
+        time.sleep(0.01)
+
+    timing = suite.Timing(rounds=2, min_time=0.02, warmup=0.05, pause=False)
+    measured = suite.interleaved({"fnn": call}, timing)
+    assert 3 + 2 * (4 + 2) <= len(made) <= 3 + 2 * (5 + 2)  # sleep may overshoot: 4 fills 0.05 s then
+    assert len(measured.times["fnn"]) == 2
 
 
 def test_ratios_and_the_fastest_library_are_per_round() -> None:
