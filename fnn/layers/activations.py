@@ -20,7 +20,7 @@ import attrs
 
 from fnn import functional as F
 from fnn import random
-from fnn.backend import Backend, array_module, resolve
+from fnn.backend import Backend, resolve
 from fnn.layers.core import (
     Layer,
     ParameterFreeLayer,
@@ -181,8 +181,7 @@ class ReLU(Activation):
 
     def call_in_place(self, x: Array) -> Array:
         check_float_input(self, x)
-        y: Array = array_module(x).maximum(x, 0, out=x)
-        return y
+        return F.relu_into(x, x)
 
 
 @attrs.frozen(repr=False)
