@@ -28,7 +28,15 @@ collector off, as ``timeit`` does), so that drift of the machine hits all alike.
 table gives each column's median time per call and the median over rounds of its
 ratio to the row's fastest library (fnn, PyTorch or JAX) in the same round, and each
 row's targets (issue 22's against PyTorch and JAX, and the earlier ones against the
-GEMM floor or the textbook code).
+GEMM floor or the textbook code). Each turn starts with ``--warmup`` seconds of untimed
+calls: after a pause a library takes some 50–100 ms of calls to return to its speed.
+
+**Limits.** The ``numpy-min`` column is the least any NumPy code was found to need for the
+row (MLP steps: :class:`benchmarks.numpy_limit.FastestStep`, every buffer preallocated and
+the update folded into the products; Adam: :class:`benchmarks.numpy_limit.InPlaceAdam`,
+moments and parameters updated in place). Where fnn misses a target against PyTorch and
+JAX, the target's verdict says whether that column misses it too (``bounded``: no NumPy
+code meets it on this machine) or not.
 
 **Cross-check** (:mod:`benchmarks.alone`). Each PyTorch and JAX time of the table must
 agree within 15% with the same call timed alone in a fresh process with the same threads;
@@ -81,6 +89,7 @@ import numpy as np  # noqa: E402
 import fnn  # noqa: E402
 from benchmarks import alone, bench_word2vec, fairness, others, rnnlm, seq2seq_steps, textbook  # noqa: E402
 from benchmarks.floor import Floor, InferenceFloor  # noqa: E402
+from benchmarks.numpy_limit import FastestStep, InPlaceAdam  # noqa: E402
 from benchmarks.workloads import (  # noqa: E402
     ADAM_LR,
     INFER_BATCH,
@@ -585,7 +594,10 @@ class Row:
         return min(present, key=lambda n: ratio(self.times, n, "fnn")) if len(present) > 1 else None
 
 
-COLUMNS = ["fnn", "floor", "textbook", "torch", "jax"]
+COLUMNS = ["fnn", "floor", "numpy-min", "textbook", "torch", "jax"]
+"""The table's columns. ``numpy-min`` is the least any NumPy code was found to need for the row
+(MLP steps: :class:`benchmarks.numpy_limit.FastestStep`; Adam: :class:`~benchmarks.numpy_limit.InPlaceAdam`),
+the measured limit a target that NumPy cannot reach is bounded by."""
 
 PEER_LIMITS = {"W1": 1.0, "W2": 1.0, "W3": 1.05, "W4": 1.3, "W5-W1": 1.05, "W5-W4": 1.05, "adam": 1.5}
 """Issue 22's targets: fnn's time at most this many times the fastest of PyTorch and JAX (Adam: PyTorch)."""
@@ -601,7 +613,12 @@ def peer_target(key: str, times: dict[str, list[float]]) -> str:
         return ""
     over, limit = ratio(times, "fnn", tuple(peers)), PEER_LIMITS[key]
     against = peers[0] if len(peers) == 1 else f"min({', '.join(peers)})"
-    return f"fnn/{against} {over:.2f} ≤ {limit:g}: {_verdict(over <= limit)}"
+    verdict = f"fnn/{against} {over:.2f} ≤ {limit:g}: {_verdict(over <= limit)}"
+    if over > limit and "numpy-min" in times:
+        least = ratio(times, "numpy-min", tuple(peers))
+        bound = "bounded" if least > limit else "not bounded"
+        verdict += f" ({bound}: numpy-min/{against} {least:.2f})"
+    return verdict
 
 
 def _fmt_time(seconds: float) -> str:
@@ -648,7 +665,10 @@ def bench_training(w: Workload, timing: Timing) -> Row:
         TextbookStep(w, params, x, t),
     ]
     impls += [f(w, params, x, t) for n, f in TRAIN_OTHERS if not available(n)]
-    measured = interleaved({i.name: i.step for i in impls}, timing)
+    calls: dict[str, Callable[[], Any]] = {i.name: i.step for i in impls}
+    if w.kind == "mlp":
+        calls = {"numpy-min": FastestStep(w, params, x, t).step, **calls}
+    measured = interleaved(calls, timing)
     times = measured.times
     if w.kind == "cnn":
         speedup = ratio(times, "textbook", "fnn")
@@ -809,7 +829,8 @@ def bench_adam(w: Workload, timing: Timing) -> Row:
     params, grads = adam_inputs(w)
     impls: list[Any] = [FnnAdam(params, grads, ADAM_LR), TextbookAdam(params, grads, ADAM_LR)]
     impls += [f(params, grads, ADAM_LR) for n, f in _adam_others() if not available(n)]
-    measured = interleaved({i.name: i.step for i in impls}, timing)
+    least = InPlaceAdam(params, grads, ADAM_LR)
+    measured = interleaved({"numpy-min": least.step, **{i.name: i.step for i in impls}}, timing)
     count = sum(p.size for p in params)
     how = "".join(f"; {i.name}: {i.how}" for i in impls if hasattr(i, "how"))
     what = f"update + apply over {w.name}'s {count:,} parameters (torch: torch.optim.Adam{how})"

@@ -18,7 +18,7 @@ import pytest
 
 from benchmarks import alone, fairness, rnnlm, seq2seq_steps, suite
 from benchmarks.floor import Floor, InferenceFloor
-from benchmarks.workloads import MLP_WORKLOADS, W1, W2, W4, Workload, init_params, make_data
+from benchmarks.workloads import MLP_WORKLOADS, W1, W2, W3, W4, Workload, init_params, make_data
 
 TINY = [w.scaled(batch=8, hidden=16) for w in MLP_WORKLOADS] + [W4.scaled(batch=4)]
 
@@ -52,7 +52,7 @@ def test_floor_runs() -> None:
     InferenceFloor(W1, init_params(W1), x_all, 2).run()
 
 
-@pytest.mark.parametrize("w", [W1, W2], ids=lambda w: w.name)
+@pytest.mark.parametrize("w", [W1, W2, W3], ids=lambda w: w.name)
 def test_the_fastest_numpy_step_is_fnns_step(w: Workload) -> None:
     """benchmarks/numpy_limit.py's hand-fused step computes fnn's loss and SGD update."""
     import fnn
@@ -220,7 +220,8 @@ def test_ratios_and_the_fastest_library_are_per_round() -> None:
     assert row.fastest == "fnn"
     assert row.target == "fnn/torch 0.80 ≤ 1.05: met"
     assert suite.render([row]).splitlines()[2] == (
-        "| W3 | an MLP | 4.00 ms (1.00) | 2.00 ms (0.50) | – | 3.00 ms (1.25) | – | fnn | fnn/torch 0.80 ≤ 1.05: met |"
+        "| W3 | an MLP | 4.00 ms (1.00) | 2.00 ms (0.50) | – | – | 3.00 ms (1.25) | – | fnn "
+        "| fnn/torch 0.80 ≤ 1.05: met |"
     )
 
 
@@ -229,6 +230,14 @@ def test_peer_targets() -> None:
     assert suite.peer_target("W4", times) == "fnn/min(torch, jax) 1.50 ≤ 1.3: NOT met"
     assert suite.peer_target("adam", times) == "fnn/torch 1.50 ≤ 1.5: met"
     assert suite.peer_target("fit", times) == ""
+    limited = {**times, "numpy-min": [2.8]}
+    assert suite.peer_target("W4", limited) == (
+        "fnn/min(torch, jax) 1.50 ≤ 1.3: NOT met (bounded: numpy-min/min(torch, jax) 1.40)"
+    )
+    assert suite.peer_target("adam", {**times, "fnn": [3.2]}) == "fnn/torch 1.60 ≤ 1.5: NOT met"
+    assert suite.peer_target("W3", {**limited, "numpy-min": [2.0]}) == (
+        "fnn/min(torch, jax) 1.50 ≤ 1.05: NOT met (not bounded: numpy-min/min(torch, jax) 1.00)"
+    )
     assert suite.peer_target("W1", {"fnn": [1.0]}) == ""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import fnn
-from benchmarks.dense_limit import InPlaceAdam
+from benchmarks.numpy_limit import InPlaceAdam
 
 
 def test_the_in_place_numpy_adam_takes_fnns_adam_steps() -> None:
