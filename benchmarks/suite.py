@@ -4,7 +4,7 @@ Run from the project root: ``python benchmarks/suite.py`` (``--quick`` for a smo
 ``--rounds R``, ``--only W1,W4,adam,rnnlm``, ``--threads N``; ``--help``). It prints the
 machine, the versions and the threads each library uses, checks that all implementations
 compute the same thing, times them, prints one markdown table of medians and ratios, and
-then times every PyTorch and JAX column again alone in a fresh process (the cross-check).
+then times every PyTorch and JAX column again alone in fresh processes (the cross-check).
 
 **Agreement.** Before timing, each training workload runs one step from the same
 parameters in every implementation: the losses must agree to ``1e-5`` (relative) and
@@ -39,7 +39,9 @@ JAX, the target's verdict says whether that column misses it too (``bounded``: n
 code meets it on this machine) or not.
 
 **Cross-check** (:mod:`benchmarks.alone`). Each PyTorch and JAX time of the table must
-agree within 15% with the same call timed alone in a fresh process with the same threads;
+agree within 15% with the same call timed alone, in fresh processes with the same threads
+(the median of :data:`ALONE_PROCESSES`: one fresh process's time varies by up to ±15% from the
+next's, with the memory and cores it happens to get);
 the suite prints one line per row and library with both times and ``agree`` or
 ``DISAGREE`` (``--no-crosscheck`` skips it).
 
@@ -931,6 +933,9 @@ def check_threads(threads: int) -> str:
     return "threads in use: " + ", ".join(f"{n} {c}" for n, c in counts.items() if c is not None)
 
 
+ALONE_PROCESSES = 3
+"""Fresh processes the cross-check times each call in; it compares with their median."""
+
 CROSSCHECK_TOLERANCE = 0.15
 """How far (relative) the suite's time of a PyTorch or JAX column may be from the same call timed alone."""
 
@@ -939,16 +944,16 @@ def agreement_line(label: str, library: str, in_suite: float, alone_time: float)
     """One line of the cross-check (markdown list item): both times and whether they agree.
 
     >>> agreement_line("W1", "torch", 345e-6, 330e-6)
-    '- W1 torch: suite 345 µs, alone in a fresh process 330 µs (suite/alone 1.05): agree'
+    '- W1 torch: suite 345 µs, alone 330 µs (suite/alone 1.05): agree'
     >>> agreement_line("W4", "jax", 0.050, 0.040)
-    '- W4 jax: suite 50.0 ms, alone in a fresh process 40.0 ms (suite/alone 1.25): DISAGREE (beyond ±15%)'
+    '- W4 jax: suite 50.0 ms, alone 40.0 ms (suite/alone 1.25): DISAGREE (beyond ±15%)'
     """
     over = in_suite / alone_time
     verdict = (
         "agree" if abs(over - 1) <= CROSSCHECK_TOLERANCE else f"DISAGREE (beyond ±{CROSSCHECK_TOLERANCE:.0%})"
     )
     return (
-        f"- {label} {library}: suite {_fmt_time(in_suite)}, alone in a fresh process {_fmt_time(alone_time)} "
+        f"- {label} {library}: suite {_fmt_time(in_suite)}, alone {_fmt_time(alone_time)} "
         f"(suite/alone {over:.2f}): {verdict}"
     )
 
@@ -961,10 +966,14 @@ def crosscheck(rows: list[Row], threads: int, timing: Timing) -> list[str]:
             if row.key not in alone.ROWS or library not in row.times:
                 continue
             try:
-                seconds = alone.run_alone(row.key, library, threads, min(timing.rounds, 7), timing.min_time)
+                runs = [
+                    alone.run_alone(row.key, library, threads, min(timing.rounds, 7), timing.min_time)
+                    for _ in range(ALONE_PROCESSES)
+                ]
             except RuntimeError as error:
                 lines.append(f"- {row.key} {library}: {error}")
                 continue
+            seconds = statistics.median(runs)
             lines.append(agreement_line(row.key, library, row.medians[library], seconds))
     return lines
 
@@ -1109,7 +1118,10 @@ def main(argv: list[str] | None = None) -> list[Row]:
         print(warning)
     if not args.no_crosscheck:
         tolerance = f"±{CROSSCHECK_TOLERANCE:.0%}"
-        print(f"\ncross-check: PyTorch and JAX in the suite against the same call alone ({tolerance}):")
+        print(
+            f"\ncross-check: PyTorch and JAX in the suite against the same call alone, the median of "
+            f"{ALONE_PROCESSES} fresh processes ({tolerance}):"
+        )
         for line in crosscheck(rows, args.threads, timing):
             print(line)
     if x_all:

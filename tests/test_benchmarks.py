@@ -243,10 +243,10 @@ def test_peer_targets() -> None:
 
 def test_agreement_line_gives_both_times_and_the_verdict() -> None:
     assert suite.agreement_line("W5-W1", "jax", 0.0115, 0.010) == (
-        "- W5-W1 jax: suite 11.5 ms, alone in a fresh process 10.0 ms (suite/alone 1.15): agree"
+        "- W5-W1 jax: suite 11.5 ms, alone 10.0 ms (suite/alone 1.15): agree"
     )
     assert suite.agreement_line("adam", "torch", 2.0e-3, 2.5e-3) == (
-        "- adam torch: suite 2.00 ms, alone in a fresh process 2.50 ms (suite/alone 0.80): DISAGREE (beyond ±15%)"
+        "- adam torch: suite 2.00 ms, alone 2.50 ms (suite/alone 0.80): DISAGREE (beyond ±15%)"
     )
 
 
