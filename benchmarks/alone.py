@@ -12,6 +12,7 @@ the suite (:func:`benchmarks.suite.crosscheck`) compares its own time with this 
 from __future__ import annotations
 
 import argparse
+import gc
 import math
 import statistics
 import subprocess
@@ -93,18 +94,25 @@ def build(row: str, library: str) -> Callable[[], Any]:
 
 
 def time_alone(call: Callable[[], Any], rounds: int, min_time: float) -> float:
-    """Median seconds per call over ``rounds`` blocks of ``min_time`` seconds or more, after 3 warm-ups."""
+    """Median seconds per call over ``rounds`` blocks of ``min_time`` seconds or more, after 3 warm-ups,
+    with the garbage collector off while timing, as the suite times."""
     call()
     call()
     start = time.perf_counter()
     call()
     repeats = max(1, math.ceil(min_time / max(time.perf_counter() - start, 1e-9)))
     blocks = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(repeats):
-            call()
-        blocks.append((time.perf_counter() - start) / repeats)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(rounds):
+            start = time.perf_counter()
+            for _ in range(repeats):
+                call()
+            blocks.append((time.perf_counter() - start) / repeats)
+    finally:
+        if enabled:
+            gc.enable()
     return statistics.median(blocks)
 
 

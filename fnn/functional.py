@@ -16,7 +16,7 @@ array([0.26894142, 0.73105858, 0.88079708])
 
 from __future__ import annotations
 
-from fnn.backend import accumulation_dtype, array_module, overflow_expected
+from fnn.backend import accumulation_dtype, array_module, last_axis_max, overflow_expected
 from fnn.typing import Array
 
 __all__ = [
@@ -177,7 +177,7 @@ def logsumexp(x: Array) -> Array:
     xp = array_module(x)
     x = _float_array(x)
     z = _accumulated(x)
-    m = z.max(axis=-1, keepdims=True)
+    m = last_axis_max(z)
     out: Array = m + xp.log(xp.exp(z - m).sum(axis=-1, keepdims=True))
     return out.astype(x.dtype, copy=False)
 
@@ -190,7 +190,7 @@ def softmax(x: Array) -> Array:
     xp = array_module(x)
     x = _float_array(x)
     z = _accumulated(x)
-    e: Array = xp.exp(z - z.max(axis=-1, keepdims=True))
+    e: Array = xp.exp(z - last_axis_max(z))
     e /= e.sum(axis=-1, keepdims=True)
     return e.astype(x.dtype, copy=False)
 

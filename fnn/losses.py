@@ -44,7 +44,7 @@ import attrs
 import numpy as np
 
 from fnn import functional as F
-from fnn.backend import accumulation_dtype, array_module, check_plain_array, is_cupy_array
+from fnn.backend import accumulation_dtype, array_module, check_plain_array, is_cupy_array, last_axis_max
 from fnn.errors import DataError, DTypeError, ShapeError
 from fnn.typing import Array
 
@@ -404,7 +404,7 @@ class SoftmaxCrossEntropy(Loss):
     def compute(self, y: Array, t: Array) -> tuple[Array, Array]:
         xp = array_module(y)
         labels = xp.asarray(t)
-        shifted = y - y.max(axis=-1, keepdims=True)
+        shifted = y - last_axis_max(y)
         if labels.ndim == 1 and labels.dtype.kind in "iu" and y.ndim == 2:
             n, classes = y.shape
             check_labels(self, y, labels)
@@ -581,7 +581,7 @@ class TimeSoftmaxCrossEntropy(Loss):
                 f"{self!r}: every one of the {rows} positions is ignored, and a mean over none is "
                 "undefined; skip batches without targets"
             )
-        shifted = z - z.max(axis=-1, keepdims=True)  # a new array: it becomes the gradient
+        shifted = z - last_axis_max(z)  # a new array: it becomes the gradient
         flat = xp.arange(0, rows * classes, classes) + labels
         picked = shifted.reshape(-1)[flat]
         p = xp.exp(shifted, out=shifted)

@@ -16,7 +16,7 @@ import pytest
 
 import fnn
 from fnn import tree
-from fnn.backend import batch_sum
+from fnn.backend import batch_sum, last_axis_max
 from tests.helpers import assert_allclose, assert_array_equal, host
 
 
@@ -295,3 +295,22 @@ def test_bad_seeds_data_lengths_and_probabilities() -> None:
     for p in ("0.5", None, float("nan"), -0.1):
         with pytest.raises(ValueError, match=rf"`p` must be a probability in \[0, 1\], got {re.escape(repr(p))}"):
             fnn.random.bernoulli(k, p, (2,))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("shape", [(100, 10), (3, 4, 32), (5, 33), (7, 1), (4,), (0, 3), (6, 0)])
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_last_axis_max_is_the_keepdims_max_with_nan(shape: tuple[int, ...], dtype: str) -> None:
+    """Short last axes go through a transposed copy; the values are the max's, NaN included."""
+    x = np.random.default_rng(1).standard_normal(shape).astype(dtype)
+    if x.size:
+        x.flat[x.size // 2] = np.nan
+    strided = np.repeat(x, 2, axis=-1)[..., ::2] if x.ndim > 1 else x
+    for a in (x, np.asfortranarray(x), strided, x[::-1]):
+        if a.shape[-1] == 0:  # no maximum of nothing, either way
+            with pytest.raises(ValueError, match="zero-size"):
+                last_axis_max(a)
+            continue
+        got = last_axis_max(a)
+        expected = a.max(axis=-1, keepdims=True)
+        assert got.dtype == expected.dtype and got.shape == expected.shape
+        assert np.array_equal(got, expected, equal_nan=True)
