@@ -63,6 +63,7 @@ from __future__ import annotations
 import argparse
 import gc
 import itertools
+import json
 import math
 import os
 import platform
@@ -1040,6 +1041,9 @@ def main(argv: list[str] | None = None) -> list[Row]:
         default=0.5,
         help="longest wait at a switch of library, seconds (default 0.5)",
     )
+    parser.add_argument(
+        "--save", type=Path, default=None, help="also write every row's per-round times to this JSON file"
+    )
     parser.add_argument("--no-check", action="store_true", help="skip the agreement check")
     parser.add_argument(
         "--no-crosscheck", action="store_true", help="skip timing PyTorch and JAX alone in fresh processes"
@@ -1111,6 +1115,8 @@ def main(argv: list[str] | None = None) -> list[Row]:
         "(×fastest) = median per-round ratio of the time to the fastest of fnn, torch and jax in that row:\n"
     )
     print(render(rows))
+    if args.save is not None:
+        args.save.write_text(json.dumps({row.key: row.times for row in rows}, indent=1) + "\n")
     print("\n" + pause_summary([w for row in rows for w in row.waits], timing.cap))
     print("load average (1, 5, 15 min) at the end: " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
     warning = load_warning(max(start_load, os.getloadavg()[0]), os.cpu_count() or 1)  # the whole machine's
