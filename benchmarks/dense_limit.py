@@ -16,7 +16,7 @@ it, by timing side by side, interleaved round by round in one process:
 - **Adam** over W3's parameters (1.86 M floats, fixed gradients): fnn's
   ``adam().update`` + ``apply_updates``; the least NumPy needs for it
   (:class:`InPlaceAdam`: the moments and the params updated in place in preallocated
-  arrays, seven ufunc calls per leaf, no allocation, so nothing a pure optimizer can
+  arrays, twelve in-place ufunc calls per leaf, no allocation, so nothing a pure optimizer can
   beat); ``torch.optim.Adam.step()``; JAX's jitted update.
 
 NumPy runs each ufunc on one core whatever ``OPENBLAS_NUM_THREADS`` says (only the

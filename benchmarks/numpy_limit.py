@@ -129,8 +129,10 @@ class FastestStep:
 class InPlaceAdam:
     """Adam over ``params`` updated in place, moments preallocated: the least work any NumPy Adam does.
 
-    Per leaf: ``m ← m + (1 − β₁)(g − m)``, ``v ← v + (1 − β₂)(g² − v)`` through one scratch
-    array, then ``θ ← θ − (η/c₁) m / (√v / √c₂ + ε)`` (PyTorch's order of operations).
+    Per leaf, twelve in-place ufunc calls through one scratch array and no allocation:
+    ``m ← β₁ m + (1 − β₁) g`` (three), ``v ← β₂ v + (1 − β₂) g²`` (four), then
+    ``θ ← θ − m / (s √v + c)`` with ``s = c₁ / (η √c₂)`` and ``c = c₁ ε / η``, which is
+    ``θ − η m̂ / (√v̂ + ε)`` with the bias corrections folded into two scalars (five).
     """
 
     def __init__(self, params: list[NDArray], grads: list[NDArray], lr: float) -> None:
@@ -144,19 +146,19 @@ class InPlaceAdam:
         b1, b2, eps = 0.9, 0.999, 1e-8
         self.count += 1
         c1, c2 = 1 - b1**self.count, 1 - b2**self.count
+        scale, shift = c1 / (self.lr * np.sqrt(c2)), c1 * eps / self.lr
         for p, g, m, v, t in zip(self.params, self.grads, self.m, self.v, self.tmp):
-            np.subtract(g, m, out=t)
-            t *= 1 - b1
+            np.multiply(g, 1 - b1, out=t)
+            m *= b1
             m += t
             np.multiply(g, g, out=t)
-            t -= v
             t *= 1 - b2
+            v *= b2
             v += t
             np.sqrt(v, out=t)
-            t *= 1 / np.sqrt(c2)
-            t += eps
+            t *= scale
+            t += shift
             np.divide(m, t, out=t)
-            t *= self.lr / c1
             p -= t
 
 
