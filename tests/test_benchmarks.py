@@ -239,6 +239,10 @@ def test_peer_targets() -> None:
         "fnn/min(torch, jax) 1.50 ≤ 1.05: NOT met (not bounded: numpy-min/min(torch, jax) 1.00)"
     )
     assert suite.peer_target("W1", {"fnn": [1.0]}) == ""
+    floored = {"fnn": [3.3], "floor": [3.2], "torch": [4.0], "jax": [3.0]}  # W5: the floor is the least
+    assert suite.peer_target("W5-W1", floored) == (
+        "fnn/min(torch, jax) 1.10 ≤ 1.05: NOT met (bounded: floor/min(torch, jax) 1.07)"
+    )
 
 
 def test_agreement_line_gives_both_times_and_the_verdict() -> None:
