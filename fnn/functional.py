@@ -105,9 +105,10 @@ def relu_into(x: Array, out: Array | None) -> Array:
     they stay within :data:`_ZERO_ROW_LIMIT` elements) and compared with one row of zeros.
     """
     xp = array_module(x)
-    flags = getattr(x, "flags", None)
-    fast = flags is not None and flags.c_contiguous and x.dtype.kind == "f" and x.size > 0 and x.ndim > 0
-    if not fast or (out is not None and out is not x):
+    plain = type(x) is xp.ndarray  # not a Python scalar, nor a subclass (a masked array keeps its mask)
+    if not (plain and x.flags.c_contiguous and x.dtype.kind == "f" and x.size > 0 and x.ndim > 0) or (
+        out is not None and out is not x
+    ):
         y: Array = xp.maximum(x, 0, out=out)
         return y
     row = 1
