@@ -39,11 +39,12 @@ JAX, the target's verdict says whether that column misses it too (``bounded``: n
 code meets it on this machine) or not.
 
 **Cross-check** (:mod:`benchmarks.alone`). Each PyTorch and JAX time of the table must
-agree within 15% with the same call timed alone, in fresh processes with the same threads
-(the median of :data:`ALONE_PROCESSES`: one fresh process's time varies by up to ±15% from the
-next's, with the memory and cores it happens to get);
-the suite prints one line per row and library with both times and ``agree`` or
-``DISAGREE`` (``--no-crosscheck`` skips it).
+agree within 15% with the same call timed alone in fresh processes with the same threads,
+right after its row (over the minutes a whole run takes, this machine's speed drifts by
+more than that). The alone time is the median of :data:`ALONE_PROCESSES` processes: one
+fresh process's time can differ from the next's by 15% or more. The suite prints one line
+per row and library with both times and ``agree`` or ``DISAGREE`` (``--no-crosscheck``
+skips it).
 
 Workloads (float32, see :mod:`benchmarks.workloads`): W1–W3 MLP training steps, W4
 the SimpleConvNet step, W5 inference over 10,000 samples in batches of 1,000 (W1
@@ -61,6 +62,7 @@ the book-style NumPy layers of :mod:`benchmarks.bench_seq2seq` and PyTorch.
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import itertools
 import json
@@ -1094,24 +1096,31 @@ def main(argv: list[str] | None = None) -> list[Row]:
             if wanted(sw.name):
                 errors = check_seq2seq_training(sw)
                 print(f"  {sw.name}: " + ", ".join(f"{n} {a:.1e} / {b:.1e}" for n, (a, b) in errors.items()))
-    rows: list[Row] = []
+    benches: list[Callable[[], Row]] = []
     for w in (*MLP_WORKLOADS, W4):
         if wanted(w.name):
-            rows.append(bench_training(w, timing))
+            benches.append(functools.partial(bench_training, w, timing))
     for name, xs in x_all.items():
-        rows.append(bench_inference(W1 if name == "W1" else W4, timing, xs))
+        benches.append(functools.partial(bench_inference, W1 if name == "W1" else W4, timing, xs))
     if wanted("adam"):
-        rows.append(bench_adam(W3, timing))
+        benches.append(lambda: bench_adam(W3, timing))
     if wanted("fit"):
-        rows.append(bench_fit(W1, timing))
+        benches.append(lambda: bench_fit(W1, timing))
     if ptb is not None:
-        rows.append(bench_rnnlm_training(rnnlm.CH6, ptb[0], timing))
-        rows.append(bench_rnnlm_inference(rnnlm.CH6, ptb[1], timing))
+        train_ids, test_ids = ptb
+        benches.append(lambda: bench_rnnlm_training(rnnlm.CH6, train_ids, timing))
+        benches.append(lambda: bench_rnnlm_inference(rnnlm.CH6, test_ids, timing))
     if wanted("word2vec"):
-        rows.append(bench_word2vec_training(timing))
+        benches.append(lambda: bench_word2vec_training(timing))
     for sw in SEQ2SEQ_WORKLOADS:
         if wanted(sw.name):
-            rows.append(bench_seq2seq_training(sw, timing))
+            benches.append(functools.partial(bench_seq2seq_training, sw, timing))
+    rows: list[Row] = []
+    checks: list[str] = []
+    for bench in benches:
+        rows.append(bench())
+        if not args.no_crosscheck:  # right after the row, before the machine drifts
+            checks += crosscheck(rows[-1:], args.threads, timing)
     pause = f"paused at each switch of library (cap {timing.cap:g} s)" if timing.pause else "no pauses"
     print(
         f"\n{args.threads} threads per library, {pause}; medians over {rounds} interleaved rounds; "
@@ -1131,7 +1140,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
             f"\ncross-check: PyTorch and JAX in the suite against the same call alone, the median of "
             f"{ALONE_PROCESSES} fresh processes ({tolerance}):"
         )
-        for line in crosscheck(rows, args.threads, timing):
+        for line in checks:
             print(line)
     if x_all:
         print("\nW5 memory (tracemalloc peaks):")
