@@ -95,7 +95,9 @@ def test_last_axis_functions_compute_integer_input_in_float64(name: str) -> None
     assert_allclose(f(xp.asarray([True, False]), None), f(xp.asarray([1.0, 0.0]), None), rtol=1e-15)
 
 
-@pytest.mark.parametrize("shape", [(5,), (256, 1024), (4, 3, 24, 24), (3, 40_000), (0, 4)])
+@pytest.mark.parametrize(
+    "shape", [(5,), (256, 1024), (1000, 50), (40, 3, 24, 24), (3, 40_000), (2, 70_000), (20_011,), (0, 4)]
+)
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 def test_relu_equals_maximum_with_zero_bit_for_bit(shape: tuple[int, ...], dtype: Any) -> None:
     """The fast path (rows of the trailing axes against a row of zeros) keeps NaN and -0.0 as ``maximum`` does."""
