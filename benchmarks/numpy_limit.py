@@ -5,8 +5,10 @@ with the fewest and cheapest NumPy calls found, into buffers allocated once, wit
 checks, pytrees or layers, and with every trick measured to help on these shapes:
 
 - each layer's bias added and its activation computed in place in the product's output
-  (ReLU as ``maximum``; sigmoid as ``1/(1 + e⁻ˣ)`` in four in-place calls; ``tanh``);
-- the softmax's row maximum by ``maximum.reduce`` and its row totals as a product with
+  (ReLU as ``maximum`` against rows of zeros, ``fnn.functional.relu_into``; sigmoid as
+  ``1/(1 + e⁻ˣ)`` in four in-place calls; ``tanh``);
+- the softmax's row maximum by ``maximum.reduce`` (over the transposed rows when they are
+  short, as fnn takes it) and its row totals as a product with
   a vector of ones (BLAS), the loss from the gathered logits of the labels;
 - the learning rate and ``1/N`` folded into the softmax's gradient, so every product
   of the backward pass yields ``η·∂ℓ/∂θ`` directly and the update is one subtraction
@@ -38,6 +40,7 @@ import numpy as np  # noqa: E402
 
 from benchmarks.floor import Floor  # noqa: E402
 from benchmarks.workloads import LR, W1, W2, Workload, init_params, make_data  # noqa: E402
+from fnn.functional import relu_into  # noqa: E402
 
 NDArray = np.ndarray[Any, Any]
 TARGET = 1.3
@@ -52,7 +55,10 @@ def softmax_loss_into_dz(
     ``m`` ``(N, 1)`` and ``s`` ``(N,)`` are scratch arrays; ``ones_k`` is ``(K,)`` ones.
     """
     n: int = z.shape[0]
-    np.maximum.reduce(z, axis=1, keepdims=True, out=m)
+    if z.shape[1] <= 32:  # a short row: its maximum elementwise across the transposed rows, as fnn does
+        np.maximum.reduce(np.ascontiguousarray(z.T), axis=0, out=m.reshape(n))
+    else:
+        np.maximum.reduce(z, axis=1, keepdims=True, out=m)
     np.subtract(z, m, out=z)
     picked = z.reshape(-1)[flat]
     np.exp(z, out=z)
@@ -163,8 +169,8 @@ class InPlaceAdam:
 
 
 def _activate(kind: str, h: NDArray) -> None:
-    if kind == "relu":  # against a row of zeros: NumPy's maximum with a scalar is 2–3× slower
-        np.maximum(h, np.zeros(h.shape[-1], h.dtype), out=h)
+    if kind == "relu":  # against rows of zeros, as fnn does: NumPy's maximum with a scalar is 2–3× slower
+        relu_into(h, h)
     elif kind == "sigmoid":
         np.negative(h, out=h)
         with np.errstate(over="ignore"):
