@@ -56,6 +56,7 @@ _OPENBLAS_GETTERS = (
     "scipy_openblas_get_num_threads64_",
     "scipy_openblas_get_num_threads",
 )
+_OPENBLAS_CORENAMES = ("openblas_get_corename", "scipy_openblas_get_corename64_", "openblas_get_corename64_")
 
 
 def available_cpus() -> int:
@@ -103,23 +104,27 @@ def _loaded_libraries(maps: Path = Path("/proc/self/maps")) -> list[str]:
     return sorted({f[5] for f in fields if len(f) == 6 and f[5].startswith("/") and ".so" in f[5]})
 
 
+def _openblas_functions(names: tuple[str, ...]) -> list[Any]:
+    """The first of ``names`` found in each loaded library whose file name contains ``openblas``
+    (the NumPy wheels export OpenBLAS's functions under several prefixes and suffixes)."""
+    found = []
+    for path in _loaded_libraries():
+        if "openblas" in Path(path).name.lower():
+            library = ctypes.CDLL(path)
+            function = next((getattr(library, n) for n in names if hasattr(library, n)), None)
+            if function is not None:
+                found.append(function)
+    return found
+
+
 def openblas_threads() -> int | None:
     """OpenBLAS's thread count as the loaded library reports it, or ``None`` when none is loaded.
 
     Uses OpenBLAS's own ``openblas_get_num_threads`` (under any of the names the NumPy wheels
-    export it with) in every loaded library whose file name contains ``openblas``; when
-    several are loaded (NumPy's and another wheel's), the largest count.
+    export it with) in every loaded OpenBLAS; when several are loaded (NumPy's and another
+    wheel's), the largest count.
     """
-    counts = []
-    for path in _loaded_libraries():
-        if "openblas" not in Path(path).name.lower():
-            continue
-        library = ctypes.CDLL(path)
-        for name in _OPENBLAS_GETTERS:
-            getter = getattr(library, name, None)
-            if getter is not None:
-                counts.append(int(getter()))
-                break
+    counts = [int(getter()) for getter in _openblas_functions(_OPENBLAS_GETTERS)]
     return max(counts) if counts else None
 
 
@@ -132,16 +137,9 @@ def openblas_kernels() -> str | None:
     products, so a benchmark prints which kernels ran.
     """
     names = []
-    for path in _loaded_libraries():
-        if "openblas" not in Path(path).name.lower():
-            continue
-        library = ctypes.CDLL(path)
-        for name in ("openblas_get_corename", "scipy_openblas_get_corename64_", "openblas_get_corename64_"):
-            getter = getattr(library, name, None)
-            if getter is not None:
-                getter.restype = ctypes.c_char_p
-                names.append(getter().decode())
-                break
+    for getter in _openblas_functions(_OPENBLAS_CORENAMES):
+        getter.restype = ctypes.c_char_p
+        names.append(getter().decode())
     return ", ".join(names) if names else None
 
 
