@@ -133,7 +133,8 @@ class Stepper(Protocol):
 
 
 class FnnStep:
-    """fnn's training step: ``value_and_grad``, ``optim.sgd`` update, ``apply_updates``."""
+    """fnn's training step, ``fnn.train_step``: ``value_and_grad``, ``optim.sgd``'s update and
+    ``θ + u`` written into the step's own update arrays (``fnn.optim.owned``)."""
 
     name = "fnn"
 
@@ -141,19 +142,31 @@ class FnnStep:
         self.w = w
         self.model = fnn_model(w)
         self.params = fnn_params(w, params)
+        self.optimizer: fnn.optim.GradientTransformation[Any] = fnn.optim.sgd(LR)
+        self.train_step: fnn.train.TrainStepFn[Any, Any]
+        self.train_step = fnn.train_step(self.model, fnn.losses.softmax_cross_entropy, self.optimizer)
         self.value_and_grad = fnn.value_and_grad(self.model, fnn.losses.softmax_cross_entropy)
-        self.optimizer = fnn.optim.sgd(LR)
-        self.opt_state = self.optimizer.init(self.params)
+        self.opt_state: Any = self.optimizer.init(self.params)
         self.x, self.t = x, t
         self.loss: Any = None
+
+    def step(self) -> None:
+        self.params, self.opt_state, self.loss = self.train_step(self.params, self.opt_state, self.x, self.t)
+
+    def result(self) -> tuple[float, Params]:
+        return float(self.loss), to_canonical(self.w, self.params)
+
+
+class FnnLoopStep(FnnStep):
+    """The same step as the three lines of a hand-written loop: ``value_and_grad``, the
+    optimizer's ``update``, ``apply_updates`` (which allocates every new parameter)."""
+
+    name = "fnn-loop"
 
     def step(self) -> None:
         self.loss, grads = self.value_and_grad(self.params, self.x, self.t)
         updates, self.opt_state = self.optimizer.update(grads, self.opt_state, self.params)
         self.params = fnn.optim.apply_updates(self.params, updates)
-
-    def result(self) -> tuple[float, Params]:
-        return float(self.loss), to_canonical(self.w, self.params)
 
 
 class TextbookStep:

@@ -98,6 +98,7 @@ from fnn.train import accuracy as accuracy
 from fnn.train import batches as batches
 from fnn.train import evaluate as evaluate
 from fnn.train import fit as fit
+from fnn.train import train_step as train_step
 from fnn.tree import param_count as param_count
 
 __version__ = "0.1.0"
@@ -192,6 +193,7 @@ __all__ = [
     "text",
     "to_numpy",
     "train",
+    "train_step",
     "tree",
     "value_and_grad",
     "value_grad_and_state",

@@ -305,7 +305,8 @@ def named(name: str, transform: GradientTransformation[S]) -> GradientTransforma
     return GradientTransformation(transform.init, update)
 
 
-def _add(p: Array, u: Array) -> Array:
+def add(p: Array, u: Array) -> Array:
+    """``p + u`` in ``p``'s dtype; :class:`LeafMismatch` if their shapes or dtype kinds differ."""
     try:
         if p.shape != u.shape or (p.dtype is not u.dtype and p.dtype.kind != u.dtype.kind):
             raise LeafMismatch
@@ -350,8 +351,14 @@ def apply_updates(params: P, updates: PyTree) -> P:
     >>> apply_updates((np.float32([1.0]), None), (np.float32([0.5]), None))
     (array([1.5], dtype=float32), None)
     """
+    return add_leaves(params, updates, add)
+
+
+def add_leaves(params: P, updates: PyTree, rule: Callable[[Any, Any], Any]) -> P:
+    """``rule(θ, u)`` leaf by leaf, with :func:`apply_updates`'s errors; ``rule`` raises
+    :class:`LeafMismatch` (as :func:`add` does) for a leaf of the wrong shape or dtype kind."""
     try:
-        new: P = tree.map(_add, params, updates)
+        new: P = tree.map(rule, params, updates)
     except StructureError as error:
         raise structure_error("apply_updates", error, ("params", "updates")) from None
     except LeafMismatch:

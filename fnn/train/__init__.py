@@ -1,7 +1,7 @@
 """Training: minibatches with keys, a ``fit`` loop with progress, history, callbacks and checkpoints.
 
 The package splits by responsibility: :mod:`~fnn.train.batching` (minibatches),
-:mod:`~fnn.train.loop` (``fit``), :mod:`~fnn.train.history`,
+:mod:`~fnn.train.loop` (``fit``), :mod:`~fnn.train.step` (``train_step``), :mod:`~fnn.train.history`,
 :mod:`~fnn.train.callbacks`, :mod:`~fnn.train.checkpoints` and
 :mod:`~fnn.train.evaluation`; every public name is here.
 
@@ -50,6 +50,8 @@ from fnn.train.loop import DivergenceError as DivergenceError
 from fnn.train.loop import FitInterrupted as FitInterrupted
 from fnn.train.loop import FitResult as FitResult
 from fnn.train.loop import fit as fit
+from fnn.train.step import TrainStepFn as TrainStepFn
+from fnn.train.step import train_step as train_step
 
 __all__ = [
     "BookLog",
@@ -66,6 +68,7 @@ __all__ = [
     "History",
     "NonFiniteCheck",
     "Stop",
+    "TrainStepFn",
     "accuracy",
     "batches",
     "evaluate",
@@ -73,4 +76,5 @@ __all__ = [
     "latest_checkpoint",
     "load_checkpoint",
     "save_checkpoint",
+    "train_step",
 ]

@@ -27,7 +27,8 @@ from fnn.distributed.communicator import Communicator, check_communicator
 from fnn.errors import ArgumentError, StateError, TrainingError
 from fnn.layers.core import Layer
 from fnn.losses import Loss
-from fnn.optim.base import GradientTransformation, apply_updates
+from fnn.optim.base import GradientTransformation
+from fnn.optim.owned import apply_owned_updates
 from fnn.train._common import brief as _brief
 from fnn.train._common import check_kinds as _check_kinds
 from fnn.train._common import finite_flags as _finite_flags
@@ -732,7 +733,9 @@ class _Loop:
             sizes.append(_batch_length(xb))
             updates, new_opt_state = update(grads, opt_state, params)
             i += 1
-            params, opt_state, state = apply_updates(params, updates), new_opt_state, new_state
+            del grads  # the updates may be the gradients themselves: this loop is then their only holder
+            params = apply_owned_updates(params, updates, (opt_state, new_opt_state))
+            opt_state, state = new_opt_state, new_state
             done = last[0] = (params, opt_state, state, history, i, len(values))
             if bar is not None:
                 bar.step(values)
