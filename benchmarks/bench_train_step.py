@@ -34,7 +34,6 @@ from benchmarks.numpy_limit import FastestStep  # noqa: E402
 from benchmarks.suite import FnnLoopStep, FnnStep, Timing, interleaved  # noqa: E402
 from benchmarks.workloads import ADAM_LR, W1, W2, W3, W4, Workload, init_params, make_data  # noqa: E402
 
-
 Step = TypeVar("Step", bound=FnnStep)
 
 

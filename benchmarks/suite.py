@@ -33,10 +33,11 @@ calls: after a pause a library takes some 50–100 ms of calls to return to its 
 
 **Limits.** The ``numpy-min`` column is the least any NumPy code was found to need for the
 row (MLP steps: :class:`benchmarks.numpy_limit.FastestStep`, every buffer preallocated and
-the update folded into the products; Adam: :class:`benchmarks.numpy_limit.InPlaceAdam`,
-moments and parameters updated in place). Where fnn misses a target against PyTorch and
-JAX, the target's verdict says whether that column misses it too (``bounded``: no NumPy
-code meets it on this machine) or not.
+the update folded into the products; MLP inference: :class:`benchmarks.numpy_limit.FastestInference`,
+the products into preallocated buffers, bias and activation in place; Adam:
+:class:`benchmarks.numpy_limit.InPlaceAdam`, moments and parameters updated in place).
+Where fnn misses a target against PyTorch and JAX, the target's verdict says whether that
+column misses it too (``bounded``: no NumPy code meets it on this machine) or not.
 
 **Cross-check** (:mod:`benchmarks.alone`). Each PyTorch and JAX time of the table must
 agree within 15% with the same call timed alone in fresh processes with the same threads,
@@ -94,7 +95,7 @@ import numpy as np  # noqa: E402
 import fnn  # noqa: E402
 from benchmarks import alone, bench_word2vec, fairness, others, rnnlm, seq2seq_steps, textbook  # noqa: E402
 from benchmarks.floor import Floor, InferenceFloor  # noqa: E402
-from benchmarks.numpy_limit import FastestStep, InPlaceAdam  # noqa: E402
+from benchmarks.numpy_limit import FastestInference, FastestStep, InPlaceAdam  # noqa: E402
 from benchmarks.workloads import (  # noqa: E402
     ADAM_LR,
     INFER_BATCH,
@@ -614,7 +615,8 @@ class Row:
 
 COLUMNS = ["fnn", "floor", "numpy-min", "textbook", "torch", "jax"]
 """The table's columns. ``numpy-min`` is the least any NumPy code was found to need for the row
-(MLP steps: :class:`benchmarks.numpy_limit.FastestStep`; Adam: :class:`~benchmarks.numpy_limit.InPlaceAdam`),
+(MLP steps: :class:`benchmarks.numpy_limit.FastestStep`; MLP inference:
+:class:`~benchmarks.numpy_limit.FastestInference`; Adam: :class:`~benchmarks.numpy_limit.InPlaceAdam`),
 the measured limit a target that NumPy cannot reach is bounded by."""
 
 PEER_LIMITS = {"W1": 1.0, "W2": 1.0, "W3": 1.05, "W4": 1.3, "W5-W1": 1.05, "W5-W4": 1.05, "adam": 1.5}
@@ -710,6 +712,8 @@ def bench_inference(w: Workload, timing: Timing, x_all: NDArray) -> Row:
     ]
     impls += [f(w, params, x_all, INFER_BATCH) for n, f in _infer_others() if not available(n)]
     calls = {("floor" if isinstance(i, InferenceFloor) else i.name): i.run for i in impls}
+    if w.kind == "mlp":
+        calls = {"numpy-min": FastestInference(w, params, x_all, INFER_BATCH).run, **calls}
     measured = interleaved(calls, timing)
     times, key = measured.times, f"W5-{w.name}"
     if w.kind == "cnn":

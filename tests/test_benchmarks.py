@@ -72,6 +72,16 @@ def test_the_fastest_numpy_step_is_fnns_step(w: Workload) -> None:
         np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-7)
 
 
+def test_the_fastest_numpy_inference_gives_fnns_logits() -> None:
+    from benchmarks.numpy_limit import FastestInference
+    from benchmarks.workloads import fnn_model, fnn_params
+
+    params, (x, _) = init_params(W2, seed=3), make_data(W2, seed=4)
+    logits = FastestInference(W2, params, x, 25).run()
+    expected = fnn_model(W2).apply(fnn_params(W2, params), x[75:])
+    np.testing.assert_allclose(logits, expected, rtol=1e-5, atol=1e-6)
+
+
 TINY_LM = rnnlm.RnnlmWorkload(vocab=30, dim=8, hidden=8, batch=3, time=4, eval_batch=2)
 
 
