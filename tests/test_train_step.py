@@ -193,6 +193,13 @@ def test_a_view_a_repeated_array_and_a_read_only_array_are_never_written_over() 
     assert not np.shares_memory(new["a"], twice) and not np.shares_memory(new["b"], twice)
 
 
+def test_an_update_in_another_memory_layout_gives_a_new_array_in_the_params_layout() -> None:
+    f_ordered = np.asfortranarray(np.ones((BIG, BIG), np.float32))
+    new = apply_owned_updates(_params(), {"a": f_ordered, "b": np.ones((BIG, BIG), np.float32)}, None)
+    assert new["a"].flags.c_contiguous and not np.shares_memory(new["a"], f_ordered)
+    assert_array_equal(new["a"], np.ones((BIG, BIG), np.float32))
+
+
 def test_an_update_of_another_dtype_gives_a_new_array_in_the_params_dtype() -> None:
     new = apply_owned_updates(_params(), {"a": np.ones((BIG, BIG)), "b": np.ones((BIG, BIG), np.float32)}, None)
     assert new["a"].dtype == np.float32 and float(new["a"][0, 0]) == 1.0

@@ -9,7 +9,7 @@ step, about 5% of the step; ``benchmarks/RESULTS.md``).
 
 An update array is overwritten only when that cannot be seen: it is a plain NumPy
 array that owns its memory (not a view, no views of it exist), is writeable, has
-its parameter's shape and dtype, is not a leaf of ``held`` (the optimizer states,
+its parameter's shape, dtype and memory layout, is not a leaf of ``held`` (the optimizer states,
 which may share containers with the updates), and CPython's reference count says
 that the updates tree is its only holder. Every other leaf gets a fresh ``θ + u``,
 as :func:`~fnn.optim.apply_updates` computes; the values are the same either way.
@@ -87,6 +87,7 @@ def apply_owned_updates(params: P, updates: PyTree, held: PyTree) -> P:
             and type(p) is np.ndarray
             and p.shape == u.shape
             and p.dtype == u.dtype
+            and p.strides == u.strides  # the same layout: the new param keeps its param's
         ):
             if not held_ids:
                 held_ids.append({id(leaf) for leaf in tree.leaves(held)})
