@@ -132,6 +132,19 @@ class FastestStep:
             np.multiply(d, t, out=d)
 
 
+class PureFastestStep(FastestStep):
+    """:class:`FastestStep` with every buffer allocated anew in each call, as a pure function
+    must (it may write in place only into arrays it made itself): the price of purity alone."""
+
+    def __init__(self, w: Workload, params: list[NDArray], x: NDArray, t: NDArray, lr: float = LR) -> None:
+        super().__init__(w, params, x, t, lr)
+        self.args = (w, params, x, t, lr)
+
+    def step(self) -> float:
+        FastestStep.__init__(self, *self.args)
+        return super().step()
+
+
 class InPlaceAdam:
     """Adam over ``params`` updated in place, moments preallocated: the least work any NumPy Adam does.
 

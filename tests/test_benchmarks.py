@@ -72,6 +72,28 @@ def test_the_fastest_numpy_step_is_fnns_step(w: Workload) -> None:
         np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-7)
 
 
+def test_the_pure_fastest_step_is_the_fastest_step_with_new_buffers() -> None:
+    from benchmarks.numpy_limit import FastestStep, PureFastestStep
+
+    params, (x, t) = init_params(W1, seed=3), make_data(W1, seed=4)
+    pure, fastest = PureFastestStep(W1, params, x, t), FastestStep(W1, params, x, t)
+    first = pure.new
+    assert pure.step() == fastest.step()
+    assert pure.new[0] is not first[0]  # its buffers are made in the call
+    for a, b in zip(pure.new, fastest.new):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_bench_train_step_times_the_loop_train_step_and_the_limits() -> None:
+    from benchmarks import bench_train_step
+
+    calls = bench_train_step.calls_for(W1.scaled(batch=4), adam=False)
+    assert list(calls) == ["loop", "train_step", "pure-min", "numpy-min"]
+    for call in calls.values():
+        call()
+    assert list(bench_train_step.calls_for(W1.scaled(batch=4), adam=True)) == ["loop", "train_step"]
+
+
 def test_the_fastest_numpy_inference_gives_fnns_logits() -> None:
     from benchmarks.numpy_limit import FastestInference
     from benchmarks.workloads import fnn_model, fnn_params
