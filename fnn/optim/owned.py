@@ -5,7 +5,7 @@ may still read its updates. A training step that made the updates itself and
 drops them afterwards (:func:`fnn.train_step`, :func:`fnn.fit`) need not: it
 can write ``θ + u`` over ``u``, which saves a fresh array per parameter and the
 writes to memory that is not yet in the cache (on the 784-1024-1024-10 MLP's SGD
-step, about 5% of the step; ``benchmarks/RESULTS.md``).
+step, 2–4% of the step; ``benchmarks/RESULTS.md``).
 
 An update array is overwritten only when that cannot be seen: it is a plain NumPy
 array that owns its memory (not a view, no views of it exist), is writeable, has
