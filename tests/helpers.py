@@ -7,7 +7,7 @@ import functools
 import http.server
 import threading
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -36,12 +36,15 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@contextlib.contextmanager
-def serving(directory: Path) -> Iterator[str]:
+def serving(directory: Path) -> contextlib.AbstractContextManager[str]:
     """A local HTTP server of ``directory`` (no log lines) for download tests: yields its base URL."""
-    httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(directory))
-    )
+    return http_server(functools.partial(_QuietHandler, directory=str(directory)))
+
+
+@contextlib.contextmanager
+def http_server(handler: Callable[..., http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A local threaded HTTP server whose requests ``handler`` answers: yields its base URL."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:

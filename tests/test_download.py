@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import http.server
 import os
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 
 from fnn import DataError
 from fnn.datasets import MNIST_FILES, MNIST_SHA256, download_file, load_mnist, sha256_of
-from tests.helpers import host
+from tests.helpers import host, http_server
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 LABELS = "t10k-labels-idx1-ubyte.gz"  # canonical: its digest is the one in MNIST_SHA256
@@ -86,16 +85,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server(data_dir: Path) -> Iterator[str]:
-    handler = type("Handler", (_Handler,), {"root": data_dir})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
+    with http_server(type("Handler", (_Handler,), {"root": data_dir})) as url:
+        yield url
 
 
 def _leftovers(directory: Path) -> list[str]:
