@@ -106,10 +106,16 @@ class GradientTransformation(Generic[S_co]):
         update: ``update(grads, state, params=None) -> (updates, new_state)``.
             ``grads`` and ``updates`` have the structure of ``params``; ``params``
             is needed only by transforms that read the parameters (weight decay).
+        update_owned: ``update`` for a caller that gives ``grads`` up and never reads
+            them again: the same values, but it may write the updates over gradient
+            arrays that nothing else holds (:mod:`fnn.optim.owned`). ``None`` (the
+            default) where the transform has no such form; :func:`fnn.train_step`
+            and :func:`fnn.fit` call it when it is there.
     """
 
     init: InitFn[S_co]
     update: UpdateFn[S_co]
+    update_owned: UpdateFn[S_co] | None = None
 
 
 Optimizer: TypeAlias = GradientTransformation
@@ -296,13 +302,17 @@ def check_chain_state(length: int, state: object) -> None:
 def named(name: str, transform: GradientTransformation[S]) -> GradientTransformation[S]:
     """``transform`` whose errors at update start with ``name`` (so they name ``adam``, not its parts)."""
 
-    def update(grads: G, state: S, params: PyTree = None) -> tuple[G, S]:
-        try:
-            return transform.update(grads, state, params)
-        except (StateError, StructureError, ShapeError, DTypeError) as error:
-            raise type(error)(f"{name}: {error}") from None
+    def renamed(update: UpdateFn[S]) -> UpdateFn[S]:
+        def update_named(grads: G, state: S, params: PyTree = None) -> tuple[G, S]:
+            try:
+                return update(grads, state, params)
+            except (StateError, StructureError, ShapeError, DTypeError) as error:
+                raise type(error)(f"{name}: {error}") from None
 
-    return GradientTransformation(transform.init, update)
+        return update_named
+
+    owned = transform.update_owned
+    return GradientTransformation(transform.init, renamed(transform.update), owned and renamed(owned))
 
 
 def add(p: Array, u: Array) -> Array:

@@ -13,6 +13,15 @@ its parameter's shape, dtype and memory layout, is not a leaf of ``held`` (the o
 which may share containers with the updates), and CPython's reference count says
 that the updates tree is its only holder. Every other leaf gets a fresh ``θ + u``,
 as :func:`~fnn.optim.apply_updates` computes; the values are the same either way.
+
+The step owns its gradients too, so a transform whose update is a scaling (``sgd``'s
+``u = −η g``) can write ``u`` over ``g`` under the same conditions
+(:func:`scale_owned`, a transform's ``update_owned``): with both, an SGD step makes
+no new large array after the backward pass.
+
+Only the arrays are checked, not the containers that hold them: a layer or a
+transform that keeps the very container it returned (rather than the arrays in it)
+would see its contents change. Nothing in fnn does.
 """
 
 from __future__ import annotations
@@ -28,9 +37,10 @@ from fnn import tree
 from fnn.optim.base import add, add_leaves
 from fnn.typing import Array, PyTree
 
-__all__ = ["apply_owned_updates"]
+__all__ = ["apply_owned_updates", "scale_owned"]
 
 P = TypeVar("P")
+G = TypeVar("G")
 
 MIN_SIZE = 1 << 16
 """Elements below which a fresh array costs no more than writing in place (it stays in the cache)."""
@@ -41,14 +51,20 @@ def _probe_count(p: Any, u: Any) -> int:
     return sys.getrefcount(u)
 
 
+def _probe_count_one(g: Any) -> int:
+    """The probe's rule over one tree: ``g``'s reference count, as :func:`scale_owned`'s rule reads it."""
+    return sys.getrefcount(g)
+
+
 @attrs.frozen
 class _Probe:
     u: Any
 
 
-def _sole_count() -> int | None:
-    """The fewest references :func:`tree.map <fnn.tree.map>` leaves on an update that only its
-    tree holds, over every kind of container (``None`` where the interpreter keeps no counts).
+def _sole_count(trees: int) -> int | None:
+    """The fewest references :func:`tree.map <fnn.tree.map>` over ``trees`` trees (1 or 2) leaves on a
+    leaf of the last tree that only that tree holds, over every kind of container (``None`` where
+    the interpreter keeps no counts).
 
     A container kind whose walk holds more never has its leaves written over: safe, only slower.
     """
@@ -57,12 +73,30 @@ def _sole_count() -> int | None:
     Pair = collections.namedtuple("Pair", "u")
     containers: list[Callable[[Any], Any]] = [lambda a: (a,), lambda a: [a], lambda a: {"u": a}, Pair, _Probe]
     counts: list[int] = [
-        tree.leaves(tree.map(_probe_count, make(0), make(np.empty(1))))[0] for make in containers
+        tree.leaves(
+            tree.map(_probe_count_one, make(np.empty(1)))
+            if trees == 1
+            else tree.map(_probe_count, make(0), make(np.empty(1)))
+        )[0]
+        for make in containers
     ]
     return min(counts)
 
 
-_SOLE = _sole_count()
+_SOLE = _sole_count(2)
+_SOLE_ONE = _sole_count(1)
+
+
+def _free_to_write(a: Any) -> bool:
+    """Whether ``a`` (known to be held by its tree alone) is a large float NumPy array that owns its
+    memory and may be written: the conditions besides the reference count."""
+    return (
+        type(a) is np.ndarray
+        and a.size >= MIN_SIZE
+        and a.base is None
+        and a.flags.writeable
+        and a.dtype.kind == "f"
+    )
 
 
 def apply_owned_updates(params: P, updates: PyTree, held: PyTree) -> P:
@@ -80,10 +114,7 @@ def apply_owned_updates(params: P, updates: PyTree, held: PyTree) -> P:
     def into_update(p: Any, u: Any) -> Any:
         if (
             sys.getrefcount(u) == _SOLE  # first, with nothing else holding `u` yet (as in the probe)
-            and type(u) is np.ndarray
-            and u.size >= MIN_SIZE
-            and u.base is None
-            and u.flags.writeable
+            and _free_to_write(u)
             and type(p) is np.ndarray
             and p.shape == u.shape
             and p.dtype == u.dtype
@@ -97,3 +128,19 @@ def apply_owned_updates(params: P, updates: PyTree, held: PyTree) -> P:
         return add(p, u)
 
     return add_leaves(params, updates, into_update)
+
+
+def scale_owned(grads: G, alpha: float) -> G:
+    """``α g`` leaf by leaf, as ``tree.map(lambda g: g * alpha, grads)``, written over the gradients
+    where nothing else can reach them; the caller gives ``grads`` up.
+
+    The values are those of ``g * alpha`` bit for bit (the same ufunc, the same casting), and
+    each leaf keeps its dtype either way.
+    """
+
+    def into_grad(g: Any) -> Any:
+        if sys.getrefcount(g) == _SOLE_ONE and _free_to_write(g):  # the count first, as in the probe
+            return np.multiply(g, alpha, out=g)
+        return g * alpha
+
+    return tree.map(into_grad, grads)

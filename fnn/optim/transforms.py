@@ -47,6 +47,7 @@ from fnn.optim.base import (
     mismatch_error,
     structure_error,
 )
+from fnn.optim.owned import scale_owned
 from fnn.typing import Array, PyTree
 
 G = TypeVar("G")
@@ -160,7 +161,11 @@ def scale(step_size: float) -> GradientTransformation[EmptyState]:
         check_state("scale", state, EmptyState)
         return tree.map(lambda g: g * alpha, grads), state
 
-    return GradientTransformation(init, update)
+    def update_owned(grads: G, state: EmptyState, params: PyTree = None) -> tuple[G, EmptyState]:
+        check_state("scale", state, EmptyState)
+        return scale_owned(grads, alpha), state
+
+    return GradientTransformation(init, update, update_owned)
 
 
 @attrs.frozen
@@ -201,7 +206,13 @@ def scale_by_schedule(schedule: Schedule) -> GradientTransformation[ScaleBySched
         alpha, new_state = _schedule_factor(schedule, state)
         return tree.map(lambda g: g * alpha, grads), new_state
 
-    return GradientTransformation(init, update)
+    def update_owned(
+        grads: G, state: ScaleByScheduleState, params: PyTree = None
+    ) -> tuple[G, ScaleByScheduleState]:
+        alpha, new_state = _schedule_factor(schedule, state)
+        return scale_owned(grads, alpha), new_state
+
+    return GradientTransformation(init, update, update_owned)
 
 
 def _schedule_factor(schedule: Schedule, state: ScaleByScheduleState) -> tuple[float, ScaleByScheduleState]:

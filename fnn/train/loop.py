@@ -723,7 +723,7 @@ class _Loop:
         step_fn = value_grad_and_state(self.model, self.loss)
         if parallel:
             step_fn = data_parallel_step(step_fn, self.comm)
-        update = self.optimizer.update
+        update = self.optimizer.update_owned or self.optimizer.update  # the loop gives its gradients up
         stochastic = self.model.stochastic
         stop: Stop | None = None
         for xb, tb in self.source(shuffle_key, i):

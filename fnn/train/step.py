@@ -35,8 +35,9 @@ def train_step(model: Layer[P], loss: Loss, optimizer: GradientTransformation[S]
     ``(u, s′) = optimizer.update(g, s, θ)``, it returns ``θ′ = θ + u``, ``s′`` and ``ℓ``:
     the three lines of a hand-written loop, with the same values bit for bit, but
     faster on large parameters: the step owns ``g`` and ``u``, so it writes ``θ + u``
-    into ``u``'s memory where nothing else can reach it (:mod:`fnn.optim.owned`)
-    instead of allocating every new parameter. ``θ``, ``s``, ``x`` and ``t`` are
+    into ``u``'s memory where nothing else can reach it, and an optimizer with an
+    ``update_owned`` (``sgd``) writes ``u`` into ``g``'s (:mod:`fnn.optim.owned`),
+    instead of allocating every update and new parameter. ``θ``, ``s``, ``x`` and ``t`` are
     never modified. ``key`` feeds random layers such as dropout.
 
     For a model with running state (batch normalization), use :func:`fnn.fit` or
@@ -55,7 +56,7 @@ def train_step(model: Layer[P], loss: Loss, optimizer: GradientTransformation[S]
     ('float32', (4, 3))
     """
     value_and_grad_fn = value_and_grad(model, loss)
-    update = optimizer.update
+    update = optimizer.update_owned or optimizer.update  # the step gives its gradients up
 
     def train_step_fn(
         params: P, opt_state: S, x: ArrayTree, t: Array, *, key: Key | None = None
