@@ -59,18 +59,37 @@ def sigmoid(x: Array) -> Array:
     and not warned about. Elsewhere the result is accurate to a few units in the
     last place, relative to ``σ(x)`` itself (so ``σ(−20) ≈ 2.06e-9`` keeps its digits).
     """
+    return sigmoid_into(x, None)
+
+
+def sigmoid_into(x: Array, out: Array | None) -> Array:
+    """:func:`sigmoid` into ``out``: ``None`` for a fresh array, ``x`` itself (a float array) for in place.
+
+    ``−x``, ``e⁻ˣ``, ``+1`` and the reciprocal are computed in one array, so the values
+    are those of ``1 / (1 + exp(−x))`` bit for bit.
+    """
     xp = array_module(x)
     with overflow_expected():
-        e: Array = xp.exp(-x)
+        if out is not None or _float_array_kind(x):
+            e: Array = xp.negative(x, out=out)
+            xp.exp(e, out=e)
+        else:  # a scalar (a NumPy scalar results), or integers (float64 in `exp`)
+            e = xp.exp(-x)
     e += 1
     # In place for arrays; a scalar input (0-d or a Python float) gives a NumPy scalar, which has no buffer.
     y: Array = xp.reciprocal(e, out=e if e.ndim else None)
     return y
 
 
+def _float_array_kind(x: Array) -> bool:
+    """Whether ``x`` is an array (not a scalar) of a float dtype."""
+    return getattr(x, "ndim", 0) > 0 and x.dtype.kind == "f"
+
+
 def sigmoid_grad(y: Array, dy: Array) -> Array:
     """``dx = dy · σ(x)(1 − σ(x)) = dy · y(1 − y)``."""
-    dx: Array = dy * y * (1 - y)
+    dx: Array = dy * y
+    dx *= 1 - y  # (dy · y) · (1 − y), in the array just made
     return dx
 
 
@@ -82,7 +101,12 @@ def tanh(x: Array) -> Array:
 
 def tanh_grad(y: Array, dy: Array) -> Array:
     """``dx = dy · (1 − tanh²(x)) = dy · (1 − y²)``."""
-    dx: Array = dy * (1 - y * y)
+    slope: Array = y * y
+    if _float_array_kind(slope):
+        array_module(y).subtract(1, slope, out=slope)  # 1 − y², in the array just made
+    else:
+        slope = 1 - slope
+    dx: Array = dy * slope
     return dx
 
 

@@ -20,7 +20,7 @@ import attrs
 
 from fnn import functional as F
 from fnn import random
-from fnn.backend import Backend, resolve
+from fnn.backend import Backend, array_module, resolve
 from fnn.layers.core import (
     Layer,
     ParameterFreeLayer,
@@ -145,8 +145,14 @@ class Sigmoid(Activation):
 
     __repr__ = _named("sigmoid")
 
+    in_place = True
+
     def call(self, x: Array) -> Array:
         return F.sigmoid(x)
+
+    def call_in_place(self, x: Array) -> Array:
+        check_float_input(self, x)
+        return F.sigmoid_into(x, x)
 
     def vjp(self, residual: Array, dy: Array) -> Array:
         return F.sigmoid_grad(residual, dy)
@@ -158,8 +164,15 @@ class Tanh(Activation):
 
     __repr__ = _named("tanh")
 
+    in_place = True
+
     def call(self, x: Array) -> Array:
         return F.tanh(x)
+
+    def call_in_place(self, x: Array) -> Array:
+        check_float_input(self, x)
+        y: Array = array_module(x).tanh(x, out=x)
+        return y
 
     def vjp(self, residual: Array, dy: Array) -> Array:
         return F.tanh_grad(residual, dy)

@@ -81,6 +81,7 @@ class Dense(Layer[DenseParams]):
     """
 
     holds_no_layers = True
+    fresh_output = True  # `x @ w` (plus the bias in place) is a new array
 
     features: int = attrs.field(validator=_positive)
     use_bias: bool = attrs.field(default=True, kw_only=True)
