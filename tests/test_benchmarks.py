@@ -252,7 +252,7 @@ def test_ratios_and_the_fastest_library_are_per_round() -> None:
     assert row.fastest == "fnn"
     assert row.target == "fnn/torch 0.80 ≤ 1.05: met"
     assert suite.render([row]).splitlines()[2] == (
-        "| W3 | an MLP | 4.00 ms (1.00) | 2.00 ms (0.50) | – | – | 3.00 ms (1.25) | – | fnn "
+        "| W3 | an MLP | 4.00 ms (1.00) | 2.00 ms (0.50) | – | – | – | 3.00 ms (1.25) | – | fnn "
         "| fnn/torch 0.80 ≤ 1.05: met |"
     )
 
@@ -270,6 +270,15 @@ def test_peer_targets() -> None:
     assert suite.peer_target("W3", {**limited, "numpy-min": [2.0]}) == (
         "fnn/min(torch, jax) 1.50 ≤ 1.05: NOT met (not bounded: numpy-min/min(torch, jax) 1.00)"
     )
+    pure = {**limited, "numpy-min": [2.0], "pure-min": [2.2]}
+    assert suite.peer_target("W3", pure) == (
+        "fnn/min(torch, jax) 1.50 ≤ 1.05: NOT met (bounded for a pure step: pure-min/min(torch, jax) 1.10, "
+        "numpy-min 1.00)"
+    )
+    assert suite.peer_target("W3", {**pure, "pure-min": [2.1]}) == (
+        "fnn/min(torch, jax) 1.50 ≤ 1.05: NOT met (not bounded: pure-min/min(torch, jax) 1.05, numpy-min 1.00)"
+    )
+    assert suite.peer_target("W3", {**pure, "numpy-min": [2.2]}).endswith("(bounded: numpy-min/min(torch, jax) 1.10)")
     assert suite.peer_target("W1", {"fnn": [1.0]}) == ""
     floored = {"fnn": [3.3], "floor": [3.2], "torch": [4.0], "jax": [3.0]}  # W5: the floor is the least
     assert suite.peer_target("W5-W1", floored) == (
