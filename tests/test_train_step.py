@@ -12,7 +12,7 @@ import pytest
 import fnn
 from fnn import optim
 from fnn.optim import GradientTransformation
-from fnn.optim.owned import MIN_SIZE, _sole_count, apply_owned_updates, scale_owned
+from fnn.optim.owned import MIN_SIZE, _sole_count, apply_owned_updates, scale_and_add_owned
 from tests.helpers import assert_array_equal, host
 
 LOSS = fnn.losses.softmax_cross_entropy
@@ -116,21 +116,23 @@ def test_fit_writes_the_new_params_over_its_updates_too() -> None:
     model = _model()
     x, t = _data()
     params = model.init(fnn.random.key(0), (20,))
-    result = fnn.fit(model, LOSS, opt, params, x, t, key=fnn.random.key(1), epochs=1, batch_size=8, progress=False)
+    result = fnn.fit(
+        model, LOSS, opt, params, x, t, key=fnn.random.key(1), epochs=1, batch_size=8, progress=False
+    )
     assert _address(result.params[2].w) == addresses[-1][2]
 
 
 def _recording_sgd(addresses: list[list[int]]) -> GradientTransformation[Any]:
-    """``sgd(0.1)`` whose ``update_owned`` notes where each gradient it is given lives."""
+    """``sgd(0.1)`` whose ``step_owned`` notes where each gradient it is given lives."""
     sgd = optim.sgd(0.1)
-    assert sgd.update_owned is not None
+    step_owned = sgd.step_owned
+    assert step_owned is not None
 
-    def update_owned(grads: Any, state: Any, params: Any = None) -> tuple[Any, Any]:
+    def recorded(grads: Any, state: Any, params: Any) -> tuple[Any, Any]:
         addresses.append([_address(g) for g in fnn.tree.leaves(grads)])
-        assert sgd.update_owned is not None
-        return sgd.update_owned(grads, state, params)
+        return step_owned(grads, state, params)
 
-    return GradientTransformation(sgd.init, sgd.update, update_owned)
+    return GradientTransformation(sgd.init, sgd.update, recorded)
 
 
 def test_with_sgd_the_large_gradients_become_the_updates_and_then_the_new_params() -> None:
@@ -141,48 +143,71 @@ def test_with_sgd_the_large_gradients_become_the_updates_and_then_the_new_params
     params = model.init(fnn.random.key(0), (20,))
     new, _, _ = fnn.train_step(model, LOSS, opt)(params, opt.init(params), x, t)
     assert _address(new[2].w) == addresses[0][2]  # (a small leaf's fresh array may reuse a freed address)
-    result = fnn.fit(model, LOSS, opt, params, x, t, key=fnn.random.key(1), epochs=1, batch_size=8, progress=False)
+    result = fnn.fit(
+        model, LOSS, opt, params, x, t, key=fnn.random.key(1), epochs=1, batch_size=8, progress=False
+    )
     assert _address(result.params[2].w) == addresses[-1][2]
     for a, b in zip(fnn.tree.leaves(new), fnn.tree.leaves(result.params)):
         np.testing.assert_allclose(host(b), host(a), rtol=1e-5, atol=1e-7)  # one step on the batch, shuffled
 
 
-def test_which_transforms_scale_the_gradients_they_are_given() -> None:
-    scaling: list[GradientTransformation[Any]] = [optim.sgd(0.1), optim.sgd(lambda count: 0.1), optim.scale(2.0)]
+def test_which_transforms_step_with_the_gradients_they_are_given() -> None:
+    scaling: list[GradientTransformation[Any]] = [
+        optim.sgd(0.1),
+        optim.sgd(lambda count: 0.1),
+        optim.scale(2.0),
+    ]
     others: list[GradientTransformation[Any]] = [
         optim.momentum(0.1),
         optim.adam(0.01),
         optim.chain(optim.clip(1.0), optim.sgd(0.1)),
     ]
-    assert all(opt.update_owned is not None for opt in scaling)
-    assert all(opt.update_owned is None for opt in others)
+    assert all(opt.step_owned is not None for opt in scaling)
+    assert all(opt.step_owned is None for opt in others)
     sgd = optim.sgd(0.1)
-    assert sgd.update_owned is not None
+    assert sgd.step_owned is not None
     with pytest.raises(fnn.StateError, match="^sgd: scale: the optimizer state is ScaleByScheduleState"):
-        sgd.update_owned(_params(), optim.sgd(lambda count: 0.1).init(None))
+        sgd.step_owned(_params(), optim.sgd(lambda count: 0.1).init(None), _params())
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
-def test_scale_owned_writes_over_gradients_only_it_holds_with_the_values_of_g_times_alpha(dtype: Any) -> None:
+def test_scale_and_add_owned_writes_over_gradients_only_it_holds_with_the_values_of_the_loop(
+    dtype: Any,
+) -> None:
     rng = np.random.default_rng(0)
-    values = [rng.normal(size=(BIG, BIG)).astype(dtype) for _ in range(4)]
-    grads: dict[str, Any] = {"a": values[0].copy(), "b": [values[1].copy()], "c": (values[2].copy(),)}
-    grads["d"] = _KeepState(values[3].copy())
+    values = [rng.normal(size=(BIG, BIG)).astype(dtype) for _ in range(8)]
+    params: dict[str, Any] = {"a": values[0], "b": [values[1]], "c": (values[2],), "d": _KeepState(values[3])}
+    grads: dict[str, Any] = {"a": values[4].copy(), "b": [values[5].copy()], "c": (values[6].copy(),)}
+    grads["d"] = _KeepState(values[7].copy())
     addresses = [_address(g) for g in fnn.tree.leaves(grads)]
-    scaled = scale_owned(grads, -0.37)
+    new = scale_and_add_owned(params, grads, -0.37)
     del grads
-    for g, v in zip(fnn.tree.leaves(scaled), [values[0], values[1], values[2], values[3]]):
-        assert g.dtype == dtype
-        assert_array_equal(g, v * -0.37)
-    written_over = [_address(g) == a for g, a in zip(fnn.tree.leaves(scaled), addresses)]
-    assert written_over == [True, False, False, True]  # a list's or a tuple's leaves never are (their walk holds more)
+    expected = optim.apply_updates(
+        params,
+        fnn.tree.map(
+            lambda g: g * -0.37,
+            {"a": values[4], "b": [values[5]], "c": (values[6],), "d": _KeepState(values[7])},
+        ),
+    )
+    for got, want in zip(fnn.tree.leaves(new), fnn.tree.leaves(expected)):
+        assert got.dtype == dtype
+        assert_array_equal(got, want)
+    written_over = [_address(g) == a for g, a in zip(fnn.tree.leaves(new), addresses)]
+    assert written_over == [
+        True,
+        False,
+        False,
+        True,
+    ]  # a list's or a tuple's leaves never are (their walk holds more)
 
 
 class _Sub(np.ndarray):
     """An ndarray subclass: its arithmetic may differ, so it gets a fresh product."""
 
 
-def test_scale_owned_writes_over_no_view_shared_repeated_read_only_small_integer_or_subclassed_array() -> None:
+def test_scale_and_add_owned_writes_over_no_view_shared_repeated_read_only_small_integer_or_subclassed_array() -> (
+    None
+):
     base = np.ones((2, BIG, BIG), np.float32)
     shared = np.ones((BIG, BIG), np.float32)
     grads: dict[str, Any] = {
@@ -192,20 +217,39 @@ def test_scale_owned_writes_over_no_view_shared_repeated_read_only_small_integer
         "small": np.ones(MIN_SIZE - 1, np.float32),
         "integer": np.ones((BIG, BIG), np.int64),
         "subclass": _Sub((BIG, BIG), np.float32),
+        "f_ordered": np.asfortranarray(np.ones((BIG, BIG), np.float32)),
+        "float64": np.ones((BIG, BIG), np.float64),
     }
     grads["subclass"].fill(1)
     grads["read_only"].flags.writeable = False
     twice = np.ones((BIG, BIG), np.float32)
     grads["twice"] = grads["twice_again"] = twice
     del twice  # held by the two places in the tree alone
+    params = {name: np.zeros(g.shape, np.float32) for name, g in grads.items()}
     addresses = {name: _address(g) for name, g in grads.items()}
-    scaled = scale_owned(grads, 2.0)  # (`grads` keeps the originals alive: no address is reused)
+    new = scale_and_add_owned(params, grads, 2.0)  # (`grads` keeps the originals alive: no address is reused)
     for name, g in grads.items():
-        assert _address(scaled[name]) != addresses[name], name
-        assert_array_equal(scaled[name], np.full(g.shape, 2.0, g.dtype))
+        assert _address(new[name]) != addresses[name], name
+        assert new[name].dtype == params[name].dtype and new[name].flags.c_contiguous, name
+        assert_array_equal(new[name], np.full(g.shape, 2, params[name].dtype))
         assert (g == 1).all(), name
-    root = np.ones((BIG, BIG), np.float32)
-    assert not np.shares_memory(scale_owned(root, 2.0), root)
+
+
+def test_scale_and_add_owned_gives_the_errors_of_apply_updates() -> None:
+    integer = {"a": np.zeros((BIG, BIG), np.int64), "b": np.zeros(3, np.int64)}
+    with pytest.raises(fnn.DTypeError, match=r"^apply_updates: updates\['a'\] has dtype float64, params\['a'\] has int64"):
+        scale_and_add_owned(integer, {"a": np.ones((BIG, BIG), np.int64), "b": np.ones(3, np.int64)}, 0.5)
+    with pytest.raises(fnn.DTypeError, match=r"^apply_updates: updates\['a'\] has dtype float64, params\['a'\] has int64"):
+        scale_and_add_owned({"a": integer["a"]}, {"a": np.ones((BIG, BIG))}, 0.5)  # the same layout
+    for grads in (
+        {"a": np.ones((BIG, BIG), np.float32), "b": np.ones((BIG, 1), np.float32)},
+        {"a": np.ones(3)},
+    ):
+        with pytest.raises(Exception) as expected:
+            optim.apply_updates(_params(), grads)
+        with pytest.raises(type(expected.value), match="^apply_updates: ") as got:
+            scale_and_add_owned(_params(), grads, 1.0)
+        assert str(got.value) == str(expected.value)
 
 
 @attrs.frozen
@@ -255,13 +299,17 @@ class _Shift(fnn.layers.core.Layer[Any]):
         return {"c": _FROZEN_GRAD}, dy
 
 
-@pytest.mark.parametrize("make, shift", [(optim.identity, 1.0), (lambda: optim.sgd(0.5), -0.5)], ids=["identity", "sgd"])
+@pytest.mark.parametrize(
+    "make, shift", [(optim.identity, 1.0), (lambda: optim.sgd(0.5), -0.5)], ids=["identity", "sgd"]
+)
 def test_a_gradient_or_update_a_layer_holds_elsewhere_is_never_written_over(make: Any, shift: float) -> None:
     _numpy_only()
     model, opt = fnn.sequential(_Shift(), fnn.Dense(3)), make()
     x = np.ones((2, BIG, BIG), np.float32)
     params = model.init(fnn.random.key(0), (BIG, BIG))
-    new, _, _ = fnn.train_step(model, fnn.losses.mse, opt)(params, opt.init(params), x, np.zeros((2, BIG, 3), np.float32))
+    new, _, _ = fnn.train_step(model, fnn.losses.mse, opt)(
+        params, opt.init(params), x, np.zeros((2, BIG, 3), np.float32)
+    )
     assert_array_equal(_FROZEN_GRAD, np.ones((BIG, BIG), np.float32))
     assert_array_equal(new[0]["c"], np.full((BIG, BIG), 5.0 + shift, np.float32))
 
@@ -294,7 +342,9 @@ def test_an_update_in_another_memory_layout_gives_a_new_array_in_the_params_layo
 
 
 def test_an_update_of_another_dtype_gives_a_new_array_in_the_params_dtype() -> None:
-    new = apply_owned_updates(_params(), {"a": np.ones((BIG, BIG)), "b": np.ones((BIG, BIG), np.float32)}, None)
+    new = apply_owned_updates(
+        _params(), {"a": np.ones((BIG, BIG)), "b": np.ones((BIG, BIG), np.float32)}, None
+    )
     assert new["a"].dtype == np.float32 and float(new["a"][0, 0]) == 1.0
     assert float(new["b"][0, 0]) == 3.0
 
@@ -314,7 +364,7 @@ def test_wrong_updates_get_the_errors_of_apply_updates() -> None:
 
 
 def test_reference_counts_are_read_on_this_interpreter() -> None:
-    assert _sole_count(1) is not None and _sole_count(2) is not None
+    assert _sole_count() is not None
 
 
 def test_train_step_refuses_a_model_with_running_state() -> None:

@@ -44,6 +44,7 @@ __all__ = [
     "Optimizer",
     "Schedule",
     "ScalarOrSchedule",
+    "StepOwnedFn",
     "UpdateFn",
     "apply_updates",
     "chain",
@@ -88,6 +89,13 @@ class UpdateFn(Protocol[S_co]):  # type: ignore[misc]
     ) -> tuple[G, S_co]: ...
 
 
+class StepOwnedFn(Protocol[S_co]):  # type: ignore[misc]
+    """``step_owned(grads, state, params) -> (new_params, new_state)``: an update and its
+    :func:`apply_updates` in one, which may write into ``grads`` (given up by the caller)."""
+
+    def __call__(self, grads: PyTree, state: S_co, params: P) -> tuple[P, S_co]: ...  # type: ignore[misc]
+
+
 @attrs.frozen
 class GradientTransformation(Generic[S_co]):
     """A pair of pure functions that turn gradients into updates; an optimizer.
@@ -106,16 +114,18 @@ class GradientTransformation(Generic[S_co]):
         update: ``update(grads, state, params=None) -> (updates, new_state)``.
             ``grads`` and ``updates`` have the structure of ``params``; ``params``
             is needed only by transforms that read the parameters (weight decay).
-        update_owned: ``update`` for a caller that gives ``grads`` up and never reads
-            them again: the same values, but it may write the updates over gradient
-            arrays that nothing else holds (:mod:`fnn.optim.owned`). ``None`` (the
-            default) where the transform has no such form; :func:`fnn.train_step`
-            and :func:`fnn.fit` call it when it is there.
+        step_owned: ``step_owned(grads, state, params) -> (new_params, new_state)``:
+            ``update`` and :func:`apply_updates` in one, for a caller that gives
+            ``grads`` up and never reads them again. The same values, but it may write
+            the updates and the new params over gradient arrays that nothing else
+            holds (:mod:`fnn.optim.owned`). ``None`` (the default) where the transform
+            has no such form; :func:`fnn.train_step` and :func:`fnn.fit` call it when
+            it is there (``sgd`` has one).
     """
 
     init: InitFn[S_co]
     update: UpdateFn[S_co]
-    update_owned: UpdateFn[S_co] | None = None
+    step_owned: StepOwnedFn[S_co] | None = None
 
 
 Optimizer: TypeAlias = GradientTransformation
@@ -302,17 +312,23 @@ def check_chain_state(length: int, state: object) -> None:
 def named(name: str, transform: GradientTransformation[S]) -> GradientTransformation[S]:
     """``transform`` whose errors at update start with ``name`` (so they name ``adam``, not its parts)."""
 
-    def renamed(update: UpdateFn[S]) -> UpdateFn[S]:
-        def update_named(grads: G, state: S, params: PyTree = None) -> tuple[G, S]:
-            try:
-                return update(grads, state, params)
-            except (StateError, StructureError, ShapeError, DTypeError) as error:
-                raise type(error)(f"{name}: {error}") from None
+    def update(grads: G, state: S, params: PyTree = None) -> tuple[G, S]:
+        try:
+            return transform.update(grads, state, params)
+        except (StateError, StructureError, ShapeError, DTypeError) as error:
+            raise type(error)(f"{name}: {error}") from None
 
-        return update_named
+    step_owned = transform.step_owned
+    if step_owned is None:
+        return GradientTransformation(transform.init, update)
 
-    owned = transform.update_owned
-    return GradientTransformation(transform.init, renamed(transform.update), owned and renamed(owned))
+    def step_owned_named(grads: PyTree, state: S, params: P) -> tuple[P, S]:
+        try:
+            return step_owned(grads, state, params)
+        except StateError as error:  # (a mismatch of grads and params is apply_updates's, as in a loop)
+            raise StateError(f"{name}: {error}") from None
+
+    return GradientTransformation(transform.init, update, step_owned_named)
 
 
 def add(p: Array, u: Array) -> Array:

@@ -15,9 +15,9 @@ that the updates tree is its only holder. Every other leaf gets a fresh ``θ + u
 as :func:`~fnn.optim.apply_updates` computes; the values are the same either way.
 
 The step owns its gradients too, so a transform whose update is a scaling (``sgd``'s
-``u = −η g``) can write ``u`` over ``g`` under the same conditions
-(:func:`scale_owned`, a transform's ``update_owned``): with both, an SGD step makes
-no new large array after the backward pass.
+``u = −η g``) can write ``u`` and then ``θ + u`` over ``g`` under the same conditions,
+in one walk over the params (:func:`scale_and_add_owned`, a transform's ``step_owned``):
+an SGD step then makes no new large array after the backward pass.
 
 Only the arrays are checked, not the containers that hold them: a layer or a
 transform that keeps the very container it returned (rather than the arrays in it)
@@ -34,26 +34,22 @@ import attrs
 import numpy as np
 
 from fnn import tree
-from fnn.optim.base import add, add_leaves
+from fnn.errors import StructureError
+from fnn.optim.base import LeafMismatch, add, add_leaves, apply_updates
 from fnn.typing import Array, PyTree
 
-__all__ = ["apply_owned_updates", "scale_owned"]
+__all__ = ["apply_owned_updates", "scale_and_add_owned"]
 
 P = TypeVar("P")
-G = TypeVar("G")
 
 MIN_SIZE = 1 << 16
 """Elements below which a fresh array costs no more than writing in place (it stays in the cache)."""
 
 
 def _probe_count(p: Any, u: Any) -> int:
-    """The probe's leaf rule: ``u``'s reference count, read as :func:`apply_owned_updates`'s rule reads it."""
+    """The probe's leaf rule: ``u``'s reference count, read as the rules of :func:`apply_owned_updates` and
+    :func:`scale_and_add_owned` read it."""
     return sys.getrefcount(u)
-
-
-def _probe_count_one(g: Any) -> int:
-    """The probe's rule over one tree: ``g``'s reference count, as :func:`scale_owned`'s rule reads it."""
-    return sys.getrefcount(g)
 
 
 @attrs.frozen
@@ -61,10 +57,10 @@ class _Probe:
     u: Any
 
 
-def _sole_count(trees: int) -> int | None:
-    """The fewest references :func:`tree.map <fnn.tree.map>` over ``trees`` trees (1 or 2) leaves on a
-    leaf of the last tree that only that tree holds, over every kind of container (``None`` where
-    the interpreter keeps no counts).
+def _sole_count() -> int | None:
+    """The fewest references :func:`tree.map <fnn.tree.map>` over two trees leaves on a leaf of the
+    second that only its tree holds, over every kind of container (``None`` where the interpreter
+    keeps no counts).
 
     A container kind whose walk holds more never has its leaves written over: safe, only slower.
     """
@@ -73,30 +69,18 @@ def _sole_count(trees: int) -> int | None:
     Pair = collections.namedtuple("Pair", "u")
     containers: list[Callable[[Any], Any]] = [lambda a: (a,), lambda a: [a], lambda a: {"u": a}, Pair, _Probe]
     counts: list[int] = [
-        tree.leaves(
-            tree.map(_probe_count_one, make(np.empty(1)))
-            if trees == 1
-            else tree.map(_probe_count, make(0), make(np.empty(1)))
-        )[0]
-        for make in containers
+        tree.leaves(tree.map(_probe_count, make(0), make(np.empty(1))))[0] for make in containers
     ]
     return min(counts)
 
 
-_SOLE = _sole_count(2)
-_SOLE_ONE = _sole_count(1)
+_SOLE = _sole_count()
 
 
-def _free_to_write(a: Any) -> bool:
-    """Whether ``a`` (known to be held by its tree alone) is a large float NumPy array that owns its
-    memory and may be written: the conditions besides the reference count."""
-    return (
-        type(a) is np.ndarray
-        and a.size >= MIN_SIZE
-        and a.base is None
-        and a.flags.writeable
-        and a.dtype.kind == "f"
-    )
+def _free_to_write(a: np.ndarray[Any, Any]) -> bool:
+    """Whether the large NumPy array ``a`` (known to be held by its tree alone) is a float array that
+    owns its memory and may be written: the conditions besides its type, size and reference count."""
+    return a.base is None and a.flags.writeable and a.dtype.kind == "f"
 
 
 def apply_owned_updates(params: P, updates: PyTree, held: PyTree) -> P:
@@ -113,7 +97,9 @@ def apply_owned_updates(params: P, updates: PyTree, held: PyTree) -> P:
 
     def into_update(p: Any, u: Any) -> Any:
         if (
-            sys.getrefcount(u) == _SOLE  # first, with nothing else holding `u` yet (as in the probe)
+            type(u) is np.ndarray  # (the type and size first: small leaves, most of them, stop here)
+            and u.size >= MIN_SIZE
+            and sys.getrefcount(u) == _SOLE  # nothing else holds `u` yet (as in the probe)
             and _free_to_write(u)
             and type(p) is np.ndarray
             and p.shape == u.shape
@@ -130,17 +116,38 @@ def apply_owned_updates(params: P, updates: PyTree, held: PyTree) -> P:
     return add_leaves(params, updates, into_update)
 
 
-def scale_owned(grads: G, alpha: float) -> G:
-    """``α g`` leaf by leaf, as ``tree.map(lambda g: g * alpha, grads)``, written over the gradients
-    where nothing else can reach them; the caller gives ``grads`` up.
+def scale_and_add_owned(params: P, grads: PyTree, alpha: float) -> P:
+    """``θ + α g`` leaf by leaf, as ``apply_updates(params, tree.map(lambda g: g * alpha, grads))`` but
+    in one walk, written over the gradients where nothing else can reach them.
 
-    The values are those of ``g * alpha`` bit for bit (the same ufunc, the same casting), and
-    each leaf keeps its dtype either way.
+    The caller gives ``grads`` up: it must not read them afterwards. A gradient is written over
+    under the conditions :func:`apply_owned_updates` sets for an update; then ``α g`` and
+    ``θ + α g`` go into its memory, with the values of ``g * alpha`` and ``θ + u`` bit for bit.
+
+    Raises:
+        The errors of :func:`~fnn.optim.apply_updates`, for the same mistakes.
     """
 
-    def into_grad(g: Any) -> Any:
-        if sys.getrefcount(g) == _SOLE_ONE and _free_to_write(g):  # the count first, as in the probe
-            return np.multiply(g, alpha, out=g)
-        return g * alpha
+    def into_grad(p: Any, g: Any) -> Any:
+        if (
+            type(g) is np.ndarray
+            and g.size >= MIN_SIZE
+            and sys.getrefcount(g) == _SOLE  # nothing else holds `g` yet (as in the probe)
+            and _free_to_write(g)
+            and type(p) is np.ndarray
+            and p.shape == g.shape
+            and p.dtype == g.dtype
+            and p.strides == g.strides
+        ):
+            np.multiply(g, alpha, out=g)
+            result: Array = np.add(p, g, out=g)
+            return result
+        return add(p, g * alpha)
 
-    return tree.map(into_grad, grads)
+    try:
+        new: P = tree.map(into_grad, params, grads)
+    except (StructureError, LeafMismatch):
+        # The loop's error, about the updates it would have made (integer gradients give float updates).
+        apply_updates(params, tree.map(lambda g: g * alpha, grads))
+        raise  # (never reached: updates that do not fit raise there too)
+    return new

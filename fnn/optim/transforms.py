@@ -47,10 +47,11 @@ from fnn.optim.base import (
     mismatch_error,
     structure_error,
 )
-from fnn.optim.owned import scale_owned
+from fnn.optim.owned import scale_and_add_owned
 from fnn.typing import Array, PyTree
 
 G = TypeVar("G")
+P = TypeVar("P")
 
 __all__ = [
     "LearningRateState",
@@ -161,11 +162,11 @@ def scale(step_size: float) -> GradientTransformation[EmptyState]:
         check_state("scale", state, EmptyState)
         return tree.map(lambda g: g * alpha, grads), state
 
-    def update_owned(grads: G, state: EmptyState, params: PyTree = None) -> tuple[G, EmptyState]:
+    def step_owned(grads: PyTree, state: EmptyState, params: P) -> tuple[P, EmptyState]:
         check_state("scale", state, EmptyState)
-        return scale_owned(grads, alpha), state
+        return scale_and_add_owned(params, grads, alpha), state
 
-    return GradientTransformation(init, update, update_owned)
+    return GradientTransformation(init, update, step_owned)
 
 
 @attrs.frozen
@@ -206,13 +207,11 @@ def scale_by_schedule(schedule: Schedule) -> GradientTransformation[ScaleBySched
         alpha, new_state = _schedule_factor(schedule, state)
         return tree.map(lambda g: g * alpha, grads), new_state
 
-    def update_owned(
-        grads: G, state: ScaleByScheduleState, params: PyTree = None
-    ) -> tuple[G, ScaleByScheduleState]:
+    def step_owned(grads: PyTree, state: ScaleByScheduleState, params: P) -> tuple[P, ScaleByScheduleState]:
         alpha, new_state = _schedule_factor(schedule, state)
-        return scale_owned(grads, alpha), new_state
+        return scale_and_add_owned(params, grads, alpha), new_state
 
-    return GradientTransformation(init, update, update_owned)
+    return GradientTransformation(init, update, step_owned)
 
 
 def _schedule_factor(schedule: Schedule, state: ScaleByScheduleState) -> tuple[float, ScaleByScheduleState]:

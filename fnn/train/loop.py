@@ -723,7 +723,7 @@ class _Loop:
         step_fn = value_grad_and_state(self.model, self.loss)
         if parallel:
             step_fn = data_parallel_step(step_fn, self.comm)
-        update = self.optimizer.update_owned or self.optimizer.update  # the loop gives its gradients up
+        update, step_owned = self.optimizer.update, self.optimizer.step_owned
         stochastic = self.model.stochastic
         stop: Stop | None = None
         for xb, tb in self.source(shuffle_key, i):
@@ -731,10 +731,14 @@ class _Loop:
             value, grads, new_state = step_fn(params, state, xb, tb, key=step_key)
             values.append(value)
             sizes.append(_batch_length(xb))
-            updates, new_opt_state = update(grads, opt_state, params)
+            if step_owned is not None:  # the loop gives its gradients up
+                params, new_opt_state = step_owned(grads, opt_state, params)
+                del grads
+            else:
+                updates, new_opt_state = update(grads, opt_state, params)
+                del grads  # the updates may be the gradients themselves: this loop is then their only holder
+                params = apply_owned_updates(params, updates, (opt_state, new_opt_state))
             i += 1
-            del grads  # the updates may be the gradients themselves: this loop is then their only holder
-            params = apply_owned_updates(params, updates, (opt_state, new_opt_state))
             opt_state, state = new_opt_state, new_state
             done = last[0] = (params, opt_state, state, history, i, len(values))
             if bar is not None:

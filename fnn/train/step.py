@@ -35,10 +35,10 @@ def train_step(model: Layer[P], loss: Loss, optimizer: GradientTransformation[S]
     ``(u, s′) = optimizer.update(g, s, θ)``, it returns ``θ′ = θ + u``, ``s′`` and ``ℓ``:
     the three lines of a hand-written loop, with the same values bit for bit, but
     faster on large parameters: the step owns ``g`` and ``u``, so it writes ``θ + u``
-    into ``u``'s memory where nothing else can reach it, and an optimizer with an
-    ``update_owned`` (``sgd``) writes ``u`` into ``g``'s (:mod:`fnn.optim.owned`),
-    instead of allocating every update and new parameter. ``θ``, ``s``, ``x`` and ``t`` are
-    never modified. ``key`` feeds random layers such as dropout.
+    into ``u``'s memory where nothing else can reach it, and an optimizer with a
+    ``step_owned`` (``sgd``) writes ``u`` and then ``θ + u`` into ``g``'s
+    (:mod:`fnn.optim.owned`), instead of allocating every update and new parameter.
+    ``θ``, ``s``, ``x`` and ``t`` are never modified. ``key`` feeds random layers such as dropout.
 
     For a model with running state (batch normalization), use :func:`fnn.fit` or
     :func:`fnn.value_grad_and_state`.
@@ -56,12 +56,15 @@ def train_step(model: Layer[P], loss: Loss, optimizer: GradientTransformation[S]
     ('float32', (4, 3))
     """
     value_and_grad_fn = value_and_grad(model, loss)
-    update = optimizer.update_owned or optimizer.update  # the step gives its gradients up
+    update, step_owned = optimizer.update, optimizer.step_owned
 
     def train_step_fn(
         params: P, opt_state: S, x: ArrayTree, t: Array, *, key: Key | None = None
     ) -> tuple[P, S, Array]:
         value, grads = value_and_grad_fn(params, x, t, key=key)
+        if step_owned is not None:  # the step gives its gradients up
+            new_params, new_opt_state = step_owned(grads, opt_state, params)
+            return new_params, new_opt_state, value
         updates, new_opt_state = update(grads, opt_state, params)
         del grads  # the updates may be the gradients themselves; this step is then their only holder
         return apply_owned_updates(params, updates, (opt_state, new_opt_state)), new_opt_state, value
