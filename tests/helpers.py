@@ -6,6 +6,7 @@ import contextlib
 import functools
 import http.server
 import threading
+import tracemalloc
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -53,3 +54,29 @@ def http_server(handler: Callable[..., http.server.BaseHTTPRequestHandler]) -> I
         httpd.shutdown()
         httpd.server_close()
         thread.join()
+
+
+def traced_apply(model: Any, params: Any, x: Any) -> tuple[Any, int]:
+    """``(model.apply(params, x), the peak bytes of NumPy's host memory it traced)``, after one untraced call."""
+    model.apply(params, x)  # warm up
+    tracemalloc.start()
+    try:
+        y = model.apply(params, x)
+        peak: int = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return y, peak
+
+
+def layer_by_layer(model: Any, params: Any, x: Any, make_dy: Callable[[Any], Any]) -> tuple[Any, Any, Any, tuple[Any, ...]]:
+    """A sequential's passes one child at a time: ``(y, dy, dx, grads)``, with ``dy = make_dy(y.shape)``."""
+    h, residuals = x, []
+    for layer, p in zip(model.layers, params):
+        h, r = layer.forward(p, h)
+        residuals.append(r)
+    dy = make_dy(h.shape)
+    d, grads = dy, list[Any]()
+    for layer, p, r in zip(model.layers[::-1], params[::-1], residuals[::-1]):
+        g, d = layer.grad(p, r, d)
+        grads.insert(0, g)
+    return h, dy, d, tuple(grads)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tracemalloc
 from typing import Any
 
 import numpy as np
@@ -11,7 +10,7 @@ import pytest
 import fnn
 from fnn.layers import conv as conv_module
 from fnn.layers.conv import col2im, pad2d, sliding_windows
-from tests.helpers import assert_allclose, assert_array_equal, host
+from tests.helpers import assert_allclose, assert_array_equal, host, layer_by_layer, traced_apply
 
 
 def f64() -> fnn.Backend:
@@ -153,22 +152,13 @@ def test_a_sequential_gives_the_layer_by_layer_results_with_relu_in_place() -> N
     params = model.init(fnn.random.key(0), (2, 6, 6), b)
     x = fnn.random.normal(fnn.random.key(1), (4, 2, 6, 6), b)
     x_before = x.copy()
-    h, residuals = x, []
-    for layer, p in zip(model.layers, params):
-        h, r = layer.forward(p, h)
-        residuals.append(r)
-    dy = fnn.random.normal(fnn.random.key(2), h.shape, b)
-    grads: list[Any] = []
-    d = dy
-    for layer, p, r in zip(model.layers[::-1], params[::-1], residuals[::-1]):
-        g, d = layer.grad(p, r, d)
-        grads.insert(0, g)
+    h, dy, d, grads = layer_by_layer(model, params, x, lambda shape: fnn.random.normal(fnn.random.key(2), shape, b))
     assert_array_equal(model.apply(params, x), h)
     y, model_residuals = model.forward(params, x)
     assert_array_equal(y, h)
     model_grads, dx = model.grad(params, model_residuals, dy)
     assert_array_equal(dx, d)
-    for mine, theirs in zip(fnn.tree.leaves(model_grads), fnn.tree.leaves(tuple(grads))):
+    for mine, theirs in zip(fnn.tree.leaves(model_grads), fnn.tree.leaves(grads)):
         assert_array_equal(mine, theirs)
     assert_array_equal(x, x_before)
     dy_before = dy.copy()
@@ -183,13 +173,7 @@ def test_relu_after_conv_in_a_sequential_makes_no_second_output_array() -> None:
     model = fnn.sequential(fnn.Conv2D(64, 1), fnn.relu)
     params = model.init(fnn.random.key(0), (1, 16, 16))
     x = fnn.random.normal(fnn.random.key(1), (32, 1, 16, 16))
-    model.apply(params, x)  # warm up
-    tracemalloc.start()
-    try:
-        y = model.apply(params, x)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    y, peak = traced_apply(model, params, x)
     assert y.nbytes <= peak < 1.5 * y.nbytes
 
 

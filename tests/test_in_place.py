@@ -3,7 +3,6 @@ derivatives built in one array: the same numbers bit for bit as the plain formul
 
 from __future__ import annotations
 
-import tracemalloc
 from typing import Any
 
 import numpy as np
@@ -11,7 +10,7 @@ import pytest
 
 import fnn
 from fnn import functional as F
-from tests.helpers import assert_array_equal, host
+from tests.helpers import assert_array_equal, host, layer_by_layer, traced_apply
 
 EDGES = [-1000.0, -100.0, -88.8, -20.0, -0.0, 0.0, 1e-8, 20.0, 100.0, np.nan, np.inf, -np.inf]
 
@@ -80,15 +79,7 @@ def test_a_sequential_with_activations_in_place_gives_the_layer_by_layer_results
     x.flags.writeable = order != "read-only"
     x = fnn.backend().asarray(x) if fnn.default_backend().name != "numpy" else x
     x_before = host(x).copy()
-    h, residuals = x, []
-    for layer, p in zip(model.layers, params):
-        h, r = layer.forward(p, h)
-        residuals.append(r)
-    dy = fnn.random.normal(fnn.random.key(2), h.shape)
-    d, grads = dy, list[Any]()
-    for layer, p, r in zip(model.layers[::-1], params[::-1], residuals[::-1]):
-        g, d = layer.grad(p, r, d)
-        grads.insert(0, g)
+    h, dy, d, grads = layer_by_layer(model, params, x, lambda shape: fnn.random.normal(fnn.random.key(2), shape))
     assert_array_equal(model.apply(params, x), h)
     y, model_residuals = model.forward(params, x)
     assert_array_equal(y, h)
@@ -97,7 +88,7 @@ def test_a_sequential_with_activations_in_place_gives_the_layer_by_layer_results
     for model_r in (model_residuals, train_residuals):
         model_grads, dx = model.grad(params, model_r, dy)
         assert_array_equal(dx, d)
-        for mine, theirs in zip(fnn.tree.leaves(model_grads), fnn.tree.leaves(tuple(grads))):
+        for mine, theirs in zip(fnn.tree.leaves(model_grads), fnn.tree.leaves(grads)):
             assert_array_equal(mine, theirs)
     assert_array_equal(x, x_before)
 
@@ -109,13 +100,7 @@ def test_an_activation_after_dense_makes_no_second_output_array(activation: Any)
     model = fnn.sequential(fnn.Dense(512), activation)
     params = model.init(fnn.random.key(0), (8,))
     x = fnn.random.normal(fnn.random.key(1), (256, 8))
-    model.apply(params, x)  # warm up
-    tracemalloc.start()
-    try:
-        y = model.apply(params, x)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    y, peak = traced_apply(model, params, x)
     assert y.nbytes <= peak < 1.5 * y.nbytes
 
 

@@ -77,10 +77,20 @@ def _sole_count() -> int | None:
 _SOLE = _sole_count()
 
 
-def _free_to_write(a: np.ndarray[Any, Any]) -> bool:
-    """Whether the large NumPy array ``a`` (known to be held by its tree alone) is a float array that
-    owns its memory and may be written: the conditions besides its type, size and reference count."""
-    return a.base is None and a.flags.writeable and a.dtype.kind == "f"
+def _takes_new_param(p: Any, a: np.ndarray[Any, Any]) -> bool:
+    """Whether the large NumPy array ``a`` (known to be held by its tree alone) may receive the new
+    value of the param ``p``: a float array that owns its writeable memory, with ``p``'s shape, dtype
+    and memory layout (so the new param keeps its param's). The conditions besides its type, size and
+    reference count, which the leaf rules read first."""
+    return (
+        a.base is None
+        and a.flags.writeable
+        and a.dtype.kind == "f"
+        and type(p) is np.ndarray
+        and p.shape == a.shape
+        and p.dtype == a.dtype
+        and p.strides == a.strides
+    )
 
 
 def apply_owned_updates(params: P, updates: PyTree, held: PyTree) -> P:
@@ -100,11 +110,7 @@ def apply_owned_updates(params: P, updates: PyTree, held: PyTree) -> P:
             type(u) is np.ndarray  # (the type and size first: small leaves, most of them, stop here)
             and u.size >= MIN_SIZE
             and sys.getrefcount(u) == _SOLE  # nothing else holds `u` yet (as in the probe)
-            and _free_to_write(u)
-            and type(p) is np.ndarray
-            and p.shape == u.shape
-            and p.dtype == u.dtype
-            and p.strides == u.strides  # the same layout: the new param keeps its param's
+            and _takes_new_param(p, u)
         ):
             if not held_ids:
                 held_ids.append({id(leaf) for leaf in tree.leaves(held)})
@@ -133,11 +139,7 @@ def scale_and_add_owned(params: P, grads: PyTree, alpha: float) -> P:
             type(g) is np.ndarray
             and g.size >= MIN_SIZE
             and sys.getrefcount(g) == _SOLE  # nothing else holds `g` yet (as in the probe)
-            and _free_to_write(g)
-            and type(p) is np.ndarray
-            and p.shape == g.shape
-            and p.dtype == g.dtype
-            and p.strides == g.strides
+            and _takes_new_param(p, g)
         ):
             np.multiply(g, alpha, out=g)
             result: Array = np.add(p, g, out=g)
