@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 import numpy as np
 import pytest
 
@@ -115,3 +116,37 @@ def test_an_activation_first_or_after_a_layer_that_may_share_its_output_is_not_i
         y = model.apply(model.init(fnn.random.key(0), (4,)), x)
         assert_array_equal(x, x_before)
         assert not np.shares_memory(y, x)
+
+
+@attrs.frozen(repr=False)
+class _DoubledSigmoid(fnn.layers.Sigmoid):
+    """A user's sigmoid subclass with its own formula: ``2σ(x)``."""
+
+    def call(self, x: Any) -> Any:
+        return 2 * F.sigmoid(x)
+
+
+_SEEN: list[Any] = []
+
+
+@attrs.frozen
+class _LoggingDense(fnn.Dense):
+    """A user's ``Dense`` that keeps every output it returns."""
+
+    def apply(self, params: Any, x: Any) -> Any:
+        y = super().apply(params, x)
+        _SEEN.append(y)
+        return y
+
+
+def test_a_subclass_that_changes_the_formula_or_keeps_its_output_is_not_run_in_place() -> None:
+    x = np.linspace(-2, 2, 12, dtype=np.float32).reshape(3, 4)
+    model = fnn.sequential(fnn.Dense(5), _DoubledSigmoid())
+    params = model.init(fnn.random.key(0), (4,))
+    assert_array_equal(model.apply(params, x), 2 * F.sigmoid(model.layers[0].apply(params[0], x)))
+    logging = fnn.sequential(_LoggingDense(5), fnn.tanh)
+    params = logging.init(fnn.random.key(0), (4,))
+    _SEEN.clear()
+    y = logging.apply(params, x)
+    assert len(_SEEN) == 1 and not np.shares_memory(_SEEN[0], y)
+    assert_array_equal(_SEEN[0], fnn.Dense(5).apply(params[0], x))

@@ -235,6 +235,16 @@ def test_scale_and_add_owned_writes_over_no_view_shared_repeated_read_only_small
         assert (g == 1).all(), name
 
 
+def test_scale_and_add_owned_gives_the_errors_of_sgds_update_and_apply_updates() -> None:
+    sgd = optim.sgd(0.5)
+    for grads in ({"a": None, "b": np.ones((BIG, BIG), np.float32)}, {"a": (np.ones((BIG, BIG), np.float32),)}):
+        with pytest.raises(Exception) as expected:
+            optim.apply_updates(_params(), sgd.update(grads, sgd.init(None))[0])
+        with pytest.raises(type(expected.value)) as got:
+            scale_and_add_owned(_params(), grads, -0.5)
+        assert str(got.value) == str(expected.value)
+
+
 def test_scale_and_add_owned_gives_the_errors_of_apply_updates() -> None:
     integer = {"a": np.zeros((BIG, BIG), np.int64), "b": np.zeros(3, np.int64)}
     with pytest.raises(fnn.DTypeError, match=r"^apply_updates: updates\['a'\] has dtype float64, params\['a'\] has int64"):

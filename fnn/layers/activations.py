@@ -70,7 +70,9 @@ class Activation(ParameterFreeLayer):
     in_place: ClassVar[bool] = False
     """Whether :meth:`call_in_place` is implemented. A :class:`~fnn.layers.sequential.Sequential`
     calls it on an output that the layer before made and shares with nothing
-    (:attr:`fnn.layers.core.Layer.fresh_output`), saving a new array and its page faults."""
+    (:attr:`fnn.layers.core.Layer.fresh_output`), saving a new array and its page faults. A
+    subclass that overrides ``call``, ``apply`` or ``forward`` (a formula of its own) is run
+    out of place unless it sets the flag and its own ``call_in_place``."""
 
     def call(self, x: Array) -> Array:
         raise NotImplementedError

@@ -80,7 +80,9 @@ class Layer(abc.ABC, Generic[P]):
     """Whether :meth:`apply` and :meth:`forward` return a new array that neither the input nor
     the residuals share: a :class:`~fnn.layers.sequential.Sequential` may then let the next
     layer overwrite it (an in-place activation, see
-    :attr:`fnn.layers.activations.Activation.in_place`)."""
+    :attr:`fnn.layers.activations.Activation.in_place`). A subclass that overrides ``apply``,
+    ``forward`` or ``forward_train`` does not inherit the promise; it sets the flag again if
+    its own output is new too."""
 
     @abc.abstractmethod
     def init(self, key: Key, in_shape: ShapeTree, backend: Backend | None = None) -> P:

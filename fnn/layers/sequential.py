@@ -41,7 +41,32 @@ def _check_layers(instance: object, attribute: object, value: tuple[object, ...]
 
 def _in_place(layer: Layer[Any], before: Layer[Any]) -> bool:
     """Whether ``layer`` may overwrite the output that ``before`` hands it."""
-    return before.fresh_output and isinstance(layer, Activation) and layer.in_place
+    return (
+        before.fresh_output
+        and isinstance(layer, Activation)
+        and layer.in_place
+        and _kept(_FRESH, type(before), "fresh_output", ("apply", "forward", "forward_train"))
+        and _kept(_IN_PLACE, type(layer), "in_place", ("call", "call_in_place", "apply", "forward"))
+    )
+
+
+_FRESH: dict[type, bool] = {}
+_IN_PLACE: dict[type, bool] = {}
+
+
+def _kept(memo: dict[type, bool], cls: type, flag: str, methods: tuple[str, ...]) -> bool:
+    """Whether the class that sets ``flag`` for ``cls`` also defines, itself or in a base, each of
+    ``methods`` (memoized per class in ``memo``): a subclass that overrides one of them (a ``Sigmoid``
+    with its own ``call``, a ``Dense`` that keeps its output) does not inherit the promise unless it
+    sets ``flag`` again."""
+    kept = memo.get(cls)
+    if kept is None:
+
+        def owner(name: str) -> type:
+            return next(k for k in cls.__mro__ if name in k.__dict__)
+
+        kept = memo[cls] = all(issubclass(owner(flag), owner(method)) for method in methods)
+    return kept
 
 
 @attrs.frozen

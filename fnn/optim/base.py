@@ -120,7 +120,9 @@ class GradientTransformation(Generic[S_co]):
             the updates and the new params over gradient arrays that nothing else
             holds (:mod:`fnn.optim.owned`). ``None`` (the default) where the transform
             has no such form; :func:`fnn.train_step` and :func:`fnn.fit` call it when
-            it is there (``sgd`` has one).
+            it is there (``sgd`` has one). A transform built from another one's
+            ``update`` (``attrs.evolve(t, update=...)``) must drop or replace it, or
+            training steps would still take the old rule.
     """
 
     init: InitFn[S_co]

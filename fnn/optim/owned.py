@@ -148,8 +148,10 @@ def scale_and_add_owned(params: P, grads: PyTree, alpha: float) -> P:
 
     try:
         new: P = tree.map(into_grad, params, grads)
-    except (StructureError, LeafMismatch):
-        # The loop's error, about the updates it would have made (integer gradients give float updates).
-        apply_updates(params, tree.map(lambda g: g * alpha, grads))
-        raise  # (never reached: updates that do not fit raise there too)
-    return new
+        return new
+    except (StructureError, LeafMismatch, TypeError) as error:  # (TypeError: `None * α` where a param is)
+        mistake = error
+    # The loop's error, about the updates it would have made (integer gradients give float updates,
+    # a `None` gradient stays `None`), raised outside the handler so that it comes alone.
+    apply_updates(params, tree.map(lambda g: g * alpha, grads))
+    raise mistake  # (never reached: updates that do not fit raise there too)
