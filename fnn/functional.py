@@ -89,7 +89,10 @@ def _float_array_kind(x: Array) -> bool:
 def sigmoid_grad(y: Array, dy: Array) -> Array:
     """``dx = dy · σ(x)(1 − σ(x)) = dy · y(1 − y)``."""
     dx: Array = dy * y
-    dx *= 1 - y  # (dy · y) · (1 − y), in the array just made
+    if _float_array_kind(dx):
+        dx *= 1 - y  # (dy · y) · (1 − y), in the array just made
+    else:  # a scalar, or integers (booleans would not take `1 − y` in place)
+        dx = dx * (1 - y)
     return dx
 
 

@@ -51,6 +51,9 @@ def test_the_sigmoid_and_tanh_derivatives_are_the_plain_formulas_bit_for_bit(dty
     for y_in, dy_in in ((y, dy), (y[::-1], dy), (y, dy[:1]), (y[:1], dy)):  # layouts and broadcasting
         _same(F.sigmoid_grad(y_in, dy_in), dy_in * y_in * (1 - y_in))
         _same(F.tanh_grad(y_in, dy_in), dy_in * (1 - y_in * y_in))
+    for y_int, dy_int in ((np.array([True, False]), np.array([True, True])), (np.array([1, 0]), np.array([2, 3]))):
+        _same(F.sigmoid_grad(y_int, dy_int), dy_int * y_int * (1 - y_int))  # as the formula promotes them
+        _same(F.tanh_grad(y_int, dy_int), dy_int * (1 - y_int * y_int))
     for y_in in (y, y[::-1]):  # the residuals are read, never written
         before = y_in.copy()
         F.sigmoid_grad(y_in, dy)
