@@ -50,6 +50,7 @@ from fnn.optim.base import InitFn as InitFn
 from fnn.optim.base import Optimizer as Optimizer
 from fnn.optim.base import ScalarOrSchedule as ScalarOrSchedule
 from fnn.optim.base import Schedule as Schedule
+from fnn.optim.base import StepOwnedFn as StepOwnedFn
 from fnn.optim.base import UpdateFn as UpdateFn
 from fnn.optim.base import apply_updates as apply_updates
 from fnn.optim.base import chain as chain
@@ -122,6 +123,7 @@ __all__ = [
     "Schedule",
     "SgdState",
     "TraceState",
+    "StepOwnedFn",
     "UpdateFn",
     "accumulate_gradients",
     "adagrad",
