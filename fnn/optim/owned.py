@@ -35,10 +35,10 @@ import numpy as np
 
 from fnn import tree
 from fnn.errors import StructureError
-from fnn.optim.base import LeafMismatch, add, add_leaves, apply_updates
+from fnn.optim.base import GradientTransformation, LeafMismatch, StepOwnedFn, add, add_leaves, apply_updates
 from fnn.typing import Array, PyTree
 
-__all__ = ["apply_owned_updates", "scale_and_add_owned"]
+__all__ = ["apply_owned_updates", "owned_step", "scale_and_add_owned"]
 
 P = TypeVar("P")
 
@@ -155,3 +155,18 @@ def scale_and_add_owned(params: P, grads: PyTree, alpha: float) -> P:
     # a `None` gradient stays `None`), raised outside the handler so that it comes alone.
     apply_updates(params, tree.map(lambda g: g * alpha, grads))
     raise mistake  # (never reached: updates that do not fit raise there too)
+
+
+def owned_step(optimizer: GradientTransformation[Any]) -> StepOwnedFn[Any]:
+    """``(grads, state, params) -> (new_params, new_state)`` for a training step that gives its
+    gradients up: the optimizer's ``step_owned`` where it has one, else its ``update`` followed
+    by :func:`apply_owned_updates` (the same values as ``update`` and ``apply_updates``)."""
+    if optimizer.step_owned is not None:
+        return optimizer.step_owned
+    update = optimizer.update
+
+    def update_and_apply(grads: PyTree, state: Any, params: P) -> tuple[P, Any]:
+        updates, new_state = update(grads, state, params)
+        return apply_owned_updates(params, updates, (state, new_state)), new_state
+
+    return update_and_apply

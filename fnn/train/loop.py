@@ -28,7 +28,7 @@ from fnn.errors import ArgumentError, StateError, TrainingError
 from fnn.layers.core import Layer
 from fnn.losses import Loss
 from fnn.optim.base import GradientTransformation
-from fnn.optim.owned import apply_owned_updates
+from fnn.optim.owned import owned_step
 from fnn.train._common import brief as _brief
 from fnn.train._common import check_kinds as _check_kinds
 from fnn.train._common import finite_flags as _finite_flags
@@ -723,7 +723,7 @@ class _Loop:
         step_fn = value_grad_and_state(self.model, self.loss)
         if parallel:
             step_fn = data_parallel_step(step_fn, self.comm)
-        update, step_owned = self.optimizer.update, self.optimizer.step_owned
+        step = owned_step(self.optimizer)
         stochastic = self.model.stochastic
         stop: Stop | None = None
         for xb, tb in self.source(shuffle_key, i):
@@ -731,13 +731,8 @@ class _Loop:
             value, grads, new_state = step_fn(params, state, xb, tb, key=step_key)
             values.append(value)
             sizes.append(_batch_length(xb))
-            if step_owned is not None:  # the loop gives its gradients up
-                params, new_opt_state = step_owned(grads, opt_state, params)
-                del grads
-            else:
-                updates, new_opt_state = update(grads, opt_state, params)
-                del grads  # the updates may be the gradients themselves: this loop is then their only holder
-                params = apply_owned_updates(params, updates, (opt_state, new_opt_state))
+            params, new_opt_state = step(grads, opt_state, params)  # the loop gives its gradients up
+            del grads
             i += 1
             opt_state, state = new_opt_state, new_state
             done = last[0] = (params, opt_state, state, history, i, len(values))

@@ -10,7 +10,7 @@ from fnn.backprop import value_and_grad
 from fnn.layers.core import Layer
 from fnn.losses import Loss
 from fnn.optim.base import GradientTransformation
-from fnn.optim.owned import apply_owned_updates
+from fnn.optim.owned import owned_step
 from fnn.random import Key
 from fnn.typing import Array, ArrayTree
 
@@ -56,17 +56,13 @@ def train_step(model: Layer[P], loss: Loss, optimizer: GradientTransformation[S]
     ('float32', (4, 3))
     """
     value_and_grad_fn = value_and_grad(model, loss)
-    update, step_owned = optimizer.update, optimizer.step_owned
+    step = owned_step(optimizer)
 
     def train_step_fn(
         params: P, opt_state: S, x: ArrayTree, t: Array, *, key: Key | None = None
     ) -> tuple[P, S, Array]:
         value, grads = value_and_grad_fn(params, x, t, key=key)
-        if step_owned is not None:  # the step gives its gradients up
-            new_params, new_opt_state = step_owned(grads, opt_state, params)
-            return new_params, new_opt_state, value
-        updates, new_opt_state = update(grads, opt_state, params)
-        del grads  # the updates may be the gradients themselves; this step is then their only holder
-        return apply_owned_updates(params, updates, (opt_state, new_opt_state)), new_opt_state, value
+        new_params, new_opt_state = step(grads, opt_state, params)  # the step gives its gradients up
+        return new_params, new_opt_state, value
 
     return train_step_fn
